@@ -1,0 +1,1 @@
+"""Law as data: a controlled vocabulary and statute YAML files, loaded by a strict typed loader."""
