@@ -97,10 +97,20 @@ def evaluate(cond: Condition | None, view: CountView) -> Outcome:
             ok = value >= threshold
             checks.append(Outcome(ok, (f"{name} {value:g} {'>=' if ok else '<'} {threshold:g}",)))
     if cond.any_of is not None:
-        subs = [evaluate(c, view) for c in cond.any_of]
+        # One branch that holds is enough, even if another branch needs a fact we lack; a missing fact
+        # only matters when no branch holds without it.
+        subs: list[Outcome] = []
+        missing: MissingFact | None = None
+        for sub_cond in cond.any_of:
+            try:
+                subs.append(evaluate(sub_cond, view))
+            except MissingFact as exc:
+                missing = missing or exc
         true_subs = [s for s in subs if s.holds]
         if true_subs:
             checks.append(Outcome(True, tuple(r for s in true_subs for r in s.reasons)))
+        elif missing is not None:
+            raise missing
         else:
             checks.append(Outcome(False, tuple(r for s in subs for r in s.reasons)))
     if cond.not_ is not None:

@@ -144,6 +144,14 @@ class Element(Strict):
     mens_rea: Literal["knowing", "reckless", "intent", "negligent", "strict"] | None = None
     required_unless: Condition | None = None
     notes: str | None = None
+    # When ``mens_rea`` is "reckless", recklessness suffices only if this holds (None: always);
+    # e.g. § 1591(a) "except where the act constituting the violation … is advertising".
+    reckless_suffices_when: Condition | None = None
+    # The element needs no proof when this holds, e.g. § 1591(c) reasonable opportunity to observe.
+    deemed_when: Condition | None = None
+    # For elements not decided by vocabulary terms (a victim under 18, several victims): the facts
+    # of a count that establish it, so dual criminality can test it against a conduct description.
+    satisfied_when: Condition | None = None
 
 
 class Condition(Strict):
@@ -236,6 +244,20 @@ class Remedy(Strict):
     verified: bool = True
 
 
+Feature = Literal[
+    "attempt",
+    "accomplice",
+    "organising_directing",
+    "conspiracy",
+    "legal_person_liability",
+    "consent_irrelevant",
+    "non_punishment",
+    "victim_compensation",
+    "confiscation",
+    "extraterritorial_jurisdiction",
+]
+
+
 class InForce(Strict):
     """Dates a provision (in this version) was in force; ``end`` None means still in force."""
 
@@ -263,6 +285,17 @@ class Provision(Strict):
     forfeiture: Remedy | None = None
     attempt_punishable: bool | None = None
     references: list[str] = Field(default_factory=list)  # ids of related provisions
+    # "punished in the same manner as a completed violation of" one of these provisions (attempt,
+    # conspiracy, venture benefit): the count names which, and that provision's penalties apply.
+    same_penalty_as: list[str] = Field(default_factory=list)
+    # For consequences (assessments, supervised release…): the offence ids the rule covers.
+    applies_to: list[str] = Field(default_factory=list)
+    # Named figures of a consequence (dollar amounts, month thresholds), quoted from the text.
+    figures: dict[str, float] = Field(default_factory=dict)
+    # Features of the legal system this provision establishes that the gap analysis cannot derive
+    # from elements and penalties (attempt, accomplice liability, consent irrelevant…); the claim
+    # must rest on the provision's text, quoted or summarised in ``notes``.
+    establishes: list[Feature] = Field(default_factory=list)
     notes: str
 
     @model_validator(mode="after")
@@ -310,6 +343,7 @@ __all__ = [
     "Condition",
     "Element",
     "ElementKind",
+    "Feature",
     "InForce",
     "MinorRule",
     "Penalty",
