@@ -1,0 +1,150 @@
+"""The audit log: append-only, hash-chained, written in the same transaction as the action.
+
+Why the same transaction: CJIS AU-5 and Vault's "blocked audit device" behaviour say an action that
+cannot be audited must not happen. :meth:`AuditLog.record` inserts into the caller's session, so if
+the audit insert fails the whole unit of work rolls back and the caller sees the error.
+
+What goes in: what (``action``), when (UTC, microseconds), who (``actor``), on what (``object_type``
+/ ``object_id`` / ``case_id``), outcome, and a small ``detail`` dict. What never goes in: victim
+names, addresses, phone numbers, dates of birth (AU-03). :func:`check_detail` refuses detail keys
+that name identity fields, as a guard against a careless caller.
+
+The chain is over ``seq``; ``seq`` is UNIQUE, so two concurrent writers cannot fork the chain (one
+fails and retries its whole action). UPDATE and DELETE are refused by database triggers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Integer, String, column, func, select, table, text
+from sqlalchemy.orm import Session
+
+from palermo.domain.chain import ChainEntry, ChainProblem, entry_hash, next_link, verify
+
+AUDIT = table(
+    "audit_events",
+    column("id", Integer),
+    column("seq", Integer),
+    column("at", DateTime(timezone=True)),
+    column("actor", String),
+    column("action", String),
+    column("object_type", String),
+    column("object_id", String),
+    column("case_id", Integer),
+    column("outcome", String),
+    column("detail", JSON),
+    column("prev_hash", String),
+    column("hash", String),
+)
+AUDIT_LOCK_KEY = 0x50414C45524D4F  # "PALERMO": one advisory lock for the audit chain
+HASHED = ("at", "actor", "action", "object_type", "object_id", "case_id", "outcome", "detail")
+FORBIDDEN_DETAIL_KEYS = frozenset(
+    {"legal_name", "name", "date_of_birth", "dob", "contact", "phone", "address", "email"}
+)
+
+
+def check_detail(detail: Mapping[str, Any]) -> None:
+    """Refuse identity fields in audit detail: the log must hold ids, never the data itself."""
+    bad = sorted(k for k in detail if k.lower() in FORBIDDEN_DETAIL_KEYS)
+    if bad:
+        raise ValueError(f"audit detail may not carry identity fields: {', '.join(bad)}")
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One audit event as read back."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    object_type: str
+    object_id: str | None
+    case_id: int | None
+    outcome: str
+    detail: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "at": self.at.isoformat()}
+
+
+def _fields(row: Mapping[str, Any]) -> dict[str, object]:
+    return {k: row[k] for k in HASHED}
+
+
+class AuditLog:
+    """Writes and verifies ``audit_events`` inside a caller-owned SQLAlchemy session."""
+
+    def record(
+        self,
+        session: Session,
+        *,
+        actor: str,
+        action: str,
+        object_type: str,
+        object_id: str | int | None = None,
+        case_id: int | None = None,
+        outcome: str = "success",
+        detail: Mapping[str, Any] | None = None,
+    ) -> int:
+        """Append one event to the chain, returning its ``seq``; raise on failure so the action rolls back."""
+        detail_dict = dict(detail or {})
+        check_detail(detail_dict)
+        if session.get_bind().dialect.name == "postgresql":
+            # Serialise audit writers until commit, so each reads the committed head of the chain.
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": AUDIT_LOCK_KEY})
+        last = session.execute(
+            select(AUDIT.c.seq, AUDIT.c.hash).order_by(AUDIT.c.seq.desc()).limit(1)
+        ).first()
+        seq, prev = next_link(tuple(last) if last else None)
+        row: dict[str, Any] = {
+            "at": datetime.now(UTC),
+            "actor": actor,
+            "action": action,
+            "object_type": object_type,
+            "object_id": None if object_id is None else str(object_id),
+            "case_id": case_id,
+            "outcome": outcome,
+            "detail": detail_dict,
+        }
+        digest = entry_hash(prev, _fields(row))
+        session.execute(AUDIT.insert().values(seq=seq, prev_hash=prev, hash=digest, **row))
+        return seq
+
+    def events(
+        self, session: Session, *, case_id: int | None = None, limit: int | None = None
+    ) -> list[AuditRecord]:
+        """Events in order, optionally for one case, newest last."""
+        query = select(AUDIT).order_by(AUDIT.c.seq)
+        if case_id is not None:
+            query = query.where(AUDIT.c.case_id == case_id)
+        rows = session.execute(query).mappings().all()
+        if limit is not None:
+            rows = rows[-limit:]
+        return [
+            AuditRecord(
+                seq=r["seq"],
+                at=r["at"].replace(tzinfo=UTC) if r["at"].tzinfo is None else r["at"],
+                actor=r["actor"],
+                action=r["action"],
+                object_type=r["object_type"],
+                object_id=r["object_id"],
+                case_id=r["case_id"],
+                outcome=r["outcome"],
+                detail=dict(r["detail"] or {}),
+            )
+            for r in rows
+        ]
+
+    def count(self, session: Session) -> int:
+        return int(session.execute(select(func.count()).select_from(AUDIT)).scalar_one())
+
+    def verify(self, session: Session) -> list[ChainProblem]:
+        """Re-hash the whole log in ``seq`` order; every edit, deletion or reordering shows up."""
+        rows = session.execute(select(AUDIT).order_by(AUDIT.c.id)).mappings().all()
+        entries = [ChainEntry(r["seq"], _fields(dict(r)), r["prev_hash"], r["hash"]) for r in rows]
+        return verify(entries)

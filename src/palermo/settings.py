@@ -1,0 +1,155 @@
+"""Where a workspace keeps its data, and where its secrets live instead.
+
+A workspace is a folder (``palermo.db``, ``analytics.duckdb``, ``evidence/``, ``settings.toml``), but
+the master key that unwraps the per-case data keys must *not* be in that folder: a stolen copy of the
+folder must be useless. The key therefore defaults to ``~/.config/palermo/master.key`` and may be
+pointed elsewhere (a mounted vault, a removable token) with ``PALERMO_MASTER_KEY_FILE``.
+
+Resolution order for the database, most specific first: an explicit ``database_url`` argument, the
+``PALERMO_DATABASE_URL`` environment variable, the ``database_url`` recorded in ``settings.toml`` at
+init, then the SQLite file inside the folder. Passwords are never written to ``settings.toml``; give
+them through the environment or a ``.pgpass`` file.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from palermo.errors import ConfigurationError
+
+SETTINGS_FILE = "settings.toml"
+DATABASE_FILE = "palermo.db"
+EVIDENCE_DIR = "evidence"
+ANALYTICS_FILE = "analytics.duckdb"
+MASTER_KEY_BYTES = 32  # AES-256
+DEFAULT_UPLOAD_LIMIT = 2 * 1024**3
+
+
+def default_master_key_file() -> Path:
+    """The master key path: ``PALERMO_MASTER_KEY_FILE`` or ``~/.config/palermo/master.key``."""
+    env = os.environ.get("PALERMO_MASTER_KEY_FILE")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".config" / "palermo" / "master.key"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Resolved settings of one workspace."""
+
+    path: Path
+    database_url: str
+    master_key_file: Path
+    upload_limit_bytes: int = DEFAULT_UPLOAD_LIMIT
+
+    @property
+    def evidence_dir(self) -> Path:
+        return self.path / EVIDENCE_DIR
+
+    @property
+    def analytics_file(self) -> Path:
+        return self.path / ANALYTICS_FILE
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def _read_file(path: Path) -> dict[str, object]:
+    file = path / SETTINGS_FILE
+    if not file.exists():
+        return {}
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"invalid TOML: {exc}", location=str(file)) from exc
+
+
+def _check_url(url: str, origin: str) -> str:
+    try:
+        make_url(url)
+    except ArgumentError as exc:
+        raise ConfigurationError(f"not a database URL: {exc}", location=origin) from exc
+    return url
+
+
+def resolve(path: Path, *, database_url: str | None = None, master_key_file: Path | None = None) -> Settings:
+    """Combine argument, environment, ``settings.toml`` and defaults into :class:`Settings`."""
+    path = path.expanduser().resolve()
+    stored = _read_file(path)
+    url: str
+    if database_url:
+        url = _check_url(database_url, "database_url argument")
+    elif os.environ.get("PALERMO_DATABASE_URL"):
+        url = _check_url(os.environ["PALERMO_DATABASE_URL"], "PALERMO_DATABASE_URL")
+    elif isinstance(stored.get("database_url"), str):
+        url = _check_url(str(stored["database_url"]), str(path / SETTINGS_FILE))
+    else:
+        url = f"sqlite:///{path / DATABASE_FILE}"
+    key_file = master_key_file or (
+        Path(str(stored["master_key_file"])) if isinstance(stored.get("master_key_file"), str) else None
+    )
+    limit = stored.get("upload_limit_bytes")
+    return Settings(
+        path=path,
+        database_url=url,
+        master_key_file=(key_file or default_master_key_file()).expanduser(),
+        upload_limit_bytes=limit if isinstance(limit, int) else DEFAULT_UPLOAD_LIMIT,
+    )
+
+
+def write_settings(settings: Settings, *, record_database_url: bool) -> None:
+    """Write ``settings.toml`` (no secrets: the URL is stored without its password)."""
+    lines = ["# Palermo workspace settings. No secrets here: keys and passwords live elsewhere."]
+    if record_database_url and not settings.is_sqlite:
+        safe = make_url(settings.database_url)._replace(password=None)  # .set(password=None) keeps it
+        lines.append(f'database_url = "{safe.render_as_string(hide_password=False)}"')
+    lines.append(f'master_key_file = "{settings.master_key_file}"')
+    lines.append(f"upload_limit_bytes = {settings.upload_limit_bytes}")
+    (settings.path / SETTINGS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def ensure_master_key(key_file: Path, *, workspace: Path) -> None:
+    """Create a random 256-bit master key (mode 0600) if none exists; refuse one inside the workspace.
+
+    The key is kept apart from the data it protects (CJIS SC-12): a key inside the workspace folder
+    would travel with every copy of the folder.
+    """
+    key_file = key_file.expanduser().resolve()
+    if key_file.is_relative_to(workspace.resolve()):
+        raise ConfigurationError(
+            "the master key must live outside the workspace folder", location=str(key_file)
+        )
+    if key_file.exists():
+        return
+    key_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(secrets.token_bytes(MASTER_KEY_BYTES))
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_master_key(key_file: Path) -> bytes:
+    """Read the master key, checking its length and that others cannot read it."""
+    try:
+        mode = key_file.stat().st_mode
+        data = key_file.read_bytes()
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            "master key not found (set PALERMO_MASTER_KEY_FILE)", location=str(key_file)
+        ) from exc
+    if mode & 0o077:
+        raise ConfigurationError("master key is readable by others: chmod 600 it", location=str(key_file))
+    if len(data) != MASTER_KEY_BYTES:
+        raise ConfigurationError(
+            f"master key must be {MASTER_KEY_BYTES} bytes, found {len(data)}", location=str(key_file)
+        )
+    return data

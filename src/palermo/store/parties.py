@@ -1,0 +1,163 @@
+"""Parties: defendants, victims, witnesses and others, with the victim's identity kept encrypted.
+
+A victim is known everywhere by a pseudonym (``label``). Their legal name, date of birth, contact
+and address go only into ``party_identities``, each value AES-GCM encrypted under the case key and
+bound to its cell; reading them back takes an explicit :meth:`PartyService.reveal_identity`,
+which writes an audit event carrying the party id and never the values (AU-03, AU-09).
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from sqlalchemy import select
+
+from palermo.errors import InputError
+from palermo.store import repository
+from palermo.store.ports import StoreContext
+from palermo.store.schemas import PartyPublic, VictimIdentity
+from palermo.store.tables import Case, Party, PartyIdentity
+
+ROLES = ("defendant", "victim", "witness", "other")
+IDENTITY_FIELDS = ("legal_name", "date_of_birth", "contact", "address")
+
+
+def to_public(party: Party, case: Case, has_identity: bool) -> PartyPublic:
+    return PartyPublic(
+        id=party.id,
+        case_reference=case.reference,
+        role=party.role,
+        label=party.label,
+        age_at_offence=party.age_at_offence,
+        notes=party.notes,
+        has_identity=has_identity,
+    )
+
+
+class PartyService:
+    """Add and list parties; reveal a victim's identity on an audited, explicit request."""
+
+    def __init__(self, ctx: StoreContext) -> None:
+        self.ctx = ctx
+
+    def add(
+        self,
+        case_ref: str,
+        role: str,
+        label: str,
+        *,
+        age_at_offence: int | None = None,
+        notes: str | None = None,
+        legal_name: str | None = None,
+        date_of_birth: str | None = None,
+        contact: str | None = None,
+        address: str | None = None,
+    ) -> PartyPublic:
+        """Add a party; identity fields are encrypted before they reach the database."""
+        if role not in ROLES:
+            raise InputError(f"role {role!r} must be one of {', '.join(ROLES)}", location="role")
+        if not label.strip():
+            raise InputError("a party needs a label (a pseudonym for a victim)", location="label")
+        if age_at_offence is not None and not 0 <= age_at_offence < 130:
+            raise InputError(
+                f"age_at_offence {age_at_offence} is not a plausible age", location="age_at_offence"
+            )
+        identity = {
+            "legal_name": legal_name,
+            "date_of_birth": date_of_birth,
+            "contact": contact,
+            "address": address,
+        }
+        if role == "victim" and legal_name is not None and legal_name.strip() == label.strip():
+            raise InputError("a victim's pseudonym must not be their legal name", location="label")
+        with self.ctx.db.transaction() as session:
+            case = repository.case_by_ref(session, case_ref)
+            party = Party(
+                case_id=case.id, role=role, label=label.strip(), age_at_offence=age_at_offence, notes=notes
+            )
+            session.add(party)
+            session.flush()
+            has_identity = any(v is not None for v in identity.values())
+            if has_identity:
+                row = PartyIdentity(party_id=party.id, key_version=0)
+                for name, value in identity.items():
+                    if value is not None:
+                        version, blob = self.ctx.cipher.encrypt(
+                            session, case.id, "party_identities", name, party.id, value
+                        )
+                        row.key_version = version
+                        setattr(row, name, blob)
+                session.add(row)
+            self.ctx.audit.record(
+                session,
+                actor=self.ctx.actor,
+                action="party.create",
+                object_type="party",
+                object_id=party.id,
+                case_id=case.id,
+                detail={
+                    "role": role,
+                    "identity_fields": sorted(k for k, v in identity.items() if v is not None),
+                },
+            )
+            return to_public(party, case, has_identity)
+
+    def add_defendant(self, case_ref: str, label: str, **kw: object) -> PartyPublic:
+        return self.add(case_ref, "defendant", label, **kw)  # type: ignore[arg-type]
+
+    def add_victim(self, case_ref: str, pseudonym: str, **kw: object) -> PartyPublic:
+        return self.add(case_ref, "victim", pseudonym, **kw)  # type: ignore[arg-type]
+
+    def add_witness(self, case_ref: str, label: str, **kw: object) -> PartyPublic:
+        return self.add(case_ref, "witness", label, **kw)  # type: ignore[arg-type]
+
+    def add_other(self, case_ref: str, label: str, **kw: object) -> PartyPublic:
+        return self.add(case_ref, "other", label, **kw)  # type: ignore[arg-type]
+
+    def list(self, case_ref: str, role: str | None = None) -> builtins.list[PartyPublic]:
+        with self.ctx.db.read() as session:
+            case = repository.case_by_ref(session, case_ref)
+            query = select(Party).where(Party.case_id == case.id).order_by(Party.id)
+            if role is not None:
+                query = query.where(Party.role == role)
+            parties = session.scalars(query).all()
+            with_identity = set(
+                session.scalars(
+                    select(PartyIdentity.party_id).where(PartyIdentity.party_id.in_([p.id for p in parties]))
+                )
+            )
+            return [to_public(p, case, p.id in with_identity) for p in parties]
+
+    def get(self, party_id: int) -> PartyPublic:
+        with self.ctx.db.read() as session:
+            party = session.get(Party, party_id)
+            if party is None:
+                raise InputError(f"unknown party id {party_id}", location="party")
+            case = repository.case_by_id(session, party.case_id)
+            return to_public(party, case, session.get(PartyIdentity, party_id) is not None)
+
+    def reveal_identity(self, party_id: int, *, user: str) -> VictimIdentity:
+        """Decrypt a party's identity for ``user``; the read is audited (party id only, no values)."""
+        with self.ctx.db.transaction() as session:
+            party = session.get(Party, party_id)
+            if party is None:
+                raise InputError(f"unknown party id {party_id}", location="party")
+            row = session.get(PartyIdentity, party_id)
+            values: dict[str, str | None] = dict.fromkeys(IDENTITY_FIELDS)
+            if row is not None:
+                for name in IDENTITY_FIELDS:
+                    blob = getattr(row, name)
+                    if blob is not None:
+                        values[name] = self.ctx.cipher.decrypt(
+                            session, party.case_id, "party_identities", name, party_id, row.key_version, blob
+                        )
+            self.ctx.audit.record(
+                session,
+                actor=user,
+                action="party.identity.read",
+                object_type="party",
+                object_id=party_id,
+                case_id=party.case_id,
+                detail={"fields": sorted(k for k, v in values.items() if v is not None)},
+            )
+            return VictimIdentity(party_id=party_id, **values)

@@ -1,0 +1,296 @@
+"""Accounts, case membership and web sessions: ``ws.users``.
+
+Persistence only; the rules (argon2id, lockout, timeouts, token hashing) come from an
+:class:`AuthRules` object the Workspace passes in (``palermo.security.auth.Authenticator``), because
+the store and security layers may not import each other. Sign-ins (both outcomes), locks, unlocks,
+password changes and deactivations are audited in the same transaction (CJIS AU-2).
+
+Two storage choices worth knowing:
+
+* Session ids and CSRF tokens are stored as SHA-256 digests (``web_sessions.id`` / ``csrf_token``);
+  the plain tokens exist only in the browser, so a copied database holds no usable session.
+* ``users.locked_until`` does two jobs, to avoid a schema change: while an account is locked it is
+  ``LOCKED_FOREVER`` (until an administrator unlocks it); while failures are being counted and the
+  account is not locked, it holds the start of the current 15-minute failure window, a past time
+  that ``is_locked`` reads as "not locked". A dedicated column would be clearer (noted for the
+  case-store owner).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from palermo.errors import AccessDenied, InputError, NotFoundError
+from palermo.store.ports import StoreContext
+from palermo.store.tables import Case, CaseMember, User, WebSession
+
+SIGN_IN_FAILED = (
+    "Sign-in failed: wrong username, password or code. After 5 failed attempts in 15 minutes the "
+    "account is locked until an administrator unlocks it."
+)
+LOCKED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+TOUCH_EVERY = timedelta(seconds=30)
+"""``last_seen_at`` is written at most this often, so busy pages do not turn every read into a write."""
+
+
+class FailureLike(Protocol):
+    failed_logins: int
+    window_started_at: datetime | None
+    locked: bool
+
+
+class AuthRules(Protocol):
+    """What the service needs from ``palermo.security.auth.Authenticator``."""
+
+    def hash_password(self, password: str, username: str) -> str: ...
+    def verify_password(self, password_hash: str | None, password: str) -> bool: ...
+    def check_role(self, role: str) -> str: ...
+    def register_failure(
+        self, failed_logins: int, window_started_at: datetime | None, now: datetime
+    ) -> FailureLike: ...
+    def is_locked(self, locked_until: datetime | None, now: datetime) -> bool: ...
+    def session_end_reason(
+        self, created_at: datetime, last_seen_at: datetime, now: datetime
+    ) -> str | None: ...
+    def verify_totp(self, secret: str, code: str, now: datetime) -> bool: ...
+    def new_token(self) -> str: ...
+    def hash_token(self, token: str) -> str: ...
+    def tokens_match(self, token: str | None, expected_hash: str) -> bool: ...
+
+
+@dataclass(frozen=True)
+class UserPublic:
+    """An account as every interface may show it: never the hash, never the TOTP secret."""
+
+    id: int
+    username: str
+    role: str
+    is_active: bool
+    locked: bool
+    has_totp: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class NewSession:
+    """A freshly started session: the two plain tokens go to the browser once and are never stored."""
+
+    token: str
+    csrf_token: str
+    user: UserPublic
+
+
+@dataclass(frozen=True)
+class ActiveSession:
+    """A session that is still valid at this request, with the digest its CSRF token must match."""
+
+    session_hash: str
+    user: UserPublic
+    csrf_hash: str
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or datetime.now(UTC)
+
+
+class UserService:
+    """Accounts, sign-in, sessions and case membership."""
+
+    def __init__(self, ctx: StoreContext, auth: AuthRules) -> None:
+        self._db = ctx.db
+        self._auth = auth
+        self._audit = ctx.audit
+
+    def _record(
+        self, s: Session, actor: str, action: str, user_id: int | None, outcome: str = "success"
+    ) -> None:
+        """Audit sign-ins and account changes (CJIS AU-2) in the same transaction as the change."""
+        self._audit.record(
+            s, actor=actor, action=action, object_type="user", object_id=user_id, outcome=outcome
+        )
+
+    def _public(self, row: User, now: datetime | None = None) -> UserPublic:
+        return UserPublic(
+            id=row.id,
+            username=row.username,
+            role=row.role,
+            is_active=row.is_active,
+            locked=self._auth.is_locked(row.locked_until, _now(now)),
+            has_totp=row.totp_secret is not None,
+            created_at=row.created_at,
+            last_login_at=row.last_login_at,
+        )
+
+    def add(
+        self,
+        username: str,
+        password: str,
+        role: str,
+        *,
+        totp_secret: str | None = None,
+        actor: str = "system",
+    ) -> UserPublic:
+        """Create an account; InputError for a taken or empty username, a weak password or an unknown role."""
+        username = username.strip()
+        if not username or len(username) > 120 or any(c.isspace() for c in username):
+            raise InputError("must be 1–120 characters without spaces", location="username")
+        role = self._auth.check_role(role)
+        password_hash = self._auth.hash_password(password, username)
+        with self._db.transaction() as s:
+            if s.scalar(select(User.id).where(User.username == username)) is not None:
+                raise InputError(f"user {username!r} already exists", location="username")
+            row = User(username=username, password_hash=password_hash, role=role, totp_secret=totp_secret)
+            s.add(row)
+            s.flush()
+            self._record(s, actor, "user.create", row.id)
+            return self._public(row)
+
+    def get(self, username: str) -> UserPublic:
+        with self._db.transaction() as s:
+            row = s.scalar(select(User).where(User.username == username))
+            if row is None:
+                raise NotFoundError(f"no user {username!r}", location="username")
+            return self._public(row)
+
+    def all(self) -> list[UserPublic]:
+        with self._db.transaction() as s:
+            return [self._public(r) for r in s.scalars(select(User).order_by(User.username))]
+
+    def authenticate(
+        self, username: str, password: str, totp: str | None = None, *, now: datetime | None = None
+    ) -> UserPublic:
+        """Check credentials; every failure raises the same AccessDenied so usernames cannot be probed."""
+        now = _now(now)
+        with self._db.transaction() as s:
+            row = s.scalar(select(User).where(User.username == username.strip()))
+            ok = self._auth.verify_password(row.password_hash if row else None, password)
+            if row is None:
+                self._record(s, "anonymous", "login", None, "failure")
+            else:
+                locked = self._auth.is_locked(row.locked_until, now)
+                if ok and row.totp_secret is not None:
+                    ok = bool(totp) and self._auth.verify_totp(row.totp_secret, totp or "", now)
+                if ok and not locked and row.is_active:
+                    row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+                    self._record(s, row.username, "login", row.id)
+                    return self._public(row, now)
+                if not locked:
+                    state = self._auth.register_failure(row.failed_logins, row.locked_until, now)
+                    row.failed_logins = state.failed_logins
+                    row.locked_until = LOCKED_FOREVER if state.locked else state.window_started_at
+                    if state.locked:
+                        self._record(s, row.username, "user.lock", row.id)
+                self._record(s, row.username, "login", row.id, "failure")
+        raise AccessDenied(SIGN_IN_FAILED)
+
+    def unlock(self, username: str, *, actor: str = "system") -> UserPublic:
+        """Administrator release of a locked account (CJIS AC-7: no automatic unlock)."""
+        with self._db.transaction() as s:
+            row = self._row(s, username)
+            row.failed_logins, row.locked_until = 0, None
+            self._record(s, actor, "user.unlock", row.id)
+            return self._public(row)
+
+    def set_password(self, username: str, password: str, *, actor: str = "system") -> UserPublic:
+        """Replace the password and end every session of the account."""
+        with self._db.transaction() as s:
+            row = self._row(s, username)
+            row.password_hash = self._auth.hash_password(password, username)
+            s.execute(delete(WebSession).where(WebSession.user_id == row.id))
+            self._record(s, actor, "user.password", row.id)
+            return self._public(row)
+
+    def deactivate(self, username: str, *, actor: str = "system") -> UserPublic:
+        """Disable an account and kill all of its sessions at once (ASVS V7.4.2)."""
+        with self._db.transaction() as s:
+            row = self._row(s, username)
+            row.is_active = False
+            s.execute(delete(WebSession).where(WebSession.user_id == row.id))
+            self._record(s, actor, "user.deactivate", row.id)
+            return self._public(row)
+
+    def _row(self, s: Session, username: str) -> User:
+        row: User | None = s.scalar(select(User).where(User.username == username))
+        if row is None:
+            raise NotFoundError(f"no user {username!r}", location="username")
+        return row
+
+    def start_session(self, user_id: int, *, now: datetime | None = None) -> NewSession:
+        """Open a server-side session; the plain tokens are returned once, their digests stored."""
+        now = _now(now)
+        token, csrf = self._auth.new_token(), self._auth.new_token()
+        with self._db.transaction() as s:
+            row = s.get(User, user_id)
+            if row is None or not row.is_active:
+                raise AccessDenied(SIGN_IN_FAILED)
+            s.add(
+                WebSession(
+                    id=self._auth.hash_token(token),
+                    user_id=user_id,
+                    created_at=now,
+                    last_seen_at=now,
+                    csrf_token=self._auth.hash_token(csrf),
+                    expires_at=now + timedelta(hours=12),
+                )
+            )
+            return NewSession(token, csrf, self._public(row, now))
+
+    def resume_session(self, token: str | None, *, now: datetime | None = None) -> ActiveSession:
+        """The session behind a cookie, if still valid; idle or expired sessions are deleted."""
+        now = _now(now)
+        if not token:
+            raise AccessDenied("not signed in")
+        digest = self._auth.hash_token(token)
+        with self._db.transaction() as s:
+            sess = s.get(WebSession, digest)
+            if sess is None:
+                raise AccessDenied("not signed in")
+            user = s.get(User, sess.user_id)
+            reason = self._auth.session_end_reason(sess.created_at, sess.last_seen_at, now)
+            if reason or user is None or not user.is_active or now >= sess.expires_at:
+                s.delete(sess)
+                ended = "after 30 minutes without activity" if reason == "idle" else "because it expired"
+                raise AccessDenied(f"your session ended {ended}; please sign in again")
+            if now - sess.last_seen_at >= TOUCH_EVERY:
+                sess.last_seen_at = now
+            return ActiveSession(digest, self._public(user, now), sess.csrf_token)
+
+    def csrf_ok(self, session: ActiveSession, token: str | None) -> bool:
+        """True when ``token`` is this session's CSRF token (constant-time comparison)."""
+        return self._auth.tokens_match(token, session.csrf_hash)
+
+    def end_session(self, token: str | None) -> None:
+        """Sign out: delete the session row, so the cookie is worthless even if copied (AC-07)."""
+        if token:
+            with self._db.transaction() as s:
+                s.execute(delete(WebSession).where(WebSession.id == self._auth.hash_token(token)))
+
+    def add_member(self, case_ref: str, username: str, role: str | None = None) -> None:
+        """Give a user need-to-know access to a case (idempotent)."""
+        with self._db.transaction() as s:
+            user = self._row(s, username)
+            case_id = s.scalar(select(Case.id).where(Case.reference == case_ref))
+            if case_id is None:
+                raise NotFoundError(f"no case {case_ref!r}", location="case")
+            if s.get(CaseMember, (case_id, user.id)) is None:
+                s.add(CaseMember(case_id=case_id, user_id=user.id, role=role or user.role))
+
+    def case_refs(self, user_id: int) -> list[str]:
+        """References of the cases a user is a member of, in reference order."""
+        with self._db.transaction() as s:
+            q = (
+                select(Case.reference)
+                .join(CaseMember, CaseMember.case_id == Case.id)
+                .where(CaseMember.user_id == user_id)
+                .order_by(Case.reference)
+            )
+            return list(s.scalars(q))

@@ -1,0 +1,285 @@
+"""The Workspace: the one front door that the CLI, the web app and notebooks all drive.
+
+``Workspace.init(path)`` creates a folder (``palermo.db``, ``evidence/``, ``settings.toml``), makes
+sure a master key exists *outside* it, and migrates the database to the newest schema;
+``Workspace.open(path)`` does the same for an existing folder. Components hang off the object
+(``ws.cases``, ``ws.parties``, ``ws.charges``, ``ws.evidence``, ``ws.proof``, ``ws.leads``,
+``ws.law``, ``ws.audit``, ``ws.keys``, ``ws.analytics``), so behaviour is written once.
+
+The acting person (``actor``) is recorded in every audit event and custody record. It defaults to
+``PALERMO_USER`` or the login name; a multi-user front end calls :meth:`as_actor` per request, which
+returns a view sharing the same database and keys.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from palermo.errors import ConfigurationError, InputError
+from palermo.law.library import LawLibrary, default_library
+from palermo.law.model import Provision
+from palermo.security.audit import AuditLog, AuditRecord
+from palermo.security.crypto import Keyring, MasterKey
+from palermo.settings import Settings, ensure_master_key, read_master_key, resolve, write_settings
+from palermo.store import database
+from palermo.store.cases import CaseService
+from palermo.store.charges import ChargeService
+from palermo.store.evidence import EvidenceService
+from palermo.store.leads import LeadService
+from palermo.store.parties import PartyService
+from palermo.store.ports import StoreContext
+from palermo.store.proof import ProofService
+
+if TYPE_CHECKING:
+    from palermo.analytics.service import Analytics
+
+
+def default_actor() -> str:
+    """Who is acting when no one says: ``PALERMO_USER`` or the operating-system login."""
+    try:
+        return os.environ.get("PALERMO_USER") or getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class AuditService:
+    """Read and verify the audit log (writes happen inside each service's own transaction)."""
+
+    def __init__(self, ctx: StoreContext, log: AuditLog) -> None:
+        self.ctx = ctx
+        self.log = log
+
+    def events(self, case_ref: str | None = None, *, limit: int | None = None) -> list[AuditRecord]:
+        from palermo.store import repository
+
+        with self.ctx.db.read() as session:
+            case_id = repository.case_by_ref(session, case_ref).id if case_ref else None
+            return self.log.events(session, case_id=case_id, limit=limit)
+
+    def verify(self) -> list[str]:
+        """Every problem in the audit chain, as text (empty when intact)."""
+        with self.ctx.db.read() as session:
+            return [str(p) for p in self.log.verify(session)]
+
+
+class KeyService:
+    """Key management: rotate a case key, re-wrap under a new master key, crypto-shred a case."""
+
+    def __init__(self, ctx: StoreContext, keyring: Keyring) -> None:
+        self.ctx = ctx
+        self.keyring = keyring
+
+    def _case_id(self, session: Any, case_ref: str) -> int:
+        from palermo.store import repository
+
+        return repository.case_by_ref(session, case_ref).id
+
+    def rotate(self, case_ref: str) -> int:
+        with self.ctx.db.transaction() as session:
+            case_id = self._case_id(session, case_ref)
+            done = self.keyring.rotate(session, case_id)
+            self.ctx.audit.record(
+                session,
+                actor=self.ctx.actor,
+                action="case.key.rotate",
+                object_type="case",
+                object_id=case_id,
+                case_id=case_id,
+                detail={"rows": done},
+            )
+            return done
+
+    def shred(self, case_ref: str) -> int:
+        with self.ctx.db.transaction() as session:
+            case_id = self._case_id(session, case_ref)
+            done = self.keyring.shred(session, case_id)
+            self.ctx.audit.record(
+                session,
+                actor=self.ctx.actor,
+                action="case.key.shred",
+                object_type="case",
+                object_id=case_id,
+                case_id=case_id,
+                detail={"keys": done},
+            )
+            return done
+
+    def rewrap(self, new_master_key_file: Path) -> int:
+        new = MasterKey(read_master_key(new_master_key_file))
+        with self.ctx.db.transaction() as session:
+            done = self.keyring.rewrap(session, new)
+            self.ctx.audit.record(
+                session,
+                actor=self.ctx.actor,
+                action="master_key.rewrap",
+                object_type="master_key",
+                object_id=new.key_id,
+                detail={"keys": done},
+            )
+            return done
+
+
+def load_law() -> LawLibrary:
+    """The law library: ``PALERMO_LAW_PATH`` (an office's own law root) or the packaged one."""
+    root = os.environ.get("PALERMO_LAW_PATH")
+    return LawLibrary.load(Path(root)) if root else default_library()
+
+
+class LazyLaw:
+    """Loads the law library on first use, so opening a workspace never waits on (or fails with) YAML."""
+
+    def __init__(self, library: LawLibrary | None = None) -> None:
+        self._library = library
+
+    @property
+    def library(self) -> LawLibrary:
+        if self._library is None:
+            self._library = load_law()
+        return self._library
+
+    def get(self, provision_id: str) -> Provision:
+        return self.library.get(provision_id)
+
+
+class Workspace:
+    """A case workspace: folder + database + keys, with one service per domain noun."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        law: LawLibrary | None = None,
+        actor: str | None = None,
+        _db: database.Database | None = None,
+        _master: MasterKey | None = None,
+    ) -> None:
+        self.settings = settings
+        self.path: Path = settings.path
+        self._law = LazyLaw(law)
+        self._db = _db or database.Database(settings.database_url)
+        self._master = _master or MasterKey(read_master_key(settings.master_key_file))
+        self._keyring = Keyring(self._master)
+        self._audit_log = AuditLog()
+        self.ctx = StoreContext(
+            db=self._db,
+            law=self._law,
+            audit=self._audit_log,
+            cipher=self._keyring,
+            evidence_dir=settings.evidence_dir,
+            actor=actor or default_actor(),
+        )
+        self.cases = CaseService(self.ctx)
+        self.parties = PartyService(self.ctx)
+        self.charges = ChargeService(self.ctx)
+        self.evidence = EvidenceService(self.ctx)
+        self.proof = ProofService(self.ctx)
+        self.leads = LeadService(self.ctx)
+        self.audit = AuditService(self.ctx, self._audit_log)
+        self.keys = KeyService(self.ctx, self._keyring)
+        self._users: Any = None
+
+    @property
+    def law(self) -> LawLibrary:
+        """The law library (loaded on first use)."""
+        return self._law.library
+
+    @property
+    def actor(self) -> str:
+        return self.ctx.actor
+
+    @property
+    def database_url(self) -> str:
+        return self.settings.database_url
+
+    @classmethod
+    def init(
+        cls,
+        path: Path,
+        *,
+        database_url: str | None = None,
+        master_key_file: Path | None = None,
+        actor: str | None = None,
+        law: LawLibrary | None = None,
+    ) -> Workspace:
+        """Create the workspace folder (or adopt an empty one), the master key if missing, and the schema."""
+        path = Path(path).expanduser().resolve()
+        if path.exists() and not path.is_dir():
+            raise InputError(f"{path} exists and is not a folder", location="path")
+        if (path / "settings.toml").exists():
+            raise InputError(
+                f"{path} is already a workspace (use it, or choose another folder)", location="path"
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        settings = resolve(path, database_url=database_url, master_key_file=master_key_file)
+        ensure_master_key(settings.master_key_file, workspace=path)
+        settings.evidence_dir.mkdir(exist_ok=True)
+        write_settings(settings, record_database_url=database_url is not None)
+        db = database.Database(settings.database_url)
+        database.upgrade(db.engine)
+        return cls(settings, actor=actor, law=law, _db=db)
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        *,
+        database_url: str | None = None,
+        master_key_file: Path | None = None,
+        actor: str | None = None,
+        law: LawLibrary | None = None,
+    ) -> Workspace:
+        """Open an existing workspace folder, migrating its database to the newest schema first."""
+        path = Path(path).expanduser().resolve()
+        if not (path / "settings.toml").exists():
+            raise InputError(
+                f"{path} is not a Palermo workspace (run: palermo init {path})", location="workspace"
+            )
+        settings = resolve(path, database_url=database_url, master_key_file=master_key_file)
+        db = database.Database(settings.database_url)
+        database.upgrade(db.engine)
+        return cls(settings, actor=actor, law=law, _db=db)
+
+    def as_actor(self, actor: str) -> Workspace:
+        """A view of this workspace acting as ``actor`` (shares database, keys and law)."""
+        view = Workspace(
+            self.settings, law=self._law._library, actor=actor, _db=self._db, _master=self._master
+        )
+        view._law = self._law
+        return view
+
+    @property
+    def users(self) -> Any:
+        """User accounts (``palermo.store.users.UserService``, written with the web app)."""
+        if self._users is None:
+            try:
+                from palermo.store.users import UserService  # type: ignore[import-not-found,unused-ignore]
+            except ImportError as exc:
+                raise ConfigurationError("user accounts are not available in this build") from exc
+            from palermo.security.auth import Authenticator
+
+            self._users = UserService(self.ctx, Authenticator())
+        return self._users
+
+    @property
+    def analytics(self) -> Analytics:
+        """The investigative analytics front door (DuckDB at ``analytics.duckdb``)."""
+        try:
+            from palermo.analytics.service import Analytics
+        except ImportError as exc:
+            raise ConfigurationError(
+                "analytics are not available in this build (palermo.analytics.service)"
+            ) from exc
+        return Analytics(self)
+
+    def close(self) -> None:
+        """Release database connections."""
+        self._db.dispose()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
