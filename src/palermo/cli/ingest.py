@@ -1,0 +1,196 @@
+"""``palermo ingest …``: turn an evidence item of a case into analytics statements.
+
+``palermo ingest CASE EVIDENCE_ID --adapter NAME`` is the everyday form (the evidence must already
+be in the case: ``palermo evidence add``), so every statement points at an exhibit with a hash and
+a custody chain. ``palermo ingest adapters`` lists the adapters and built-in mappings, and
+``palermo ingest imports CASE`` what has been imported. The work itself is in
+``palermo.ingest.service``; this module only parses, shows progress and renders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from typer.core import TyperGroup
+
+from palermo.cli.output import console, emit, err_console, table
+from palermo.errors import InputError
+from palermo.ingest.base import list_adapters
+from palermo.ingest.mapping import builtin_mappings
+from palermo.ingest.service import ImportReport
+
+
+class _DefaultRun(TyperGroup):
+    """Route ``palermo ingest CASE EVIDENCE_ID …`` to the hidden ``run`` command.
+
+    The brief's form puts the case first, yet ``adapters`` and ``imports`` are sub-commands too;
+    anything that is not a sub-command name is taken as the start of a ``run``.
+    """
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    name="ingest",
+    cls=_DefaultRun,
+    help=(
+        "Import evidence items (bank, CDR, phone, ads, FtM, YAML mappings) into the case's analytics.\n\n"
+        "Usage: palermo ingest CASE EVIDENCE_ID --adapter NAME [--mapping FILE] [--region US] "
+        "[--option KEY=VALUE] [--skip-bad-rows] [--json] [-w WORKSPACE]"
+    ),
+    no_args_is_help=True,
+)
+
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+WorkspaceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--workspace", "-w", help="Workspace folder (default: $PALERMO_WORKSPACE or the current folder)."
+    ),
+]
+
+
+def _open_workspace(path: Path | None) -> Any:
+    from palermo.workspace import Workspace
+
+    return Workspace.open(path or Path(os.environ.get("PALERMO_WORKSPACE", ".")))
+
+
+def _options(pairs: list[str] | None, region: str | None, mapping: Path | None) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise InputError(f"expected KEY=VALUE, got {pair!r}", location="--option")
+        options[key.strip()] = value
+    if region:
+        options["region"] = region.upper()
+    if mapping:
+        options["mapping"] = str(mapping) if mapping.is_file() else mapping.name
+    return options
+
+
+def _render(report: ImportReport) -> None:
+    console.print(
+        f"[bold]{report.file}[/] (evidence {report.evidence_id}, {report.adapter}): {report.status}, "
+        f"{report.rows_ok} row(s) imported, {report.rows_bad} bad"
+    )
+    if report.tables:
+        table(None, ["table", "rows"], sorted(report.tables.items()))
+    for line in report.bad_rows[:20]:
+        console.print(f"  skipped {line}", highlight=False)
+    if len(report.bad_rows) > 20:
+        console.print(f"  … and {report.rows_bad - 20} more bad row(s)")
+
+
+@app.command("run", hidden=True)
+def run(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE", help="Case reference.")],
+    evidence_id: Annotated[int, typer.Argument(metavar="EVIDENCE_ID", help="Evidence item id in the case.")],
+    adapter: Annotated[
+        str | None, typer.Option("--adapter", "-a", help="Adapter name (palermo ingest adapters).")
+    ] = None,
+    mapping: Annotated[
+        Path | None, typer.Option("--mapping", "-m", help="YAML mapping file or built-in name.")
+    ] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Default phone region, e.g. US, NL.")] = None,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="Adapter option KEY=VALUE.")
+    ] = None,
+    skip_bad_rows: Annotated[
+        bool, typer.Option("--skip-bad-rows", help="Keep the good rows, list the bad.")
+    ] = False,
+    workspace: WorkspaceOpt = None,
+    as_json: AsJson = False,
+) -> None:
+    """Import one evidence item of CASE through an adapter (atomic; importing twice adds nothing)."""
+    name = adapter or ("mapping" if mapping else None)
+    if name is None:
+        raise InputError(
+            "name an adapter with --adapter (see: palermo ingest adapters) or give --mapping",
+            location="--adapter",
+        )
+    options = _options(option, region, mapping)
+    ws = _open_workspace(workspace)
+    analytics = ws.analytics
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed:,.0f} rows"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as bar:
+            task = bar.add_task(f"importing evidence {evidence_id}", total=None)
+            report = analytics.ingest(
+                case_ref,
+                evidence_id,
+                name,
+                options,
+                skip_bad_rows=skip_bad_rows,
+                progress=lambda tbl, n: bar.update(
+                    task, advance=n, description=f"evidence {evidence_id} → {tbl}"
+                ),
+            )
+    finally:
+        analytics.close()
+        ws.close()
+    emit(report, as_json, lambda: _render(report))
+
+
+@app.command("adapters")
+def adapters(as_json: AsJson = False) -> None:
+    """List the ingest adapters (built-in and entry points) and the built-in mappings."""
+    rows = [{"name": a.name, "description": a.description} for a in list_adapters()]
+    maps = builtin_mappings()
+
+    def render() -> None:
+        table("Adapters", ["name", "description"], [[r["name"], r["description"]] for r in rows])
+        table("Built-in mappings (--mapping NAME)", ["name"], [[m] for m in maps])
+
+    emit({"adapters": rows, "mappings": maps}, as_json, render)
+
+
+@app.command("imports")
+def imports(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE", help="Case reference.")],
+    workspace: WorkspaceOpt = None,
+    as_json: AsJson = False,
+) -> None:
+    """List the imports done for CASE."""
+    ws = _open_workspace(workspace)
+    analytics = ws.analytics
+    try:
+        records = analytics.imports(case_ref)
+    finally:
+        analytics.close()
+        ws.close()
+    emit(
+        [r.to_dict() for r in records],
+        as_json,
+        lambda: table(
+            f"Imports of {case_ref}",
+            ["id", "evidence", "adapter", "rows ok", "bad", "status", "finished"],
+            [
+                [
+                    r.import_id,
+                    r.evidence_id,
+                    r.adapter,
+                    r.rows_ok,
+                    r.rows_bad,
+                    r.status,
+                    f"{r.finished_at:%Y-%m-%d %H:%M:%S}",
+                ]
+                for r in records
+            ],
+        ),
+    )

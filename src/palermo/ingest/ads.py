@@ -1,0 +1,186 @@
+"""Online ads (escort and classified sites), one JSON object per line.
+
+Ads are where trafficking becomes visible from outside: the same phone behind ads in many cities,
+the same photos reused, third-person wording, age-suggestive terms. The adapter keeps the text as
+posted (indicators read it) and records each phone, email and image hash as an identifier, so
+resolution can tie ads to the phones in the call records and the seized devices.
+
+Only ``ad_id``, ``posted_at`` and ``text`` are required; scraped data is patchy and a missing price
+or city must not cost us the ad. The file is split into physical lines and parsed with DuckDB's
+JSON functions (a scrape can hold hundreds of thousands of ads), so ``jsonl:line:N`` is exactly the
+line an editor shows, blank lines included.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from palermo.errors import ImportDataError
+from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.normalise import DEFAULT_REGION
+from palermo.ingest.spec import Field, TableSpec, value_sql
+from palermo.ingest.staging import Staged
+from palermo.ingest.tabular import phone_map
+
+#: Every field read as text (numbers keep their digits), so one parse per line serves all checks.
+_SHAPE = (
+    '{"ad_id": "VARCHAR", "site": "VARCHAR", "posted_at": "VARCHAR", "city": "VARCHAR", "title": "VARCHAR", '
+    '"text": "VARCHAR", "phone": "VARCHAR", "email": "VARCHAR", "price": "VARCHAR", "currency": "VARCHAR", '
+    '"image_hashes": "JSON", "age_claimed": "VARCHAR"}'
+)
+
+
+def _text(key: str) -> str:
+    return f"nullif(trim(a.{key}), '')"
+
+
+def _clean(key: str) -> str:
+    return f"nullif(trim(regexp_replace(a.{key}, '\\s+', ' ', 'g')), '')"
+
+
+#: ``(field, condition, problem)``: every way an ad line can be bad, over the parsed struct ``a``.
+PROBLEMS: tuple[tuple[str, str, str], ...] = (
+    ("(line)", "j IS NULL", "not valid JSON"),
+    ("(line)", "j IS NOT NULL AND NOT is_obj", "not a JSON object"),
+    ("ad_id", f"is_obj AND {_text('ad_id')} IS NULL", "missing value"),
+    ("posted_at", f"is_obj AND {_text('posted_at')} IS NULL", "missing value"),
+    ("text", f"is_obj AND {_text('text')} IS NULL", "missing value"),
+    (
+        "posted_at",
+        f"{_text('posted_at')} IS NOT NULL AND TRY_CAST({_text('posted_at')} AS TIMESTAMP) IS NULL",
+        "not an ISO 8601 time",
+    ),
+    (
+        "price",
+        f"{_text('price')} IS NOT NULL AND TRY_CAST({_text('price')} AS DOUBLE) IS NULL",
+        "not a number",
+    ),
+    (
+        "age_claimed",
+        f"{_text('age_claimed')} IS NOT NULL AND (TRY_CAST({_text('age_claimed')} AS DOUBLE) IS NULL OR "
+        f"TRY_CAST({_text('age_claimed')} AS DOUBLE) <> floor(TRY_CAST({_text('age_claimed')} AS DOUBLE)))",
+        "not a whole number",
+    ),
+    ("image_hashes", "json_type(a.image_hashes) NOT IN ('ARRAY', 'NULL')", "not a list"),
+)
+
+_COLUMNS = f"""
+    TRY_CAST({_text("posted_at")} AS TIMESTAMP) AS ts,
+    {_clean("site")} AS site,
+    {_clean("city")} AS city,
+    a.title AS title,
+    a.text AS body,
+    {_text("phone")} AS raw_phone,
+    {_text("email")} AS raw_email,
+    TRY_CAST({_text("price")} AS DOUBLE) AS price,
+    {_clean("currency")} AS currency,
+    coalesce(list_filter(list_transform(json_transform(a.image_hashes, '["VARCHAR"]'), h -> lower(trim(h))),
+                         h -> h IS NOT NULL AND h <> ''), []) AS image_hashes,
+    TRY_CAST(TRY_CAST({_text("age_claimed")} AS DOUBLE) AS INTEGER) AS age_claimed
+"""
+
+
+class AdsJsonlAdapter:
+    """Scraped online ads as JSON lines (see the analytics contract for the fields)."""
+
+    name = "ads_jsonl"
+    description = (
+        "Online ads JSON lines: ad_id, posted_at, text, phone, email, price, city, image_hashes → ads"
+    )
+
+    def stage(
+        self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow]:
+        tag = uuid.uuid4().hex[:12]
+        lines, parsed = f"ads_{tag}", f"ads_{tag}_parsed"
+        try:
+            con.execute(
+                f"CREATE TEMP TABLE {lines} AS SELECT _line, rtrim(line, chr(13)) AS line FROM ("
+                "SELECT unnest(generate_series(1, len(parts))) AS _line, unnest(parts) AS line "
+                "FROM (SELECT string_split(content, chr(10)) AS parts FROM read_text(?))) "
+                "WHERE trim(line) <> ''",
+                [str(path)],
+            )
+        except duckdb.Error as exc:  # not UTF-8, unreadable
+            raise ImportDataError(
+                f"cannot read as text: {str(exc).splitlines()[0]}", location=path.name
+            ) from exc
+        con.execute(
+            f"CREATE TEMP TABLE {parsed} AS SELECT _line, j, is_obj, a, "
+            f"{' OR '.join(f'coalesce({cond}, FALSE)' for _, cond, _ in PROBLEMS)} AS _bad FROM ("
+            "SELECT _line, j, coalesce(json_type(j) = 'OBJECT', FALSE) AS is_obj, "
+            f"CASE WHEN json_type(j) = 'OBJECT' THEN json_transform(j, '{_SHAPE}') END AS a FROM ("
+            f"SELECT _line, TRY_CAST(line AS JSON) AS j FROM {lines}))"
+        )
+        found = con.execute(
+            " UNION ALL ".join(
+                f"SELECT _line, '{field}', '{problem}' FROM {parsed} WHERE _bad AND coalesce({cond}, FALSE)"
+                for field, cond, problem in PROBLEMS
+            )
+            + " ORDER BY 1"
+        ).fetchall()
+        for line, field, problem in found:
+            yield BadRow(path.name, int(line), field, problem, f"jsonl:line:{line}")
+        ads = f"ads_{tag}_rows"
+        con.execute(f"CREATE TEMP TABLE {ads} AS SELECT _line, {_COLUMNS} FROM {parsed} WHERE NOT _bad")
+        spec = TableSpec(
+            "ads",
+            (Field("phone", "raw_phone", "phone"),),
+            region=str(options.get("region") or DEFAULT_REGION),
+        )
+        phones = phone_map(con, spec, Staged(ads, ("raw_phone",), 0), spec.region)
+        eid = int(evidence_id)
+        email = value_sql(Field("email", "raw_email", "email"), None)
+        rows = (
+            f"SELECT s.*, pm.norm AS phone, {email} AS email, 'jsonl:line:' || s._line AS locator, "
+            f"'{eid}:jsonl:line:' || s._line AS stmt_id "
+            f"FROM {ads} s LEFT JOIN {phones} pm ON pm.raw = s.raw_phone"
+        )
+        yield Batch(
+            "ads",
+            (
+                "evidence_id",
+                "locator",
+                "stmt_id",
+                "ts",
+                "site",
+                "city",
+                "title",
+                "body",
+                "phone",
+                "email",
+                "price",
+                "currency",
+                "image_hashes",
+                "age_claimed",
+            ),
+            sql=f"SELECT {eid}, locator, stmt_id, ts, site, city, title, body, phone, email, price, "
+            f"currency, image_hashes, age_claimed FROM ({rows})",
+        )
+        ident = ("evidence_id", "locator", "stmt_id", "kind", "raw", "norm", "name")
+        for kind in ("phone", "email"):
+            yield Batch(
+                "identifiers",
+                ident,
+                sql=(
+                    f"SELECT {eid}, locator, stmt_id || ':{kind}', '{kind}', raw_{kind}, {kind}, NULL "
+                    f"FROM ({rows}) WHERE {kind} IS NOT NULL"
+                ),
+            )
+        yield Batch(
+            "identifiers",
+            ident,
+            sql=(
+                f"SELECT {eid}, locator, stmt_id || ':image' || (i - 1), 'image', image_hashes[i], "
+                "image_hashes[i], NULL "
+                f"FROM (SELECT *, unnest(generate_series(1, len(image_hashes))) AS i FROM ({rows}))"
+            ),
+        )
+
+    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+        return read_through_stage(self, path, evidence_id=evidence_id, options=options)

@@ -1,0 +1,177 @@
+"""Bank statements (CSV and XLSX) as directed payments.
+
+A statement row is written from the account holder's side: ``debit`` means money left
+``account_iban``, ``credit`` that it arrived there. The analysis wants money *flows*, so each row
+becomes a payment from payer to payee: debit → from the holder to the counterparty, credit → from
+the counterparty to the holder. Amounts are stored positive because the direction already carries
+the sign (banks disagree on whether debits are negative).
+
+Card and cash rows have no counterparty IBAN; the merchant name (``HOTEL …``, ``ESCORTADS…``) is
+kept as the counterparty name, which is what the money indicators look at.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+from palermo.errors import ImportDataError
+from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.spec import Field, TableSpec
+from palermo.ingest.staging import Staged, stage_csv
+from palermo.ingest.tabular import batches
+
+COLUMNS = (
+    "date",
+    "time",
+    "account_iban",
+    "account_holder",
+    "counterparty_iban",
+    "counterparty_name",
+    "amount",
+    "currency",
+    "direction",
+    "channel",
+    "description",
+    "city",
+    "balance",
+)
+REQUIRED = ("date", "account_iban", "amount", "direction")
+
+SPEC = TableSpec(
+    table="payments",
+    fields=(
+        Field("ts", "date", "timestamp", required=True),
+        Field("from_account", "_from_account", "account"),
+        Field("from_name", "_from_name"),
+        Field("to_account", "_to_account", "account"),
+        Field("to_name", "_to_name"),
+        Field("amount", "amount", "decimal", required=True, absolute=True),
+        Field("currency", "currency", "upper"),
+        Field("channel", "channel", "lower"),
+        Field("description", "description"),
+        Field("city", "city"),
+        Field("_direction", "direction", required=True, choices=("debit", "credit")),
+        Field("_account", "account_iban", required=True),
+    ),
+)
+
+#: Derived columns: the payer/payee sides chosen by direction, and date + time as one timestamp.
+_DIRECTED = """
+CREATE TEMP VIEW {view} AS SELECT * REPLACE (
+    trim(date) || CASE WHEN nullif(trim(time), '') IS NULL THEN '' ELSE ' ' || trim(time) END AS date),
+  CASE WHEN lower(trim(direction)) = 'debit' THEN account_iban ELSE counterparty_iban END AS _from_account,
+  CASE WHEN lower(trim(direction)) = 'debit' THEN account_holder ELSE counterparty_name END AS _from_name,
+  CASE WHEN lower(trim(direction)) = 'debit' THEN counterparty_iban ELSE account_iban END AS _to_account,
+  CASE WHEN lower(trim(direction)) = 'debit' THEN counterparty_name ELSE account_holder END AS _to_name
+FROM {table}
+"""
+
+
+def check_header(columns: tuple[str, ...], file_name: str) -> None:
+    """Refuse a file that lacks the statement columns, naming the missing ones."""
+    missing = [c for c in COLUMNS if c not in columns]
+    if missing:
+        raise ImportDataError(
+            f"not a bank statement in the bank_csv layout: missing column(s) {', '.join(missing)} "
+            "(use --mapping for other layouts)",
+            location=f"{file_name}:1",
+        )
+
+
+def payments_from_staging(
+    con: Any, staged: Staged, *, evidence_id: int, file_name: str, locator_prefix: str = "line:"
+) -> Iterator[Batch | BadRow]:
+    """Payments (and account identifiers) from a staged statement, bad rows first."""
+    check_header(staged.columns, file_name)
+    view = f"{staged.table}_directed"
+    con.execute(_DIRECTED.format(view=view, table=staged.table))
+    directed = Staged(view, staged.columns, staged.records)
+    yield from batches(
+        con, SPEC, directed, evidence_id=evidence_id, file_name=file_name, locator_prefix=locator_prefix
+    )
+
+
+class BankCsvAdapter:
+    """Bank statement CSV in the Palermo layout (see the analytics contract)."""
+
+    name = "bank_csv"
+    description = "Bank statement CSV: date,time,account_iban,…,direction (debit/credit) → payments"
+
+    def stage(
+        self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow]:
+        bad: list[BadRow] = []
+        staged = stage_csv(con, path, options=options, bad_rows=bad)
+        yield from bad
+        yield from payments_from_staging(con, staged, evidence_id=evidence_id, file_name=path.name)
+
+    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+        return read_through_stage(self, path, evidence_id=evidence_id, options=options)
+
+
+def _cell(value: Any) -> str | None:
+    """An Excel cell as the text a CSV export would have held."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):  # Excel stores dates as datetimes at midnight
+        return value.date().isoformat() if value.time() == time(0) else value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+class BankXlsxAdapter:
+    """The same statement layout in an Excel workbook (first sheet, or ``sheet`` option)."""
+
+    name = "bank_xlsx"
+    description = "Bank statement XLSX with the bank_csv columns (openpyxl, read-only) → payments"
+
+    def stage(
+        self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow]:
+        import openpyxl
+        import pyarrow as pa
+
+        try:
+            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
+            raise ImportDataError(f"cannot open as an XLSX workbook: {exc}", location=path.name) from exc
+        try:
+            sheet = wb[options["sheet"]] if options.get("sheet") else wb.worksheets[0]
+            rows = sheet.iter_rows(values_only=True)
+            header = tuple(str(h).strip() if h is not None else "" for h in next(rows, ()))
+            check_header(header, path.name)
+            cols: dict[str, list[str | None]] = {h: [] for h in ("_line", *header)}
+            for number, row in enumerate(rows, start=2):
+                if all(v is None for v in row):
+                    continue
+                cols["_line"].append(str(number))
+                for h, v in zip(header, row, strict=False):
+                    cols[h].append(_cell(v))
+                for h in header[len(row) :]:
+                    cols[h].append(None)
+            title = sheet.title
+        finally:
+            wb.close()
+        table = pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()})
+        name = f"xlsx_{uuid.uuid4().hex[:12]}"
+        con.register(f"{name}_arrow", table)
+        con.execute(
+            f"CREATE TEMP TABLE {name} AS SELECT * REPLACE (CAST(_line AS BIGINT) AS _line) FROM {name}_arrow"
+        )
+        con.unregister(f"{name}_arrow")
+        staged = Staged(name, header, table.num_rows)
+        yield from payments_from_staging(
+            con, staged, evidence_id=evidence_id, file_name=path.name, locator_prefix=f"sheet:{title}!row:"
+        )
+
+    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+        return read_through_stage(self, path, evidence_id=evidence_id, options=options)

@@ -1,0 +1,154 @@
+"""What an ingest adapter is, what it yields, and how adapters are found.
+
+An adapter turns one evidence file into *statements*: rows for the analytics tables, each with the
+evidence id and a locator into the original. It yields :class:`Batch` objects (rows to insert) and
+:class:`BadRow` objects (lines it could not read); the service decides, in one transaction, whether
+the import goes ahead. Adapters never write to the database themselves, so an import stays atomic
+whatever an adapter (including an agency's own, found through the ``palermo.adapters`` entry-point
+group) does.
+
+Large tabular sources are read *inside DuckDB* for speed: such adapters also implement
+``stage(con, ...)``, which may create temporary staging tables on the import's connection and yield
+batches whose rows are a SQL ``SELECT`` over them instead of Python tuples.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from palermo.errors import NotFoundError
+
+ENTRY_POINT_GROUP = "palermo.adapters"
+
+
+@dataclass(frozen=True)
+class Batch:
+    """Rows for one table: Python ``rows`` or a SQL ``SELECT`` over staging tables.
+
+    ``columns`` are the target columns *without* ``case_ref`` (the service adds it), so they start
+    with ``evidence_id, locator, stmt_id``.
+    """
+
+    table: str
+    columns: tuple[str, ...]
+    rows: Sequence[tuple[Any, ...]] = field(default_factory=tuple)
+    sql: str | None = None
+
+
+@dataclass(frozen=True)
+class BadRow:
+    """A source record that could not be read, with where it is and what is wrong with it."""
+
+    file: str
+    line: int | None
+    field: str
+    problem: str
+    locator: str | None = None
+
+    def __str__(self) -> str:
+        where = str(self.line) if self.line is not None else (self.locator or "?")
+        return f"{self.file}:{where}: {self.field}: {self.problem}"
+
+
+@runtime_checkable
+class Adapter(Protocol):
+    """Reads one evidence file into statements (the interface agencies implement for their formats)."""
+
+    name: str
+    description: str
+
+    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+        """Yield the statements and bad rows of ``path``."""
+        ...
+
+
+@runtime_checkable
+class StagedAdapter(Adapter, Protocol):
+    """An adapter that does its heavy lifting in SQL on the import's own DuckDB connection."""
+
+    def stage(
+        self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow]:
+        """Like ``read``, but may create TEMP tables on ``con`` and yield SQL batches over them."""
+        ...
+
+
+def read_through_stage(
+    adapter: StagedAdapter, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+) -> Iterator[Batch | BadRow]:
+    """``read`` for a staged adapter: stage in a private in-memory DuckDB and return Python rows.
+
+    This keeps every adapter usable through the plain protocol (e.g. by a notebook or another
+    store) without duplicating its logic.
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        for item in adapter.stage(con, path, evidence_id=evidence_id, options=options):
+            if isinstance(item, Batch) and item.sql is not None:
+                rows = con.execute(item.sql).fetchall()
+                yield Batch(item.table, item.columns, rows)
+            else:
+                yield item
+    finally:
+        con.close()
+
+
+#: Built-in adapters, loaded lazily so ``palermo ingest adapters`` works without the entry points
+#: being installed (an editable checkout, a zipapp).
+BUILTINS: dict[str, str] = {
+    "bank_csv": "palermo.ingest.bank:BankCsvAdapter",
+    "bank_xlsx": "palermo.ingest.bank:BankXlsxAdapter",
+    "cdr_csv": "palermo.ingest.cdr:CdrCsvAdapter",
+    "phone_json": "palermo.ingest.phone:PhoneJsonAdapter",
+    "phone_csv": "palermo.ingest.phone:PhoneCsvAdapter",
+    "ads_jsonl": "palermo.ingest.ads:AdsJsonlAdapter",
+    "ftm": "palermo.ingest.ftm:FtmAdapter",
+    "mapping": "palermo.ingest.mapping:MappingAdapter",
+}
+
+
+def _load(target: str) -> Adapter:
+    module_name, _, attr = target.partition(":")
+    obj = getattr(importlib.import_module(module_name), attr)
+    return obj() if isinstance(obj, type) else obj  # type: ignore[no-any-return]
+
+
+def _registry() -> dict[str, str]:
+    targets = dict(BUILTINS)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        targets[ep.name] = ep.value
+    return targets
+
+
+def get_adapter(name: str) -> Adapter:
+    """The adapter registered under ``name`` (built-in or from the entry-point group)."""
+    targets = _registry()
+    if name not in targets:
+        known = ", ".join(sorted(targets))
+        raise NotFoundError(f"no ingest adapter named {name!r} (known: {known})", location="adapter")
+    return _load(targets[name])
+
+
+def list_adapters() -> list[Adapter]:
+    """Every available adapter, sorted by name."""
+    return [_load(target) for _, target in sorted(_registry().items())]
+
+
+__all__ = [
+    "BUILTINS",
+    "ENTRY_POINT_GROUP",
+    "Adapter",
+    "BadRow",
+    "Batch",
+    "StagedAdapter",
+    "get_adapter",
+    "list_adapters",
+    "read_through_stage",
+]

@@ -1,0 +1,193 @@
+"""FollowTheMoney entity streams in and out, so Palermo talks to Aleph / OpenAleph and friends.
+
+Import keeps each entity as given (id, schema, caption, properties) in ``ftm_entities`` and lifts
+its phones, emails and account numbers into ``identifiers``, where resolution joins them with the
+call records and bank statements. FtM ``Payment`` and ``Call`` entities also become rows of
+``payments`` and ``calls`` (accounts and names looked up from the entities they point to), so money
+and calls known to Aleph join the network like any bank statement or CDR. Export is in
+``ftm_export`` (re-exported here as ``export_entities``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from followthemoney import model
+from followthemoney.exc import InvalidData
+from followthemoney.proxy import EntityProxy
+
+from palermo.errors import ImportDataError
+from palermo.ingest.base import BadRow, Batch
+from palermo.ingest.ftm_export import export_entities
+from palermo.ingest.normalise import DEFAULT_REGION, normalise_account, normalise_email, normalise_phone
+from palermo.ingest.phone import IDENT, cols, parse_ts
+
+CHUNK = 50_000
+#: FtM properties holding account numbers (typed ``identifier``, so they are picked by name).
+ACCOUNT_PROPS = frozenset({"iban", "accountNumber"})
+
+
+def _identifiers(proxy: EntityProxy, eid: int, loc: str, region: str) -> Iterator[tuple[Any, ...]]:
+    name = proxy.caption if proxy.schema.is_a("LegalEntity") or proxy.schema.name == "BankAccount" else None
+    for n, (prop, value) in enumerate(proxy.itervalues()):
+        if prop.type.name == "phone":
+            kind, norm = "phone", normalise_phone(value, region)
+        elif prop.type.name == "email":
+            kind, norm = "email", normalise_email(value)
+        elif prop.name in ACCOUNT_PROPS:
+            kind, norm = "account", normalise_account(value)
+        else:
+            continue
+        if norm:
+            yield (eid, loc, f"{eid}:{loc}:{prop.name}{n}", kind, value, norm, name)
+
+
+def _when(proxy: EntityProxy) -> datetime | None:
+    """The first full or partial FtM date of a Payment or Call (``2025-03`` → 1 March)."""
+    for value in proxy.get("date") + proxy.get("startDate"):
+        for candidate in (value, f"{value}-01", f"{value}-01-01"):
+            stamp = parse_ts(candidate)
+            if stamp is not None:
+                return stamp
+    return None
+
+
+def _amount(proxy: EntityProxy) -> Decimal | None:
+    for value in proxy.get("amount"):
+        try:
+            return abs(Decimal(str(value).replace(",", ""))).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            continue
+    return None
+
+
+class _Flows:
+    """Payments and calls among the entities of one stream, resolved once the whole stream is read."""
+
+    def __init__(self, evidence_id: int, region: str) -> None:
+        self.eid, self.region = evidence_id, region
+        self.captions: dict[str, str] = {}
+        self.accounts: dict[str, str] = {}
+        self.pending: list[tuple[str, EntityProxy]] = []
+
+    def see(self, proxy: EntityProxy, loc: str) -> None:
+        assert proxy.id is not None
+        self.captions[proxy.id] = proxy.caption
+        if proxy.schema.name == "BankAccount":
+            numbers = proxy.get("iban") + proxy.get("accountNumber")
+            account = normalise_account(numbers[0]) if numbers else None
+            if account:
+                self.accounts[proxy.id] = account
+        if proxy.schema.name in ("Payment", "Call"):
+            self.pending.append((loc, proxy))
+
+    def _first(self, proxy: EntityProxy, prop: str, table: dict[str, str]) -> str | None:
+        return next((table[ref] for ref in proxy.get(prop) if ref in table), None)
+
+    def batches(self) -> Iterator[Batch]:
+        payments, calls = [], []
+        for loc, p in self.pending:
+            if p.schema.name == "Payment":
+                stmt = f"{self.eid}:{loc}:payment"
+                payments.append(
+                    (
+                        self.eid,
+                        loc,
+                        stmt,
+                        _when(p),
+                        self._first(p, "payerAccount", self.accounts),
+                        self._first(p, "payer", self.captions),
+                        self._first(p, "beneficiaryAccount", self.accounts),
+                        self._first(p, "beneficiary", self.captions),
+                        _amount(p),
+                        p.first("currency"),
+                        None,
+                        p.first("purpose") or p.first("description"),
+                        None,
+                    )
+                )
+            else:
+                duration = p.first("duration")
+                seconds = (
+                    int(float(duration)) if duration and duration.replace(".", "", 1).isdigit() else None
+                )
+                calls.append(
+                    (
+                        self.eid,
+                        loc,
+                        f"{self.eid}:{loc}:call",
+                        _when(p),
+                        normalise_phone(p.first("callerNumber"), self.region),
+                        normalise_phone(p.first("receiverNumber"), self.region),
+                        seconds,
+                        "voice",
+                        None,
+                        None,
+                    )
+                )
+        if payments:
+            yield Batch("payments", cols("payments"), payments)
+        if calls:
+            yield Batch("calls", cols("calls"), calls)
+
+
+class FtmAdapter:
+    """FollowTheMoney JSON lines (``{"id", "schema", "properties"}`` per line), as Aleph exports them."""
+
+    name = "ftm"
+    description = "FollowTheMoney entity stream (JSON lines, Aleph/OpenAleph) → ftm_entities + identifiers"
+
+    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+        region = str(options.get("region") or DEFAULT_REGION)
+        flows = _Flows(evidence_id, region)
+        entities: list[tuple[Any, ...]] = []
+        idents: list[tuple[Any, ...]] = []
+        try:
+            with path.open(encoding="utf-8") as fh:
+                for line, text in enumerate(fh, start=1):
+                    if not text.strip():
+                        continue
+                    loc = f"jsonl:line:{line}"
+                    try:
+                        data = json.loads(text)
+                        if not isinstance(data, dict):
+                            raise InvalidData("not a JSON object")
+                        proxy = model.get_proxy(data, cleaned=False)
+                        if not proxy.id:
+                            raise InvalidData("entity has no id")
+                    except json.JSONDecodeError as exc:
+                        yield BadRow(path.name, line, "(line)", f"not valid JSON: {exc.msg}", loc)
+                        continue
+                    except InvalidData as exc:
+                        yield BadRow(path.name, line, "schema", f"not a FollowTheMoney entity: {exc}", loc)
+                        continue
+                    entities.append(
+                        (
+                            evidence_id,
+                            loc,
+                            f"{evidence_id}:{loc}",
+                            proxy.id,
+                            proxy.schema.name,
+                            proxy.caption,
+                            json.dumps(proxy.to_dict()["properties"], ensure_ascii=False),
+                        )
+                    )
+                    idents.extend(_identifiers(proxy, evidence_id, loc, region))
+                    flows.see(proxy, loc)
+                    if len(entities) >= CHUNK:
+                        yield Batch("ftm_entities", cols("ftm_entities"), entities)
+                        yield Batch("identifiers", IDENT, idents)
+                        entities, idents = [], []
+        except UnicodeDecodeError as exc:
+            raise ImportDataError("not UTF-8 text", location=path.name) from exc
+        yield Batch("ftm_entities", cols("ftm_entities"), entities)
+        yield Batch("identifiers", IDENT, idents)
+        yield from flows.batches()
+
+
+__all__ = ["FtmAdapter", "export_entities"]

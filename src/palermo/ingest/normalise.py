@@ -1,0 +1,125 @@
+"""Normalisation of strong identifiers: phones, emails, bank accounts, and name fingerprints.
+
+Entity resolution joins records on these values, so two spellings of one identifier must become
+one string: ``0612345678`` and ``+31 6 12345678`` (region NL) are the same phone, ``NL91 abna
+0417164300`` and ``NL91ABNA0417164300`` the same account. Each function is pure and cached, because
+large files repeat the same values many times and ingest normalises only DISTINCT values anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import fingerprints
+import phonenumbers
+from rigour.ids import IBAN
+
+#: The region used to read national phone numbers when an import does not name one.
+DEFAULT_REGION = "US"
+
+_EMAIL = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~.-]+@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$"
+)
+_NOT_DIGIT = re.compile(r"[^0-9]")
+_ACCOUNT_JUNK = re.compile(r"[\s./-]")
+
+
+@lru_cache(maxsize=262_144)
+def normalise_phone(raw: str | None, region: str | None = DEFAULT_REGION) -> str | None:
+    """A phone number in E.164 (``+31612345678``), else its cleaned digits, else None.
+
+    We accept *possible* numbers rather than only *valid* ones: call records and seized phones are
+    full of numbers whose ranges the metadata does not know yet (new blocks, VoIP, synthetic test
+    data), and dropping them would silently cut edges from the network. Numbers that cannot be
+    parsed at all (short codes, anonymised ids such as VAST's ``349``) keep their digits so they
+    still match themselves.
+    """
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text:
+        return None
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        number = phonenumbers.parse(text, None if text.startswith("+") else (region or None))
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_possible_number(number):
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    digits = _NOT_DIGIT.sub("", text)
+    if not digits:
+        return None
+    return ("+" + digits) if text.startswith("+") else digits
+
+
+@lru_cache(maxsize=65_536)
+def normalise_email(raw: str | None) -> str | None:
+    """An email address trimmed and lowercased, or None when it is not a plausible address.
+
+    Lowercasing the local part is not strictly RFC-correct, but every large provider treats it as
+    case-insensitive and investigators expect ``Anna.B@x.com`` to match ``anna.b@x.com``.
+    """
+    if raw is None:
+        return None
+    text = raw.strip().strip("<>").strip().lower()
+    if text.startswith("mailto:"):
+        text = text[len("mailto:") :]
+    if not text or not _EMAIL.match(text):
+        return None
+    return text
+
+
+@lru_cache(maxsize=262_144)
+def normalise_account(raw: str | None) -> str | None:
+    """An IBAN or other account number uppercased without spaces, dots, slashes or dashes."""
+    if raw is None:
+        return None
+    text = _ACCOUNT_JUNK.sub("", raw).upper()
+    return text or None
+
+
+def iban_is_valid(account: str | None) -> bool:
+    """Whether a (normalised) account is an IBAN whose mod-97 checksum holds.
+
+    A failed checksum usually means a typing error in a statement or a transcription, which an
+    analyst should know before trusting a match on that account.
+    """
+    if not account:
+        return False
+    return bool(IBAN.is_valid(account))
+
+
+@lru_cache(maxsize=65_536)
+def fingerprint_name(name: str | None) -> str | None:
+    """A name fingerprint that ignores case, accents, punctuation and word order.
+
+    ``Smyth, Jon`` and ``JON SMYTH`` give the same fingerprint, which is the blocking key entity
+    resolution starts from; it is not a decision that two people are the same.
+    """
+    if name is None:
+        return None
+    fp = fingerprints.generate(name)
+    if not fp:
+        return None
+    return " ".join(sorted(fp.split()))
+
+
+def clean_text(raw: str | None) -> str | None:
+    """Collapse whitespace; empty strings become None so SQL sees a real NULL."""
+    if raw is None:
+        return None
+    text = " ".join(str(raw).split())
+    return text or None
+
+
+__all__ = [
+    "DEFAULT_REGION",
+    "clean_text",
+    "fingerprint_name",
+    "iban_is_valid",
+    "normalise_account",
+    "normalise_email",
+    "normalise_phone",
+]

@@ -1,0 +1,226 @@
+"""Phone extractions (seized devices): messages, contacts and call logs, as JSON or CSV.
+
+A seized phone is one of the richest exhibits: the contact list says what name the owner saved for
+each number (``Boss``, ``Mira new``), which is how resolution links a phone to a person, and the
+messages carry the threats, debts and quotas that support the *means* element. Every message and
+contact keeps a locator into the extraction (``json:$.messages[4]`` or ``line:17``), so a prosecutor
+can open the exact item in the forensic tool's report.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from palermo.errors import ImportDataError
+from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.normalise import DEFAULT_REGION, clean_text, normalise_email, normalise_phone
+from palermo.ingest.schema import TABLE_COLUMNS
+from palermo.ingest.spec import Field, TableSpec
+from palermo.ingest.staging import stage_csv
+from palermo.ingest.tabular import batches
+
+PROV = ("evidence_id", "locator", "stmt_id")
+IDENT = (*PROV, "kind", "raw", "norm", "name")
+
+
+def cols(table: str) -> tuple[str, ...]:
+    """Provenance columns plus the data columns of ``table``."""
+    return (*PROV, *(c for c, _ in TABLE_COLUMNS[table]))
+
+
+def parse_ts(value: Any) -> datetime | None:
+    """An ISO 8601 time as a naive wall-clock datetime (the zone, if any, is dropped, as in the CSVs)."""
+    if value is None or value == "":
+        return None
+    try:
+        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+class _Rows:
+    """Accumulates rows per table for one extraction, with their identifier statements."""
+
+    def __init__(self, evidence_id: int, region: str | None) -> None:
+        self.eid, self.region = evidence_id, region
+        self.rows: dict[str, list[tuple[Any, ...]]] = {
+            t: [] for t in ("messages", "calls", "contacts", "identifiers")
+        }
+
+    def phone(self, raw: Any) -> str | None:
+        return normalise_phone(None if raw is None else str(raw), self.region)
+
+    def add(self, table: str, locator: str, suffix: str, values: tuple[Any, ...]) -> str:
+        stmt = f"{self.eid}:{locator}{suffix}"
+        self.rows[table].append((self.eid, locator, stmt, *values))
+        return stmt
+
+    def ident(
+        self, locator: str, stmt: str, tag: str, kind: str, raw: Any, norm: str | None, name: Any
+    ) -> None:
+        if norm:
+            self.rows["identifiers"].append((self.eid, locator, f"{stmt}:{tag}", kind, str(raw), norm, name))
+
+    def batches(self) -> Iterator[Batch]:
+        for table, rows in self.rows.items():
+            if rows:
+                yield Batch(table, IDENT if table == "identifiers" else cols(table), rows)
+
+
+def _load_json(path: Path) -> dict[str, Any]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise ImportDataError(
+            f"not valid JSON: {exc.msg} (column {exc.colno})", location=f"{path.name}:{exc.lineno}"
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ImportDataError("not UTF-8 text", location=path.name) from exc
+    if not isinstance(doc, dict) or not isinstance(doc.get("device"), dict):
+        raise ImportDataError(
+            "not a phone extraction: expected an object with a 'device' object", location=path.name
+        )
+    return doc
+
+
+def _items(doc: dict[str, Any], key: str, file: str) -> list[Any]:
+    value = doc.get(key) or []
+    if not isinstance(value, list):
+        raise ImportDataError(f"'{key}' must be a list", location=f"{file}:json:$.{key}")
+    return value
+
+
+class PhoneJsonAdapter:
+    """One JSON document per seized device (see the analytics contract for the layout)."""
+
+    name = "phone_json"
+    description = "Phone extraction JSON: device, contacts, messages, calls → messages, contacts, calls"
+
+    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+        doc = _load_json(path)
+        out = _Rows(evidence_id, str(options.get("region") or DEFAULT_REGION))
+        owner_raw = doc["device"].get("owner_phone") or options.get("device_owner")
+        owner = out.phone(owner_raw)
+        if owner:
+            out.ident(
+                "json:$.device",
+                f"{evidence_id}:json:$.device",
+                "owner_phone",
+                "phone",
+                owner_raw,
+                owner,
+                None,
+            )
+        for i, c in enumerate(_items(doc, "contacts", path.name)):
+            loc = f"json:$.contacts[{i}]"
+            if not isinstance(c, dict):
+                yield BadRow(path.name, None, "contacts", "not an object", loc)
+                continue
+            name = clean_text(c.get("name"))
+            phones = [p for p in (c.get("phones") or []) if p]
+            emails = [e for e in (c.get("emails") or []) if e]
+            for j, raw in enumerate(phones):
+                stmt = out.add("contacts", loc, f":phone{j}", (owner, name, out.phone(raw), None))
+                out.ident(loc, stmt, "phone", "phone", raw, out.phone(raw), name)
+            for j, raw in enumerate(emails):
+                email = normalise_email(str(raw))
+                stmt = out.add("contacts", loc, f":email{j}", (owner, name, None, email))
+                out.ident(loc, stmt, "email", "email", raw, email, name)
+            if not phones and not emails:
+                out.add("contacts", loc, "", (owner, name, None, None))
+        for i, m in enumerate(_items(doc, "messages", path.name)):
+            loc = f"json:$.messages[{i}]"
+            if not isinstance(m, dict):
+                yield BadRow(path.name, None, "messages", "not an object", loc)
+                continue
+            ts = parse_ts(m.get("timestamp"))
+            if ts is None:
+                yield BadRow(path.name, None, "timestamp", "missing or not an ISO 8601 time", loc)
+                continue
+            out_going = str(m.get("direction") or "").lower() == "out"
+            sender = out.phone(m.get("from")) or (owner if out_going else None)
+            recipient = out.phone(m.get("to")) or (None if out_going else owner)
+            stmt = out.add(
+                "messages", loc, "", (ts, sender, recipient, m.get("body"), clean_text(m.get("app")), owner)
+            )
+            out.ident(loc, stmt, "sender", "phone", m.get("from") or owner_raw, sender, None)
+            out.ident(loc, stmt, "recipient", "phone", m.get("to") or owner_raw, recipient, None)
+        for i, k in enumerate(_items(doc, "calls", path.name)):
+            loc = f"json:$.calls[{i}]"
+            ts = parse_ts(k.get("timestamp")) if isinstance(k, dict) else None
+            if ts is None:
+                yield BadRow(path.name, None, "timestamp", "missing or not an ISO 8601 time", loc)
+                continue
+            caller, callee = out.phone(k.get("from")) or owner, out.phone(k.get("to")) or owner
+            try:
+                duration = None if k.get("duration_s") is None else int(k["duration_s"])
+            except (TypeError, ValueError):
+                yield BadRow(path.name, None, "duration_s", "not a whole number of seconds", loc)
+                continue
+            stmt = out.add("calls", loc, "", (ts, caller, callee, duration, "voice", None, None))
+            out.ident(loc, stmt, "caller", "phone", k.get("from") or owner_raw, caller, None)
+            out.ident(loc, stmt, "callee", "phone", k.get("to") or owner_raw, callee, None)
+        yield from out.batches()
+
+
+MESSAGE_COLUMNS = ("id", "timestamp", "from", "to", "body", "app", "direction")
+CONTACT_COLUMNS = ("id", "name", "phone", "email")
+
+
+class PhoneCsvAdapter:
+    """A forensic tool's CSV export: ``messages.csv`` or ``contacts.csv`` (told apart by the header).
+
+    The CSV has no device section, so the owner's number comes from the ``device_owner`` option.
+    """
+
+    name = "phone_csv"
+    description = (
+        "Phone extraction CSV (messages.csv or contacts.csv; option device_owner) → messages, contacts"
+    )
+
+    def stage(
+        self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow]:
+        region = str(options.get("region") or DEFAULT_REGION)
+        owner = normalise_phone(str(options["device_owner"]), region) if options.get("device_owner") else None
+        bad: list[BadRow] = []
+        staged = stage_csv(con, path, options=options, bad_rows=bad)
+        yield from bad
+        if all(c in staged.columns for c in MESSAGE_COLUMNS):
+            spec = TableSpec(
+                "messages",
+                (
+                    Field("ts", "timestamp", "timestamp", required=True),
+                    Field("sender", "from", "phone"),
+                    Field("recipient", "to", "phone"),
+                    Field("body", "body"),
+                    Field("app", "app", "lower"),
+                    Field("device_owner", const=owner),
+                ),
+                region=region,
+            )
+        elif all(c in staged.columns for c in CONTACT_COLUMNS):
+            spec = TableSpec(
+                "contacts",
+                (
+                    Field("device_owner", const=owner),
+                    Field("name", "name"),
+                    Field("phone", "phone", "phone"),
+                    Field("email", "email", "email"),
+                ),
+                region=region,
+            )
+        else:
+            raise ImportDataError(
+                "not a phone export: expected the columns of messages.csv "
+                f"({','.join(MESSAGE_COLUMNS)}) or contacts.csv ({','.join(CONTACT_COLUMNS)})",
+                location=f"{path.name}:1",
+            )
+        yield from batches(con, spec, staged, evidence_id=evidence_id, file_name=path.name)
+
+    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+        return read_through_stage(self, path, evidence_id=evidence_id, options=options)

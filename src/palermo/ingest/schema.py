@@ -1,0 +1,145 @@
+"""DuckDB tables that ingest fills and the analysis reads (the shared analytics contract).
+
+Every evidence table starts with the same four provenance columns, because every row is a
+*statement*: an analyst (or a court) must be able to go from any edge, entity or indicator hit back
+to the evidence item (``evidence_id``) and the place in it (``locator``, e.g. ``line:17``).
+``stmt_id`` is ``<evidence_id>:<locator>`` plus a suffix when one source line yields several
+statements, so it is unique across the whole workspace.
+
+The data tables carry no primary keys or indexes on purpose: DuckDB appends millions of rows much
+faster without them, and uniqueness is guaranteed one level up, by the ``imports`` table (one import
+per case, evidence item and adapter).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROVENANCE = (
+    "case_ref VARCHAR NOT NULL, evidence_id BIGINT NOT NULL, "
+    "locator VARCHAR NOT NULL, stmt_id VARCHAR NOT NULL"
+)
+
+#: Column lists (after the provenance columns) of every evidence table, in DDL order.
+TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "payments": (
+        ("ts", "TIMESTAMP"),
+        ("from_account", "VARCHAR"),
+        ("from_name", "VARCHAR"),
+        ("to_account", "VARCHAR"),
+        ("to_name", "VARCHAR"),
+        ("amount", "DECIMAL(18,2)"),
+        ("currency", "VARCHAR"),
+        ("channel", "VARCHAR"),
+        ("description", "VARCHAR"),
+        ("city", "VARCHAR"),
+    ),
+    "calls": (
+        ("ts", "TIMESTAMP"),
+        ("caller", "VARCHAR"),
+        ("callee", "VARCHAR"),
+        ("duration_s", "INTEGER"),
+        ("kind", "VARCHAR"),
+        ("cell_id", "VARCHAR"),
+        ("city", "VARCHAR"),
+    ),
+    "messages": (
+        ("ts", "TIMESTAMP"),
+        ("sender", "VARCHAR"),
+        ("recipient", "VARCHAR"),
+        ("body", "VARCHAR"),
+        ("app", "VARCHAR"),
+        ("device_owner", "VARCHAR"),
+    ),
+    "contacts": (
+        ("device_owner", "VARCHAR"),
+        ("name", "VARCHAR"),
+        ("phone", "VARCHAR"),
+        ("email", "VARCHAR"),
+    ),
+    "ads": (
+        ("ts", "TIMESTAMP"),
+        ("site", "VARCHAR"),
+        ("city", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("body", "VARCHAR"),
+        ("phone", "VARCHAR"),
+        ("email", "VARCHAR"),
+        ("price", "DOUBLE"),
+        ("currency", "VARCHAR"),
+        ("image_hashes", "VARCHAR[]"),
+        ("age_claimed", "INTEGER"),
+    ),
+    "ftm_entities": (
+        ("entity_id", "VARCHAR"),
+        ("schema", "VARCHAR"),
+        ("caption", "VARCHAR"),
+        ("properties", "JSON"),
+    ),
+    "identifiers": (
+        ("kind", "VARCHAR"),
+        ("raw", "VARCHAR"),
+        ("norm", "VARCHAR"),
+        ("name", "VARCHAR"),
+    ),
+}
+
+#: The tables an adapter may write to (``imports`` is written by the service only).
+EVIDENCE_TABLES: tuple[str, ...] = tuple(TABLE_COLUMNS)
+
+#: Identifier kinds the ``identifiers`` table may hold.
+IDENTIFIER_KINDS: frozenset[str] = frozenset({"phone", "email", "account", "image"})
+
+IMPORTS_DDL = """
+CREATE SEQUENCE IF NOT EXISTS imports_seq START 1;
+CREATE TABLE IF NOT EXISTS imports (
+    import_id BIGINT PRIMARY KEY DEFAULT nextval('imports_seq'),
+    case_ref VARCHAR NOT NULL,
+    evidence_id BIGINT NOT NULL,
+    adapter VARCHAR NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    options_json JSON,
+    rows_ok BIGINT NOT NULL,
+    rows_bad BIGINT NOT NULL,
+    status VARCHAR NOT NULL,
+    started_at TIMESTAMP NOT NULL,
+    finished_at TIMESTAMP NOT NULL,
+    UNIQUE (case_ref, evidence_id, adapter)
+);
+"""
+
+
+def columns_of(table: str) -> tuple[str, ...]:
+    """All column names of an evidence table, provenance first, in insertion order."""
+    return ("case_ref", "evidence_id", "locator", "stmt_id", *(name for name, _ in TABLE_COLUMNS[table]))
+
+
+def table_ddl(table: str) -> str:
+    """The ``CREATE TABLE IF NOT EXISTS`` statement of one evidence table."""
+    cols = ", ".join(f"{name} {sql_type}" for name, sql_type in TABLE_COLUMNS[table])
+    return f"CREATE TABLE IF NOT EXISTS {table} ({PROVENANCE}, {cols});"
+
+
+def ddl() -> str:
+    """The whole schema as one SQL script (idempotent: every statement is ``IF NOT EXISTS``)."""
+    return "\n".join([IMPORTS_DDL, *(table_ddl(t) for t in EVIDENCE_TABLES)])
+
+
+def create_schema(con: Any) -> None:
+    """Create the analytics tables on a DuckDB connection if they are missing.
+
+    Safe to call on every connection: analysis code and test fixtures can call it too instead of
+    copying the DDL, so the shape is defined in exactly one place.
+    """
+    con.execute(ddl())
+
+
+__all__ = [
+    "EVIDENCE_TABLES",
+    "IDENTIFIER_KINDS",
+    "TABLE_COLUMNS",
+    "columns_of",
+    "create_schema",
+    "ddl",
+    "table_ddl",
+]

@@ -1,0 +1,271 @@
+"""Running an adapter over one evidence file: atomic, idempotent, and honest about bad rows.
+
+* **Atomic**: everything an import writes happens in one DuckDB transaction, so a failure (or a
+  kill) mid-import leaves the tables exactly as before; there is never a half-imported exhibit.
+* **Idempotent**: the ``imports`` table remembers (case, evidence item, adapter) and the file's
+  SHA-256; importing the same thing again adds nothing and says so.
+* **Bad rows**: by default one unreadable row fails the whole import with ``file:line: field:
+  problem`` for the first 20, because silently dropping rows from an exhibit is how evidence gets
+  challenged. With ``skip_bad_rows`` the good rows are kept and the bad ones are listed in the report.
+
+This module works on a bare DuckDB connection and a file path, without the case store, so it can
+be tested and benchmarked alone; ``palermo.analytics.service.Analytics`` adds the evidence lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from palermo.errors import ImportDataError, NotFoundError
+from palermo.ingest.base import Adapter, BadRow, Batch, get_adapter
+from palermo.ingest.schema import EVIDENCE_TABLES, create_schema
+
+#: How many bad rows an error message lists before it only gives the count.
+MAX_LISTED = 20
+#: How many bad rows a report keeps when they are skipped (the count is always exact).
+MAX_KEPT = 1000
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass
+class ImportReport:
+    """What one ``ingest`` call did."""
+
+    case_ref: str
+    evidence_id: int
+    adapter: str
+    file: str
+    sha256: str
+    status: str  # imported | partial (bad rows skipped) | already_imported
+    rows_ok: int = 0
+    rows_bad: int = 0
+    import_id: int | None = None
+    tables: dict[str, int] = field(default_factory=dict)
+    bad_rows: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """One row of the ``imports`` table."""
+
+    import_id: int
+    case_ref: str
+    evidence_id: int
+    adapter: str
+    sha256: str
+    options: dict[str, Any]
+    rows_ok: int
+    rows_bad: int
+    status: str
+    started_at: datetime
+    finished_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file, streamed (evidence files can be gigabytes)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _previous(con: Any, case_ref: str, evidence_id: int, adapter: str, sha: str) -> tuple[int, str] | None:
+    row = con.execute(
+        "SELECT import_id, status FROM imports WHERE case_ref = ? AND adapter = ? "
+        "AND (evidence_id = ? OR sha256 = ?) "
+        "ORDER BY import_id LIMIT 1",
+        [case_ref, adapter, evidence_id, sha],
+    ).fetchone()
+    return (int(row[0]), str(row[1])) if row else None
+
+
+def _insert(con: Any, case_ref: str, batch: Batch) -> int:
+    if batch.table not in EVIDENCE_TABLES:
+        raise ImportDataError(f"adapter wrote to unknown table {batch.table!r}", location="adapter")
+    cols = ", ".join(batch.columns)
+    if batch.sql is not None:
+        sql = f"INSERT INTO {batch.table} (case_ref, {cols}) SELECT ?, * FROM ({batch.sql})"
+        return int(con.execute(sql, [case_ref]).fetchone()[0])
+    if not batch.rows:
+        return 0
+    arrays = {c: pa.array([r[i] for r in batch.rows]) for i, c in enumerate(batch.columns)}
+    view = f"batch_{id(batch)}"
+    con.register(view, pa.table(arrays))
+    try:
+        return int(
+            con.execute(
+                f"INSERT INTO {batch.table} (case_ref, {cols}) SELECT ?, {cols} FROM {view}", [case_ref]
+            ).fetchone()[0]
+        )
+    finally:
+        con.unregister(view)
+
+
+def _temporaries(con: Any) -> set[tuple[str, str]]:
+    tables = con.execute("SELECT 'TABLE', table_name FROM duckdb_tables() WHERE temporary").fetchall()
+    views = con.execute(
+        "SELECT 'VIEW', view_name FROM duckdb_views() WHERE temporary AND NOT internal"
+    ).fetchall()
+    return {(str(k), str(n)) for k, n in [*tables, *views]}
+
+
+def _drop_new(con: Any, before: set[tuple[str, str]]) -> None:
+    """Drop the staging tables and views an import created (the connection may live on)."""
+    for kind, name in sorted(_temporaries(con) - before, key=lambda t: t[0] != "VIEW"):
+        con.execute(f'DROP {kind} IF EXISTS temp.main."{name}"')
+
+
+def _error(file: str, bad: list[BadRow]) -> ImportDataError:
+    listed = "\n".join(f"  {b}" for b in bad[:MAX_LISTED])
+    more = f"\n  … and {len(bad) - MAX_LISTED} more" if len(bad) > MAX_LISTED else ""
+    lines = len({b.locator or str(b.line) for b in bad})
+    return ImportDataError(
+        f"{lines} bad row(s), nothing imported (use --skip-bad-rows to keep the good rows):\n{listed}{more}",
+        location=file,
+    )
+
+
+def ingest(
+    con_or_path: Any,
+    case_ref: str,
+    evidence_id: int,
+    file_path: Path | str,
+    adapter: str | Adapter,
+    options: Mapping[str, Any] | None = None,
+    skip_bad_rows: bool = False,
+    progress: Progress | None = None,
+    display_name: str | None = None,
+) -> ImportReport:
+    """Import ``file_path`` (evidence item ``evidence_id`` of ``case_ref``) through ``adapter``.
+
+    ``display_name`` is the name people know the file by (the original filename of an exhibit
+    whose stored copy is named by its hash); messages and the report use it.
+    """
+    path = Path(file_path)
+    shown = display_name or path.name
+    if not path.is_file():
+        raise NotFoundError(f"no such file: {path}", location="file")
+    opts = dict(options or {})
+    impl = get_adapter(adapter) if isinstance(adapter, str) else adapter
+    own = isinstance(con_or_path, (str, Path))
+    con: Any = duckdb.connect(str(con_or_path)) if own else con_or_path
+    try:
+        create_schema(con)
+        con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would corrupt --json output
+        sha = file_sha256(path)
+        # a mapping is part of the adapter's identity: one file may be read through two mappings
+        key = f"{impl.name}:{Path(str(opts['mapping'])).stem}" if opts.get("mapping") else impl.name
+        report = ImportReport(case_ref, int(evidence_id), key, shown, sha, "imported")
+        previous = _previous(con, case_ref, int(evidence_id), key, sha)
+        if previous is not None:
+            report.status, report.import_id = "already_imported", previous[0]
+            return report
+        before = _temporaries(con)
+        started = datetime.now()
+        con.execute("BEGIN TRANSACTION")
+        try:
+            _run(con, impl, path, report, opts, skip_bad_rows, progress)
+            report.import_id = int(
+                con.execute(
+                    "INSERT INTO imports (case_ref, evidence_id, adapter, sha256, options_json, rows_ok, "
+                    "rows_bad, status, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "RETURNING import_id",
+                    [
+                        case_ref,
+                        int(evidence_id),
+                        key,
+                        sha,
+                        json.dumps(opts, default=str, sort_keys=True),
+                        report.rows_ok,
+                        report.rows_bad,
+                        report.status,
+                        started,
+                        datetime.now(),
+                    ],
+                ).fetchone()[0]
+            )
+            con.execute("COMMIT")
+        except ImportDataError as exc:
+            con.execute("ROLLBACK")
+            where = exc.location or ""
+            if where.startswith(path.name):
+                raise ImportDataError(exc.message, location=shown + where[len(path.name) :]) from exc
+            raise
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            _drop_new(con, before)
+        return report
+    finally:
+        if own:
+            con.close()
+
+
+def _run(
+    con: Any,
+    impl: Adapter,
+    path: Path,
+    report: ImportReport,
+    opts: dict[str, Any],
+    skip_bad_rows: bool,
+    progress: Progress | None,
+) -> None:
+    """Consume the adapter inside the open transaction, filling ``report``."""
+    bad: list[BadRow] = []
+    stage = getattr(impl, "stage", None)
+    items = (
+        stage(con, path, evidence_id=report.evidence_id, options=opts)
+        if callable(stage)
+        else impl.read(path, evidence_id=report.evidence_id, options=opts)
+    )
+    for item in items:
+        if isinstance(item, BadRow):
+            bad.append(replace(item, file=report.file) if item.file == path.name else item)
+            continue
+        if bad and not skip_bad_rows:
+            continue  # the import will fail: skip the work, keep collecting bad rows
+        added = _insert(con, report.case_ref, item)
+        report.tables[item.table] = report.tables.get(item.table, 0) + added
+        if item.table != "identifiers":
+            report.rows_ok += added
+        if progress is not None:
+            progress(item.table, added)
+    bad.sort(key=lambda b: b.line or 0)
+    if bad and not skip_bad_rows:
+        raise _error(report.file, bad)
+    report.rows_bad = len({b.locator or str(b.line) for b in bad})
+    report.bad_rows = [str(b) for b in bad[:MAX_KEPT]]
+    if bad:
+        report.status = "partial"
+
+
+def list_imports(con: Any, case_ref: str) -> list[ImportRecord]:
+    """The imports recorded for a case, oldest first."""
+    create_schema(con)
+    rows = con.execute(
+        "SELECT import_id, case_ref, evidence_id, adapter, sha256, options_json, rows_ok, rows_bad, status, "
+        "started_at, finished_at FROM imports WHERE case_ref = ? ORDER BY import_id",
+        [case_ref],
+    ).fetchall()
+    return [ImportRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}"), *r[6:]) for r in rows]
+
+
+__all__ = ["ImportRecord", "ImportReport", "file_sha256", "ingest", "list_imports"]

@@ -1,0 +1,136 @@
+"""Loading a CSV file into a DuckDB staging table with the physical line of every record.
+
+Why a staging table of VARCHARs: DuckDB's typed CSV reader either fails on the first bad value or
+skips it silently, and neither tells an analyst *which line* of the exhibit is wrong. Reading every
+column as text keeps every record, so the parse checks can run as SQL afterwards and name the line.
+
+Line numbers: ``row_number() OVER ()`` over the scan follows file order (DuckDB preserves insertion
+order), giving the record number. Structurally broken records (too many or too few columns, bad
+quoting) are captured with ``store_rejects`` and reported; the good records after them are shifted
+so their numbers stay right. Quoted fields that contain newlines make a record span several
+physical lines; when the file's newline count shows that happens, the extra lines are added back
+with a running sum, so ``line:N`` is always the line an editor shows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from palermo.errors import ImportDataError
+from palermo.ingest.base import BadRow
+
+
+@dataclass(frozen=True)
+class Staged:
+    """A staging table (``_line BIGINT`` + one VARCHAR column per source column)."""
+
+    table: str
+    columns: tuple[str, ...]
+    records: int
+
+
+def quote_ident(name: str) -> str:
+    """Quote a column name from a file header for use in SQL."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _count_newlines(path: Path) -> int:
+    count = 0
+    last = b"\n"
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 22):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (0 if last == b"\n" else 1)
+
+
+def stage_csv(
+    con: Any,
+    path: Path,
+    *,
+    options: Mapping[str, Any] | None = None,
+    bad_rows: list[BadRow] | None = None,
+) -> Staged:
+    """Read ``path`` into a TEMP table of VARCHARs with a ``_line`` column; collect broken records.
+
+    ``options`` may give ``delimiter`` and ``encoding``; the header row is required.
+    """
+    opts = options or {}
+    tag = uuid.uuid4().hex[:12]
+    table, rej, scan = f"stg_{tag}", f"rej_{tag}", f"rejscan_{tag}"
+    csv_opts = (
+        f"all_varchar=true, header=true, store_rejects=true, rejects_table='{rej}', rejects_scan='{scan}'"
+    )
+    params: list[Any] = [str(path)]
+    if opts.get("delimiter"):
+        csv_opts += ", delim=?"
+        params.append(str(opts["delimiter"]))
+    if opts.get("encoding"):
+        csv_opts += ", encoding=?"
+        params.append(str(opts["encoding"]))
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () + 1 AS _line, * "
+            f"FROM read_csv(?, {csv_opts})",
+            params,
+        )
+    except Exception as exc:  # duckdb raises several error classes for unreadable files
+        raise ImportDataError(f"cannot read as CSV: {str(exc).splitlines()[0]}", location=path.name) from exc
+    columns = tuple(r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "_line")
+    rejects = con.execute(
+        f"SELECT line, coalesce(column_name, '(record)'), error_type, error_message FROM {rej} ORDER BY line"
+    ).fetchall()
+    con.execute(f"DROP TABLE IF EXISTS {rej}")
+    con.execute(f"DROP TABLE IF EXISTS {scan}")
+    # _line is the record number (header = 1); shift the good records past the rejected ones
+    if rejects:
+        con.execute(f"CREATE TEMP TABLE {rej} (slot BIGINT)")
+        lines = sorted({int(r[0]) for r in rejects})
+        con.executemany(f"INSERT INTO {rej} VALUES (?)", [[line - i] for i, line in enumerate(lines)])
+        con.execute(
+            f"UPDATE {table} SET _line = _line + (SELECT count(*) FROM {rej} WHERE slot <= {table}._line)"
+        )
+        con.execute(f"DROP TABLE {rej}")
+        if bad_rows is not None:
+            seen: set[int] = set()
+            for line, _column, kind, message in rejects:
+                if int(line) in seen:
+                    continue  # one broken record gives one error per missing column: report it once
+                seen.add(int(line))
+                problem = f"{str(kind).lower()}: {str(message).splitlines()[0]}"
+                bad_rows.append(BadRow(path.name, int(line), "(record)", problem, f"line:{line}"))
+    records = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+    if _count_newlines(path) > records + len({r[0] for r in rejects}) + 1 and columns:
+        _add_embedded_newlines(con, table, columns)
+    return Staged(table, columns, records)
+
+
+def _add_embedded_newlines(con: Any, table: str, columns: tuple[str, ...]) -> None:
+    """Shift line numbers past records whose quoted fields contain line breaks."""
+    newlines = " + ".join(
+        f"coalesce(length({quote_ident(c)}) - length(replace({quote_ident(c)}, chr(10), '')), 0)"
+        for c in columns
+    )
+    con.execute(
+        f"UPDATE {table} AS t SET _line = t._line + s.extra FROM ("
+        f"SELECT _line, coalesce(sum({newlines}) OVER (ORDER BY _line ROWS BETWEEN UNBOUNDED PRECEDING "
+        f"AND 1 PRECEDING), 0) AS extra FROM {table}) AS s WHERE s._line = t._line AND s.extra > 0"
+    )
+
+
+def drop(con: Any, *tables: str) -> None:
+    """Drop staging tables once their batches have been inserted."""
+    for t in tables:
+        con.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def iter_bad(bad: list[BadRow]) -> Iterator[BadRow]:
+    """Yield collected bad rows in file order."""
+    yield from sorted(bad, key=lambda b: (b.line or 0, b.field))
+
+
+__all__ = ["Staged", "drop", "iter_bad", "quote_ident", "stage_csv"]

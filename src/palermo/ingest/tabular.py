@@ -1,0 +1,206 @@
+"""Turning a staging table into statements with SQL: parse checks, normalisation, identifiers.
+
+One engine serves the CSV adapters and the YAML mappings alike. Given a
+:class:`~palermo.ingest.spec.TableSpec` it parses every value once into a TEMP table, then writes:
+
+* checks that find each unreadable or missing value, with its line, as :class:`BadRow` objects;
+* a ``SELECT`` producing the target rows (bad lines left out) with provenance columns;
+* one ``SELECT`` per strong identifier (phones, accounts, emails) for the ``identifiers`` table.
+
+Phones are normalised in Python (``phonenumbers``) but only on the DISTINCT raw values, which are
+then joined back: a million call records usually hold a few thousand numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from palermo.ingest.base import BadRow, Batch
+from palermo.ingest.normalise import normalise_phone
+from palermo.ingest.schema import TABLE_COLUMNS
+from palermo.ingest.spec import PARSED, Field, TableSpec, literal, raw_sql, rules, value_sql
+from palermo.ingest.staging import Staged, quote_ident
+
+
+def _problems(spec: TableSpec, value_of: Callable[[Field], str]) -> list[tuple[str, str, str]]:
+    """``(field, condition, problem SQL)`` for every way a value can be bad.
+
+    Conditions read the raw text from staging row ``s``; ``value_of`` gives the parsed value (an
+    expression while parsing, a column of the parsed table when explaining bad lines).
+    """
+    out: list[tuple[str, str, str]] = []
+    for f in spec.fields:
+        if f.source is None:
+            continue
+        raw = raw_sql(f)
+        if f.required:
+            out.append((f.source, f"{raw} IS NULL", "'missing value'"))
+        if f.kind in PARSED:
+            what = f.kind if not f.formats else f"{f.kind} ({' or '.join(f.formats)})"
+            out.append(
+                (
+                    f.source,
+                    f"{raw} IS NOT NULL AND {value_of(f)} IS NULL",
+                    f"'cannot read ' || left({raw}, 40) || {literal(' as ' + what)}",
+                )
+            )
+        if f.choices:
+            allowed = ", ".join(literal(c) for c in f.choices)
+            out.append(
+                (
+                    f.source,
+                    f"{raw} IS NOT NULL AND lower({raw}) NOT IN ({allowed})",
+                    f"'value ' || left({raw}, 40) || {literal(' is not one of ' + '/'.join(f.choices))}",
+                )
+            )
+    if spec.repeat:
+        rep = raw_sql(Field("", spec.repeat))
+        out.append(
+            (
+                spec.repeat,
+                f"{rep} IS NOT NULL AND {_count(rep)} IS NULL",
+                f"'cannot read ' || left({rep}, 40) || ' as a count'",
+            )
+        )
+    return out
+
+
+def _count(raw: str) -> str:
+    return f"TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT)"
+
+
+def find_bad(
+    con: Any, spec: TableSpec, staged: Staged, parsed: str, file_name: str, locator_prefix: str = "line:"
+) -> tuple[str | None, list[BadRow]]:
+    """Return a TEMP table of bad line numbers (or None) and the bad rows, from the ``_bad`` flags.
+
+    The flag was computed while parsing, so a clean file costs one scan of a boolean column; the
+    per-field details are only worked out for the (usually few) bad lines.
+    """
+    bad_table = f"{parsed}_bad"
+    con.execute(f"CREATE TEMP TABLE {bad_table} AS SELECT _line FROM {parsed} WHERE _bad")
+    if con.execute(f"SELECT count(*) FROM {bad_table}").fetchone()[0] == 0:
+        con.execute(f"DROP TABLE {bad_table}")
+        return None, []
+    problems = _problems(spec, lambda f: f"p.{quote_ident(f.target)}")
+    rows = f"{staged.table} s JOIN {parsed} p USING (_line) WHERE p._bad"
+    details = " UNION ALL ".join(
+        f"SELECT _line, {literal(field)}, {problem} FROM {rows} AND {cond}"
+        for field, cond, problem in problems
+    )
+    found = con.execute(f"SELECT * FROM ({details}) ORDER BY 1, 2").fetchall()
+    return bad_table, [
+        BadRow(file_name, int(line), str(col), str(problem), f"{locator_prefix}{line}")
+        for line, col, problem in found
+    ]
+
+
+def phone_map(con: Any, spec: TableSpec, staged: Staged, region: str | None) -> str | None:
+    """Normalise the distinct raw phone values of the phone fields; return the TEMP mapping table."""
+    sources = [f for f in spec.fields if f.kind == "phone" and f.source]
+    if not sources:
+        return None
+    union = " UNION ".join(f"SELECT {raw_sql(f)} AS raw FROM {staged.table} s" for f in sources)
+    raws = [r[0] for r in con.execute(f"SELECT DISTINCT raw FROM ({union}) WHERE raw IS NOT NULL").fetchall()]
+    mapping = pa.table(
+        {
+            "raw": pa.array(raws, pa.string()),
+            "norm": pa.array([normalise_phone(r, region) for r in raws], pa.string()),
+        }
+    )
+    name = f"{staged.table}_phones"
+    con.register(f"{name}_arrow", mapping)
+    con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.unregister(f"{name}_arrow")
+    return name
+
+
+def parse(con: Any, spec: TableSpec, staged: Staged) -> str:
+    """Materialise every target value once, with a ``_bad`` flag per line, in a TEMP table.
+
+    Parsing once and reading the result three times (target rows, identifiers, bad lines) is what
+    keeps ingest close to a bare ``read_csv``: the casts and phone joins are the expensive part.
+    Raw text is copied only for identifier columns (the ``identifiers`` table keeps it).
+    """
+    phones = phone_map(con, spec, staged, spec.region)
+    joins, aliases = [], {}
+    for i, f in enumerate(x for x in spec.fields if x.kind == "phone" and x.source):
+        aliases[f.target] = f"p{i}"
+        joins.append(f"LEFT JOIN {phones} p{i} ON p{i}.raw = {raw_sql(f)}")
+    values = [f"{value_sql(f, aliases.get(f.target))} AS {quote_ident(f.target)}" for f in spec.fields]
+    idents = {r.column for r in rules(spec)}
+    extra = [
+        f"s.{quote_ident(f.source)} AS {quote_ident('_raw_' + f.target)}"
+        for f in spec.fields
+        if f.source and f.target in idents
+    ]
+    if spec.repeat:
+        extra.append(f"{_count(raw_sql(Field('', spec.repeat)))} AS _repeat")
+    if spec.extra.get("stmt_key"):
+        extra.append(f"s.{quote_ident(spec.extra['stmt_key'])} AS _stmt_key")
+    conds = [cond for _, cond, _ in _problems(spec, lambda f: value_sql(f, aliases.get(f.target)))]
+    extra.append(f"({' OR '.join(f'({c})' for c in conds)}) AS _bad" if conds else "FALSE AS _bad")
+    parsed = f"{staged.table}_parsed"
+    con.execute(
+        f"CREATE TEMP TABLE {parsed} AS SELECT s._line, {', '.join(values + extra)} "
+        f"FROM {staged.table} s {' '.join(joins)}"
+    )
+    return parsed
+
+
+def batches(
+    con: Any,
+    spec: TableSpec,
+    staged: Staged,
+    *,
+    evidence_id: int,
+    file_name: str,
+    locator_prefix: str = "line:",
+) -> Iterator[Batch | BadRow]:
+    """Everything an import of ``staged`` under ``spec`` yields: bad rows, then SQL batches."""
+    parsed = parse(con, spec, staged)
+    bad_table, bad = find_bad(con, spec, staged, parsed, file_name, locator_prefix)
+    yield from bad
+    targets = [name for name, _ in TABLE_COLUMNS[spec.table]]
+    by_target = {f.target: f for f in spec.fields}
+    eid = int(evidence_id)
+    locator = f"'{locator_prefix}' || p._line"
+    stmt = f"'{eid}:{locator_prefix}' || p._line"
+    if spec.extra.get("stmt_key"):
+        stmt += " || ':col:' || p._stmt_key"
+    source = f"{parsed} p"
+    if spec.repeat:
+        source += " CROSS JOIN LATERAL range(1, coalesce(p._repeat, 1) + 1) AS r(unit)"
+        stmt += " || ':' || r.unit"
+    where = f"WHERE p._line NOT IN (SELECT _line FROM {bad_table})" if bad_table else ""
+    columns = ", ".join(f"p.{quote_ident(t)}" if t in by_target else f"NULL AS {t}" for t in targets)
+    yield Batch(
+        spec.table,
+        ("evidence_id", "locator", "stmt_id", *targets),
+        sql=f"SELECT {eid}, {locator}, {stmt}, {columns} FROM {source} {where}",
+    )
+    # one statement for every identifier column: a single insert instead of one per column
+    parts = []
+    for rule in rules(spec):
+        fed_by = by_target.get(rule.column)
+        if fed_by is None or fed_by.source is None:
+            continue
+        name = f"p.{quote_ident(rule.name_column)}" if rule.name_column in by_target else "NULL"
+        value = f"p.{quote_ident(rule.column)}"
+        parts.append(
+            f"SELECT {eid}, {locator}, {stmt} || ':{rule.column}', '{rule.kind}', "
+            f"nullif(trim(p.{quote_ident('_raw_' + rule.column)}), ''), {value}, {name} "
+            f"FROM {source} {where} {'AND' if where else 'WHERE'} {value} IS NOT NULL"
+        )
+    if parts:
+        yield Batch(
+            "identifiers",
+            ("evidence_id", "locator", "stmt_id", "kind", "raw", "norm", "name"),
+            sql=" UNION ALL ".join(parts),
+        )
+
+
+__all__ = ["batches", "find_bad", "parse", "phone_map"]

@@ -1,0 +1,62 @@
+"""Online ads: one JSON object per line, with phones, emails and image hashes as identifiers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from palermo.errors import ImportDataError
+from palermo.ingest.service import ingest
+
+
+def test_ads_keep_text_price_and_normalised_contact(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    ingest(con, "C-1", 3, fx / "ads.jsonl", "ads_jsonl")
+    row = con.execute(
+        "SELECT site, city, phone, email, price, image_hashes, age_claimed FROM ads "
+        "WHERE locator = 'jsonl:line:1'"
+    ).fetchone()
+    assert row == (
+        "escortads.example",
+        "Springfield",
+        "+12025550178",
+        "velar.boss@example.org",
+        150.0,
+        ["ab12cd", "ef34"],
+        19,
+    )
+
+
+def test_blank_lines_are_skipped_and_locators_stay_physical(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    ingest(con, "C-1", 3, fx / "ads.jsonl", "ads_jsonl")
+    assert [r[0] for r in con.execute("SELECT locator FROM ads ORDER BY ts").fetchall()] == [
+        "jsonl:line:1",
+        "jsonl:line:2",
+        "jsonl:line:4",
+    ]
+
+
+def test_one_image_reused_in_two_cities_is_one_identifier(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    ingest(con, "C-1", 3, fx / "ads.jsonl", "ads_jsonl")
+    hits = con.execute("SELECT count(*) FROM identifiers WHERE kind = 'image' AND norm = 'ab12cd'").fetchone()
+    assert hits == (2,)
+
+
+def test_bad_ads_are_reported_by_line(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    with pytest.raises(ImportDataError) as err:
+        ingest(con, "C-1", 4, fx / "ads_bad.jsonl", "ads_jsonl")
+    text = str(err.value)
+    assert "ads_bad.jsonl:2: posted_at: not an ISO 8601 time" in text
+    assert "ads_bad.jsonl:2: price: not a number" in text
+    assert "ads_bad.jsonl:3: (line): not valid JSON" in text
+    assert "ads_bad.jsonl:4: age_claimed: not a whole number" in text
+
+
+def test_skipping_bad_ads_keeps_lines_one_and_five(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    report = ingest(con, "C-1", 4, fx / "ads_bad.jsonl", "ads_jsonl", skip_bad_rows=True)
+    assert [r[0] for r in con.execute("SELECT locator FROM ads ORDER BY locator").fetchall()] == [
+        "jsonl:line:1",
+        "jsonl:line:5",
+    ]
+    assert report.rows_bad == 3

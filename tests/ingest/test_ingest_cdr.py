@@ -1,0 +1,52 @@
+"""Call-detail records: numbers as dialled become E.164, bad records are named by line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from palermo.errors import ImportDataError
+from palermo.ingest.service import ingest
+
+
+def test_mixed_number_formats_become_one_e164_number(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    ingest(con, "C-1", 1, fx / "cdr_ok.csv", "cdr_csv", {"region": "US"})
+    callers = {r[0] for r in con.execute("SELECT caller FROM calls").fetchall()}
+    assert callers == {"+12025550143"}
+
+
+def test_calls_keep_time_duration_kind_and_cell(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    ingest(con, "C-1", 1, fx / "cdr_ok.csv", "cdr_csv", {"region": "US"})
+    row = con.execute(
+        "SELECT CAST(ts AS VARCHAR), callee, duration_s, kind, cell_id, city, stmt_id FROM calls "
+        "WHERE locator = 'line:3'"
+    ).fetchone()
+    assert row == ("2025-03-14 23:02:00", "+12025550178", 0, "sms", "C-101", "Springfield", "1:line:3")
+
+
+def test_every_call_yields_caller_and_callee_identifiers(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    ingest(con, "C-1", 1, fx / "cdr_ok.csv", "cdr_csv", {"region": "US"})
+    assert con.execute("SELECT count(*) FROM identifiers WHERE kind = 'phone'").fetchone() == (6,)
+
+
+def test_bad_records_list_time_phone_duration_and_type_problems(
+    con: duckdb.DuckDBPyConnection, fx: Path
+) -> None:
+    with pytest.raises(ImportDataError) as err:
+        ingest(con, "C-1", 1, fx / "cdr_bad.csv", "cdr_csv")
+    text = str(err.value)
+    assert "cdr_bad.csv:3: start_time: cannot read yesterday as timestamp" in text
+    assert "cdr_bad.csv:4: caller: missing value" in text
+    assert "cdr_bad.csv:5: duration_s" in text and "cdr_bad.csv:5: type: value fax" in text
+    assert "3 bad row(s)" in text
+
+
+def test_skipping_bad_records_keeps_the_two_good_ones(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    report = ingest(con, "C-1", 1, fx / "cdr_bad.csv", "cdr_csv", skip_bad_rows=True)
+    assert [r[0] for r in con.execute("SELECT locator FROM calls ORDER BY locator").fetchall()] == [
+        "line:2",
+        "line:6",
+    ]
+    assert len(report.bad_rows) == 4

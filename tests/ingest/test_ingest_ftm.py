@@ -1,0 +1,96 @@
+"""FollowTheMoney streams: import keeps entities as given; export round-trips them for Aleph."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from palermo.errors import ImportDataError
+from palermo.ingest.ftm import export_entities
+from palermo.ingest.service import ingest
+
+
+def _entities(path: Path) -> dict[str, dict[str, object]]:
+    return {e["id"]: e for e in map(json.loads, path.read_text().splitlines())}
+
+
+def test_import_keeps_schema_caption_and_properties(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm")
+    row = con.execute(
+        "SELECT schema, caption, properties->>'$.name[0]' FROM ftm_entities WHERE entity_id = 'p-velar'"
+    ).fetchone()
+    assert row == ("Person", "Velar Tosk", "Velar Tosk")
+
+
+def test_import_lifts_phones_emails_and_accounts_into_identifiers(
+    con: duckdb.DuckDBPyConnection, fx: Path
+) -> None:
+    ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm")
+    found = set(con.execute("SELECT kind, norm FROM identifiers").fetchall())
+    assert found == {
+        ("phone", "+12025550178"),
+        ("email", "velar.boss@example.org"),
+        ("account", "NL91ABNA0417164300"),
+        ("account", "GB29NWBK60161331926819"),
+        ("phone", "+12025550199"),
+    }
+
+
+def test_round_trip_returns_the_same_entities(
+    con: duckdb.DuckDBPyConnection, fx: Path, tmp_path: Path
+) -> None:
+    ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm")
+    out = tmp_path / "out.ftm.json"
+    export_entities(con, "C-1", out, statements=False)
+    original = _entities(fx / "entities.ftm.json")
+    exported = _entities(out)
+    assert exported == original
+
+
+def test_export_turns_payments_into_payment_entities(
+    con: duckdb.DuckDBPyConnection, fx: Path, tmp_path: Path
+) -> None:
+    ingest(con, "C-1", 1, fx / "bank_ok.csv", "bank_csv")
+    out = tmp_path / "out.ftm.json"
+    export_entities(con, "C-1", out)
+    payments = [e for e in _entities(out).values() if e["schema"] == "Payment"]
+    assert len(payments) == 4
+    assert {p["properties"]["recordId"][0] for p in payments} == {f"evidence:1:line:{n}" for n in range(2, 6)}
+
+
+def test_unknown_schema_and_missing_id_are_bad_lines(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    with pytest.raises(ImportDataError) as err:
+        ingest(con, "C-1", 5, fx / "entities_bad.ftm.json", "ftm")
+    assert "entities_bad.ftm.json:2: schema" in str(err.value)
+    assert "entities_bad.ftm.json:3: schema" in str(err.value)
+
+
+def test_payment_entities_become_payments_between_their_accounts(
+    con: duckdb.DuckDBPyConnection, fx: Path
+) -> None:
+    ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm")
+    row = con.execute(
+        "SELECT CAST(ts AS DATE)::VARCHAR, from_account, from_name, to_account, to_name, amount, "
+        "description, stmt_id FROM payments"
+    ).fetchone()
+    assert row == (
+        "2025-03-01",
+        "NL91ABNA0417164300",
+        "Velar Tosk",
+        "GB29NWBK60161331926819",
+        "Stella Hospitality Ltd",
+        Decimal("2500.00"),
+        "rent",
+        "4:jsonl:line:6:payment",
+    )
+
+
+def test_call_entities_become_calls(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm")
+    assert con.execute("SELECT caller, callee, duration_s FROM calls").fetchall() == [
+        ("+12025550178", "+12025550199", 61)
+    ]
