@@ -1,8 +1,9 @@
 """Writing a case's entities as a FollowTheMoney stream, for Aleph / OpenAleph and partners.
 
 Imported FtM entities come out unchanged; payments, calls and contacts are added as FtM Payment,
-BankAccount, LegalEntity, Call and Person entities, each with ``recordId`` set to
-``evidence:<id>:<locator>`` so a partner agency can ask for exactly the exhibit row behind it.
+BankAccount, LegalEntity, Call and Person entities, each carrying ``evidence:<id>:<locator>`` (in
+``recordId`` where the schema has one, in ``notes`` for Person, which has none) so a partner agency can ask
+for exactly the exhibit row behind it.
 Ids are derived from the case and statement ids, so exporting twice gives the same entities.
 """
 
@@ -83,7 +84,7 @@ def _statement_entities(con: Any, case_ref: str) -> Iterator[EntityProxy]:
         person.add("name", name or phone or email)
         person.add("phone", phone)
         person.add("email", email)
-        person.add("recordId", f"evidence:{eid}:{loc}")
+        person.add("notes", f"recordId evidence:{eid}:{loc}")  # Person has no recordId property in FtM
         yield person
 
 

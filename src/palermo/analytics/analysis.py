@@ -1,0 +1,233 @@
+"""``analyze``: the whole investigative pipeline for one case, and the views built on its results.
+
+Order: resolve identities → build the network → metrics → indicators → roles → key players →
+(optionally) leads in the case store. Each step stores its output in DuckDB, so the CLI, the web
+app and notebooks read the same results, and ``explain`` can trace any of them to the evidence.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from palermo.analytics.features import compute_features
+from palermo.analytics.graph import build_edges
+from palermo.analytics.indicators.runner import IndicatorHit, propose_leads, run_indicators
+from palermo.analytics.keyplayers import KeyPlayer, key_players
+from palermo.analytics.metrics import GraphSummary, compute_metrics
+from palermo.analytics.resolve import Resolution, resolve
+from palermo.analytics.roles import Role, infer_roles
+from palermo.analytics.tables import create_analysis_tables, table_exists
+from palermo.errors import NotFoundError
+
+Progress = Callable[[str], None]
+STEPS = ("resolve", "network", "metrics", "indicators", "roles", "key players", "leads")
+
+
+@dataclass
+class AnalysisResult:
+    """Everything one run found, ready for a table, JSON or a template."""
+
+    case_ref: str
+    summary: dict[str, Any]
+    key_players: list[KeyPlayer]
+    communities: list[dict[str, Any]]
+    roles: list[Role]
+    indicator_hits: list[IndicatorHit]
+    flagged: list[dict[str, Any]]
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def analyze(
+    con: Any, case_ref: str, workspace: Any | None = None, *, top: int = 10, progress: Progress | None = None
+) -> AnalysisResult:
+    """Run the pipeline on a case's ingested data; with a workspace, also propose indicator leads."""
+    create_analysis_tables(con)
+    con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress; DuckDB's would garble it
+    if workspace is not None:
+        workspace.cases.get(case_ref)  # an unknown case is the user's mistake: NotFoundError, exit 2
+    if not any(_row_counts(con, case_ref).values()):
+        raise NotFoundError(
+            f"nothing has been imported for case {case_ref}: "
+            f"run `palermo ingest {case_ref} EVIDENCE_ID` first",
+            location="case",
+        )
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+
+    def step(name: str) -> None:
+        nonlocal tick
+        now = time.perf_counter()
+        timings[name] = round(now - tick, 3)
+        tick = now
+        if progress:
+            progress(name)
+
+    resolution: Resolution = resolve(con, case_ref)
+    step("resolve")
+    n_edges = build_edges(con, case_ref)
+    step("network")
+    graph: GraphSummary = compute_metrics(con, case_ref)
+    step("metrics")
+    hits = run_indicators(con, case_ref)
+    step("indicators")
+    features = compute_features(con, case_ref)
+    roles = infer_roles(con, case_ref, hits, features)
+    _store_roles(con, case_ref, roles)
+    step("roles")
+    players = key_players(con, case_ref, top=top)
+    step("key players")
+    leads = propose_leads(con, case_ref, hits, workspace) if workspace is not None else 0
+    step("leads")
+    summary = {
+        "rows": _row_counts(con, case_ref),
+        "resolution": resolution.to_dict(),
+        "graph": graph.to_dict(),
+        "edges_by_kind": dict(
+            con.execute(
+                "SELECT kind, count(*) FROM edges WHERE case_ref = ? GROUP BY kind ORDER BY kind", [case_ref]
+            ).fetchall()
+        ),
+        "edges": n_edges,
+        "indicator_hits": dict(sorted(Counter(h.indicator_id for h in hits).items())),
+        "roles": dict(sorted(Counter(r.role for r in roles.values()).items())),
+        "leads_created": leads,
+    }
+    return AnalysisResult(
+        case_ref=case_ref,
+        summary=summary,
+        key_players=players,
+        communities=communities(con, case_ref),
+        roles=sorted(roles.values(), key=lambda r: (r.role, r.entity_id)),
+        indicator_hits=hits,
+        flagged=flagged(con, case_ref),
+        timings=timings,
+    )
+
+
+def _store_roles(con: Any, case_ref: str, roles: Mapping[str, Role]) -> None:
+    con.execute("DELETE FROM entity_roles WHERE case_ref = ?", [case_ref])
+    if roles:
+        con.executemany(
+            "INSERT INTO entity_roles VALUES (?, ?, ?, ?, ?)",
+            [[case_ref, r.entity_id, r.role, r.ring, r.reasons] for r in roles.values()],
+        )
+
+
+def _row_counts(con: Any, case_ref: str) -> dict[str, int]:
+    out = {}
+    for table in ("payments", "calls", "messages", "contacts", "ads", "identifiers", "ftm_entities"):
+        if table_exists(con, table):
+            row = con.execute(f"SELECT count(*) FROM {table} WHERE case_ref = ?", [case_ref]).fetchone()
+            out[table] = int(row[0]) if row else 0
+    return out
+
+
+def flagged(con: Any, case_ref: str) -> list[dict[str, Any]]:
+    """The suspected ring: entities with a ring role, with their identifiers and reasons."""
+    rows = con.execute(
+        """SELECT r.entity_id, e.label, r.role, r.reasons, e.phones, e.emails, e.accounts
+           FROM entity_roles r JOIN entities e ON e.case_ref = r.case_ref AND e.entity_id = r.entity_id
+           WHERE r.case_ref = ? AND r.ring ORDER BY r.role, r.entity_id""",
+        [case_ref],
+    ).fetchall()
+    keys = ("entity_id", "label", "role", "reasons", "phones", "emails", "accounts")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+def communities(con: Any, case_ref: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Leiden communities, largest first, with their most central members and suspected roles."""
+    rows = con.execute(
+        """SELECT m.community, m.entity_id, e.label, m.pagerank, r.role
+           FROM node_metrics m JOIN entities e ON e.case_ref = m.case_ref AND e.entity_id = m.entity_id
+           LEFT JOIN entity_roles r ON r.case_ref = m.case_ref AND r.entity_id = m.entity_id
+           WHERE m.case_ref = ? ORDER BY m.community, m.pagerank DESC""",
+        [case_ref],
+    ).fetchall()
+    groups: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
+    for row in rows:
+        groups[int(row[0])].append(row)
+    out = []
+    for cid, members in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0]))[:limit]:
+        roles = Counter(str(m[4]) for m in members if m[4])
+        out.append(
+            {
+                "community": cid,
+                "size": len(members),
+                "top_members": [
+                    {"entity_id": m[1], "label": m[2], "pagerank": round(float(m[3]), 5)} for m in members[:5]
+                ],
+                "suspected_roles": dict(roles),
+            }
+        )
+    return out
+
+
+def network(
+    con: Any, case_ref: str, filters: Mapping[str, Any] | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """Nodes and edges for cytoscape.js; filters: ``kinds``, ``community``, ``entity`` (+ neighbours),
+    ``ring_only`` and ``max_nodes`` (highest PageRank first, default 500)."""
+    f = dict(filters or {})
+    kinds = list(f.get("kinds") or [])
+    limit = int(f.get("max_nodes") or 500)
+    nodes = con.execute(
+        """SELECT e.entity_id, e.label, m.community, r.role, coalesce(r.ring, FALSE), m.pagerank
+           FROM entities e JOIN node_metrics m ON m.case_ref = e.case_ref AND m.entity_id = e.entity_id
+           LEFT JOIN entity_roles r ON r.case_ref = e.case_ref AND r.entity_id = e.entity_id
+           WHERE e.case_ref = ? ORDER BY m.pagerank DESC""",
+        [case_ref],
+    ).fetchall()
+    edges = con.execute(
+        "SELECT edge_id, kind, src, dst, weight, n, first_ts, last_ts FROM edges WHERE case_ref = ?",
+        [case_ref],
+    ).fetchall()
+    if kinds:
+        edges = [e for e in edges if e[1] in kinds]
+    keep = {n[0] for n in nodes}
+    if f.get("community") is not None:
+        keep = {n[0] for n in nodes if n[2] == int(f["community"])}
+    if f.get("ring_only"):
+        keep &= {n[0] for n in nodes if n[4]}
+    if f.get("entity"):
+        centre = str(f["entity"])
+        keep &= {centre} | {e[3] for e in edges if e[2] == centre} | {e[2] for e in edges if e[3] == centre}
+    chosen = [n for n in nodes if n[0] in keep][:limit]
+    ids = {n[0] for n in chosen}
+    return {
+        "nodes": [
+            {
+                "data": {
+                    "id": n[0],
+                    "label": n[1],
+                    "community": n[2],
+                    "role": n[3],
+                    "ring": bool(n[4]),
+                    "score": round(float(n[5]), 6),
+                }
+            }
+            for n in chosen
+        ],
+        "edges": [
+            {
+                "data": {
+                    "id": e[0],
+                    "kind": e[1],
+                    "source": e[2],
+                    "target": e[3],
+                    "weight": float(e[4]),
+                    "count": int(e[5]),
+                    "first_ts": e[6].isoformat() if e[6] else None,
+                    "last_ts": e[7].isoformat() if e[7] else None,
+                }
+            }
+            for e in edges
+            if e[2] in ids and e[3] in ids
+        ],
+    }

@@ -1,0 +1,163 @@
+"""The network: edges between resolved entities, each listing the statements behind it.
+
+Edge kinds and what they mean:
+``payment`` money from one entity's account to another's; ``call`` and ``message`` communications;
+``contact`` a phone saved in another's phone book (seized device); ``shared_image`` two ad phones
+whose ads reuse the same photo (the same person advertised by both); ``co_location`` two entities
+repeatedly in the same place at the same time (ads posted the same day in the same city, calls
+through the same cell in the same hour). Co-location is only kept when it happens in at least two
+separate places/times and among few entities, because two strangers in a busy city-day mean nothing.
+Every edge is aggregated (weight, count, amount, first/last time) and ``edge_statements`` keeps each
+statement (evidence id + locator) it was built from, so ``explain`` can always answer "why this edge".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from palermo.analytics.tables import table_exists
+
+#: Weight given to one statement of each kind (a phone-book entry is one row but a strong tie;
+#: co-location is circumstantial).
+KIND_WEIGHT = {
+    "payment": 1.0,
+    "call": 1.0,
+    "message": 1.0,
+    "contact": 3.0,
+    "shared_image": 1.0,
+    "co_location": 0.25,
+}
+#: A place-time bucket with more entities than this is a crowd, not a meeting.
+MAX_BUCKET = 10
+
+_IDMAP = (
+    "idmap AS (SELECT member_key AS key, entity_id FROM entity_members "
+    "WHERE case_ref = $case_ref AND kind IN ('phone', 'email', 'account'))"
+)
+
+#: SQL per source table producing rows (kind, src, dst, directed, ts, amount, bucket, stmt_id,
+#: evidence_id, locator, source). Kept as text so explain can show exactly how an edge was made.
+EDGE_SQL: dict[str, str] = {
+    "payments": """
+SELECT 'payment' AS kind, a.entity_id AS src, b.entity_id AS dst, TRUE AS directed, p.ts,
+       p.amount, CAST(NULL AS VARCHAR) AS bucket, p.stmt_id, p.evidence_id, p.locator, 'payments' AS source
+FROM payments p JOIN idmap a ON a.key = 'account:' || p.from_account
+JOIN idmap b ON b.key = 'account:' || p.to_account
+WHERE p.case_ref = $case_ref AND a.entity_id <> b.entity_id""",
+    "calls": """
+SELECT 'call', a.entity_id, b.entity_id, TRUE, c.ts, CAST(NULL AS DECIMAL(18,2)), CAST(NULL AS VARCHAR),
+       c.stmt_id, c.evidence_id, c.locator, 'calls'
+FROM calls c JOIN idmap a ON a.key = 'phone:' || c.caller JOIN idmap b ON b.key = 'phone:' || c.callee
+WHERE c.case_ref = $case_ref AND a.entity_id <> b.entity_id""",
+    "messages": """
+SELECT 'message', a.entity_id, b.entity_id, TRUE, m.ts, CAST(NULL AS DECIMAL(18,2)), CAST(NULL AS VARCHAR),
+       m.stmt_id, m.evidence_id, m.locator, 'messages'
+FROM messages m JOIN idmap a ON a.key = 'phone:' || m.sender JOIN idmap b ON b.key = 'phone:' || m.recipient
+WHERE m.case_ref = $case_ref AND a.entity_id <> b.entity_id""",
+    "contacts": """
+SELECT 'contact', a.entity_id, b.entity_id, TRUE, CAST(NULL AS TIMESTAMP), CAST(NULL AS DECIMAL(18,2)),
+       CAST(NULL AS VARCHAR), c.stmt_id, c.evidence_id, c.locator, 'contacts'
+FROM contacts c JOIN idmap a ON a.key = 'phone:' || c.device_owner
+JOIN idmap b ON b.key = coalesce('phone:' || c.phone, 'email:' || c.email)
+WHERE c.case_ref = $case_ref AND a.entity_id <> b.entity_id""",
+    "ads": """
+SELECT kind, src, dst, FALSE, ts, CAST(NULL AS DECIMAL(18,2)), bucket, stmt_id, evidence_id, locator, 'ads'
+FROM (
+  WITH ad AS (
+    SELECT a.stmt_id, a.evidence_id, a.locator, a.ts, a.city, a.image_hashes, i.entity_id
+    FROM ads a JOIN idmap i ON i.key = 'phone:' || a.phone WHERE a.case_ref = $case_ref),
+  img AS (SELECT stmt_id, evidence_id, locator, ts, entity_id, unnest(image_hashes) AS h FROM ad),
+  img_pairs AS (
+    SELECT DISTINCT x.h, x.entity_id AS e1, y.entity_id AS e2
+    FROM (SELECT DISTINCT h, entity_id FROM img) x JOIN (SELECT DISTINCT h, entity_id FROM img) y
+      ON x.h = y.h AND x.entity_id < y.entity_id),
+  place AS (SELECT *, city || '|' || CAST(CAST(ts AS DATE) AS VARCHAR) AS b FROM ad WHERE city IS NOT NULL),
+  crowd AS (SELECT b FROM place GROUP BY b HAVING count(DISTINCT entity_id) <= 10),
+  place_pairs AS (
+    SELECT DISTINCT x.b, x.entity_id AS e1, y.entity_id AS e2
+    FROM place x JOIN place y ON x.b = y.b AND x.entity_id < y.entity_id WHERE x.b IN (SELECT b FROM crowd))
+  SELECT 'shared_image' AS kind, p.e1 AS src, p.e2 AS dst, i.ts, i.h AS bucket, i.stmt_id, i.evidence_id,
+         i.locator
+  FROM img_pairs p JOIN img i ON i.h = p.h AND i.entity_id IN (p.e1, p.e2)
+  UNION ALL
+  SELECT 'co_location', p.e1, p.e2, x.ts, p.b, x.stmt_id, x.evidence_id, x.locator
+  FROM place_pairs p JOIN place x ON x.b = p.b AND x.entity_id IN (p.e1, p.e2)
+)""",
+    "cells": """
+SELECT 'co_location', e1, e2, FALSE, ts, CAST(NULL AS DECIMAL(18,2)), b, stmt_id, evidence_id, locator,
+       'calls'
+FROM (
+  WITH cell AS (
+    SELECT c.stmt_id, c.evidence_id, c.locator, c.ts, a.entity_id,
+           c.cell_id || '|' || strftime(c.ts, '%Y-%m-%d %H') AS b
+    FROM calls c JOIN idmap a ON a.key = 'phone:' || c.caller
+    WHERE c.case_ref = $case_ref AND c.cell_id IS NOT NULL AND c.ts IS NOT NULL),
+  small AS (SELECT b FROM cell GROUP BY b HAVING count(DISTINCT entity_id) BETWEEN 2 AND 10),
+  pairs AS (
+    SELECT DISTINCT x.b, x.entity_id AS e1, y.entity_id AS e2
+    FROM cell x JOIN cell y ON x.b = y.b AND x.entity_id < y.entity_id WHERE x.b IN (SELECT b FROM small))
+  SELECT p.e1, p.e2, x.ts, p.b, x.stmt_id, x.evidence_id, x.locator
+  FROM pairs p JOIN cell x ON x.b = p.b AND x.entity_id IN (p.e1, p.e2)
+)""",
+}
+
+_SOURCE_TABLE = {"cells": "calls"}
+
+EDGE_ID = "'e:' || substr(md5(kind || '|' || src || '|' || dst), 1, 12)"
+#: Kinds whose rows can repeat a statement (one ad with two shared photos, one call in two buckets).
+_REPEATING = ("shared_image", "co_location")
+
+
+def edge_rows_sql(sources: list[str]) -> str:
+    """One query producing every statement-level edge row from the given sources."""
+    body = "\nUNION ALL\n".join(f"SELECT * FROM ({EDGE_SQL[s]})" for s in sources)
+    return (
+        f"WITH {_IDMAP}\nSELECT * FROM (\n{body}\n) AS r(kind, src, dst, directed, ts, "
+        "amount, bucket, stmt_id, evidence_id, locator, source)"
+    )
+
+
+def build_edges(con: Any, case_ref: str) -> int:
+    """Compute ``edges`` and ``edge_statements`` for a case from its resolved entities.
+
+    Statements are counted with ``count(*)`` where each row is one statement (payments, calls,
+    messages, contacts) and with ``count(DISTINCT …)`` only for the kinds that can repeat one —
+    a distinct count over a million call rows is the slowest step otherwise. The edge id is hashed
+    once per edge, not once per statement.
+    """
+    for table in ("edges", "edge_statements"):
+        con.execute(f"DELETE FROM {table} WHERE case_ref = ?", [case_ref])
+    sources = [s for s in EDGE_SQL if table_exists(con, _SOURCE_TABLE.get(s, s))]
+    if not sources:
+        return 0
+    params = {"case_ref": case_ref}
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _edge_rows AS {edge_rows_sql(sources)}", params)
+    weights = " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHT.items())
+    repeating = ", ".join(f"'{k}'" for k in _REPEATING)
+    for count, which, having in (
+        ("count(*)", f"kind NOT IN ({repeating})", ""),
+        (
+            "count(DISTINCT stmt_id)",
+            f"kind IN ({repeating})",
+            "HAVING kind <> 'co_location' OR count(DISTINCT bucket) >= 2",
+        ),
+    ):
+        con.execute(
+            f"""INSERT INTO edges
+            SELECT $case_ref, {EDGE_ID}, kind, src, dst, any_value(directed),
+                   (CASE kind {weights} ELSE 1.0 END) * {count}, {count}, sum(amount), min(ts), max(ts)
+            FROM _edge_rows WHERE {which} GROUP BY kind, src, dst {having}""",
+            params,
+        )
+    for distinct, which in (("", f"NOT IN ({repeating})"), ("DISTINCT", f"IN ({repeating})")):
+        con.execute(
+            f"""INSERT INTO edge_statements
+            SELECT {distinct} $case_ref, e.edge_id, r.stmt_id, r.evidence_id, r.locator, r.source
+            FROM _edge_rows r JOIN edges e
+              ON e.case_ref = $case_ref AND e.kind = r.kind AND e.src = r.src AND e.dst = r.dst
+            WHERE r.kind {which}""",
+            params,
+        )
+    con.execute("DROP TABLE IF EXISTS _edge_rows")
+    row = con.execute("SELECT count(*) FROM edges WHERE case_ref = ?", [case_ref]).fetchone()
+    return int(row[0]) if row else 0

@@ -1,0 +1,164 @@
+"""Run the indicator catalogue over a case, store the hits and turn each into a lead for review.
+
+Hits are stored in ``indicator_hits`` with a stable id (indicator + subject), mapped to the resolved
+entity that owns the identifier, and carry every statement behind them. Leads go to the case store
+through ``workspace.leads.propose``; ``indicator_leads`` remembers which hit already has a lead, so
+running the analysis again never duplicates a lead that an analyst may already have reviewed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from palermo.analytics.backends.duckdb import DuckDBBackend
+from palermo.analytics.indicators.catalogue import HIT_COLUMNS, Indicator, load_catalogue
+from palermo.analytics.tables import create_analysis_tables, table_exists
+
+_NEEDS = {"money": ("payments",), "ads": ("ads",), "communications": ("calls", "messages")}
+
+
+@dataclass(frozen=True)
+class IndicatorHit:
+    """One red flag found on one identifier, with the statements behind it."""
+
+    hit_id: str
+    indicator_id: str
+    title: str
+    severity: str
+    subject_kind: str
+    subject: str
+    entity_id: str | None
+    score: float
+    detail: str
+    supports: tuple[str, ...]
+    stmt_ids: tuple[str, ...]
+    evidence_ids: tuple[int, ...]
+    locators: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def hit_id_for(case_ref: str, indicator_id: str, subject: str) -> str:
+    """Stable across runs, so leads and explanations keep pointing at the same hit."""
+    return "hit:" + hashlib.sha1(f"{case_ref}|{indicator_id}|{subject}".encode()).hexdigest()[:12]
+
+
+def run_indicators(
+    con: Any, case_ref: str, indicators: Sequence[Indicator] | None = None
+) -> list[IndicatorHit]:
+    """Run every indicator whose source tables exist; replace the case's stored hits; return them."""
+    create_analysis_tables(con)
+    backend = DuckDBBackend(con)
+    catalogue = list(indicators) if indicators is not None else list(load_catalogue())
+    owner = _owners(con, case_ref)
+    hits: list[IndicatorHit] = []
+    for ind in catalogue:
+        if not all(table_exists(con, t) for t in _NEEDS[ind.category]):
+            continue
+        for row in backend.rows(ind.sql, {"case_ref": case_ref}):
+            rec = dict(zip(HIT_COLUMNS, row, strict=False))
+            subject = str(rec["subject"])
+            hits.append(
+                IndicatorHit(
+                    hit_id=hit_id_for(case_ref, ind.id, subject),
+                    indicator_id=ind.id,
+                    title=ind.title,
+                    severity=ind.severity,
+                    subject_kind=str(rec["subject_kind"]),
+                    subject=subject,
+                    entity_id=owner.get(f"{rec['subject_kind']}:{subject}"),
+                    score=float(rec["score"] or 0.0),
+                    detail=str(rec["detail"] or ""),
+                    supports=tuple(ind.supports),
+                    stmt_ids=tuple(str(s) for s in rec["stmt_ids"] or ()),
+                    evidence_ids=tuple(sorted(int(e) for e in rec["evidence_ids"] or ())),
+                    locators=tuple(str(s) for s in rec["locators"] or ()),
+                )
+            )
+    con.execute("DELETE FROM indicator_hits WHERE case_ref = ?", [case_ref])
+    if hits:
+        con.executemany(
+            "INSERT INTO indicator_hits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    case_ref,
+                    h.hit_id,
+                    h.indicator_id,
+                    h.subject_kind,
+                    h.subject,
+                    h.entity_id,
+                    h.score,
+                    h.detail,
+                    list(h.stmt_ids),
+                    list(h.evidence_ids),
+                    list(h.locators),
+                ]
+                for h in hits
+            ],
+        )
+    return hits
+
+
+def _owners(con: Any, case_ref: str) -> dict[str, str]:
+    """member key → entity id, for attributing hits to resolved entities."""
+    rows = con.execute(
+        "SELECT member_key, entity_id FROM entity_members WHERE case_ref = ?", [case_ref]
+    ).fetchall()
+    return {str(k): str(e) for k, e in rows}
+
+
+def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspace: Any) -> int:
+    """Create one case lead per hit that has none yet; return how many were created.
+
+    The lead points at the first statement behind the hit (evidence id + locator) and carries the
+    rest in ``detail``, so the reviewer can open the exhibit at the right row.
+    """
+    create_analysis_tables(con)
+    done = {
+        str(r[0])
+        for r in con.execute("SELECT hit_id FROM indicator_leads WHERE case_ref = ?", [case_ref]).fetchall()
+    }
+    created = 0
+    for hit in hits:
+        if hit.hit_id in done:
+            continue
+        evidence_id = _first_evidence(con, case_ref, hit)
+        lead = workspace.leads.propose(
+            case_ref,
+            summary=f"{hit.title}: {hit.detail} ({hit.subject_kind} {_mask(hit.subject)})",
+            origin=f"indicator:{hit.indicator_id}",
+            evidence_id=evidence_id[0],
+            locator=evidence_id[1],
+            detail={
+                "hit_id": hit.hit_id,
+                "indicator": hit.indicator_id,
+                "severity": hit.severity,
+                "entity_id": hit.entity_id,
+                "supports": list(hit.supports),
+                "score": hit.score,
+                "statements": list(hit.stmt_ids[:200]),
+                "evidence_ids": list(hit.evidence_ids),
+            },
+        )
+        lead_id = getattr(lead, "id", None) or getattr(lead, "lead_id", None) or ""
+        con.execute("INSERT INTO indicator_leads VALUES (?, ?, ?)", [case_ref, hit.hit_id, str(lead_id)])
+        created += 1
+    return created
+
+
+def _first_evidence(con: Any, case_ref: str, hit: IndicatorHit) -> tuple[int | None, str | None]:
+    """Evidence id and locator of the first statement behind a hit (lists are row-aligned)."""
+    if not hit.stmt_ids:
+        return (hit.evidence_ids[0] if hit.evidence_ids else None, None)
+    prefix = hit.stmt_ids[0].split(":", 1)[0]
+    evidence = int(prefix) if prefix.isdigit() else (hit.evidence_ids[0] if hit.evidence_ids else None)
+    return evidence, hit.locators[0] if hit.locators else None
+
+
+def _mask(subject: str) -> str:
+    """Show only the end of an identifier in lead summaries: leads are read widely, numbers are personal."""
+    return subject if len(subject) <= 4 else "…" + subject[-4:]

@@ -1,0 +1,143 @@
+"""The analytics front door: ``ws.analytics`` for the CLI, the web app and notebooks alike.
+
+One object per workspace, as splink's ``Linker`` is one object per linkage: it owns the DuckDB
+connection to ``<workspace>/analytics.duckdb`` and exposes each capability as a one-line delegation
+to the module that implements it, so the class stays small while ingest and analysis grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from palermo.analytics import analysis, export, judgements, keyplayers
+from palermo.analytics import explain as explain_mod
+from palermo.analytics import timeline as timeline_mod
+from palermo.analytics.analysis import AnalysisResult
+from palermo.analytics.explain import Explanation
+from palermo.analytics.judgements import Judgement
+from palermo.analytics.keyplayers import KeyPlayer
+from palermo.analytics.timeline import Event
+from palermo.errors import ConfigurationError, NotFoundError
+from palermo.ingest.schema import create_schema
+from palermo.ingest.service import ImportRecord, ImportReport, Progress, ingest, list_imports
+
+
+class Analytics:
+    """Investigative analytics over one workspace (ingest now; analysis methods are added alongside)."""
+
+    def __init__(self, workspace: Any) -> None:
+        self.workspace = workspace
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @property
+    def path(self) -> Path:
+        """Where the analytics database lives: one DuckDB file per workspace."""
+        return Path(self.workspace.path) / "analytics.duckdb"
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """The workspace's DuckDB connection, opened once and with the ingest tables created."""
+        if self._con is None:
+            try:
+                self._con = duckdb.connect(str(self.path))
+            except duckdb.IOException as exc:  # another process holds DuckDB's write lock
+                raise ConfigurationError(
+                    f"the analytics database is in use by another process: {exc}", location=str(self.path)
+                ) from exc
+            create_schema(self._con)
+        return self._con
+
+    def close(self) -> None:
+        """Release the DuckDB file (DuckDB allows one writing process per file)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def ingest(
+        self,
+        case_ref: str,
+        evidence_id: int,
+        adapter: str,
+        options: Mapping[str, Any] | None = None,
+        skip_bad_rows: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportReport:
+        """Import one evidence item of the case through an adapter (atomic and idempotent)."""
+        path, name = self._evidence_file(case_ref, evidence_id)
+        return ingest(
+            self.connect(),
+            case_ref,
+            evidence_id,
+            path,
+            adapter,
+            options or {},
+            skip_bad_rows=skip_bad_rows,
+            progress=progress,
+            display_name=name,
+        )
+
+    def imports(self, case_ref: str) -> list[ImportRecord]:
+        """The imports done for a case, oldest first."""
+        return list_imports(self.connect(), case_ref)
+
+    # --- analysis: one-line delegations to palermo.analytics.{analysis,keyplayers,explain,...} ---
+    def analyze(self, case_ref: str, *, top: int = 10, progress: Any = None) -> AnalysisResult:
+        """Resolve, build the network, rank key players, run indicators and propose leads."""
+        return analysis.analyze(self.connect(), case_ref, self.workspace, top=top, progress=progress)
+
+    def key_players(self, case_ref: str, top: int = 10) -> list[KeyPlayer]:
+        """Key players of the last analysis, ranked, with reasons."""
+        return keyplayers.key_players(self.connect(), case_ref, top=top)
+
+    def explain(self, case_ref: str, item_id: str) -> Explanation:
+        """The statements, exhibits, locators and SQL behind an edge, entity or indicator hit."""
+        return explain_mod.explain(self.connect(), case_ref, item_id)
+
+    def timeline(self, case_ref: str, **filters: Any) -> list[Event]:
+        """Events across sources in time order (filters: entity, start, end, kinds, limit)."""
+        return timeline_mod.timeline(self.connect(), case_ref, **filters)
+
+    def network(self, case_ref: str, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Nodes and edges for the web's cytoscape view."""
+        return analysis.network(self.connect(), case_ref, filters)
+
+    def export_graph(self, case_ref: str, fmt: str, out: Path | str, *, redact_victims: bool = True) -> int:
+        """Write the network as GEXF, GraphML or FtM JSON lines (possible victims redacted by default)."""
+        return export.export_graph(self.connect(), case_ref, fmt, out, redact_victims=redact_victims)
+
+    def judge(
+        self, case_ref: str, left: str, right: str, verdict: str, *, author: str, note: str = ""
+    ) -> Judgement:
+        """Record an analyst's same / not_same / unsure judgement (applied on the next analysis)."""
+        return judgements.judge(self.connect(), case_ref, left, right, verdict, author=author, note=note)
+
+    def _evidence_file(self, case_ref: str, evidence_id: int) -> tuple[Path, str | None]:
+        """The stored original of an evidence item and its original name, checked to belong to ``case_ref``.
+
+        Analytics never reads files from outside the case store: what is imported must be an
+        exhibit with a hash and a custody chain, or the statements it yields cannot be used in court.
+        """
+        item = self.workspace.evidence.get(evidence_id)
+        item_case = _case_of(item)
+        if item_case is not None and item_case != case_ref:
+            raise NotFoundError(
+                f"evidence item {evidence_id} belongs to case {item_case}, not to {case_ref}",
+                location="evidence_id",
+            )
+        name = getattr(item, "original_filename", None)
+        return Path(self.workspace.evidence.path_of(evidence_id)), name if isinstance(name, str) else None
+
+
+def _case_of(item: Any) -> str | None:
+    """The case reference of an evidence read model, whatever the store calls that field."""
+    for attr in ("case_ref", "case_reference", "case"):
+        value = getattr(item, attr, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+__all__ = ["Analytics"]

@@ -1,0 +1,74 @@
+"""DuckDB tables the analysis writes, next to (never inside) the ingest tables.
+
+Every row carries ``case_ref`` so one workspace file can hold many cases; a re-run of an analysis
+deletes the case's rows and writes them again, so results are reproducible and idempotent.
+``judgements`` is the exception: it is the analysts' work and is never rewritten by the model.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ANALYSIS_DDL = """
+CREATE TABLE IF NOT EXISTS judgements (
+    case_ref VARCHAR, judgement_id VARCHAR, left_key VARCHAR, right_key VARCHAR, verdict VARCHAR,
+    author VARCHAR, note VARCHAR, created_at TIMESTAMP);
+CREATE TABLE IF NOT EXISTS entities (
+    case_ref VARCHAR, entity_id VARCHAR, label VARCHAR, names VARCHAR[], phones VARCHAR[],
+    emails VARCHAR[], accounts VARCHAR[], n_members INTEGER);
+CREATE TABLE IF NOT EXISTS entity_members (
+    case_ref VARCHAR, entity_id VARCHAR, member_key VARCHAR, kind VARCHAR, value VARCHAR, reason VARCHAR);
+CREATE TABLE IF NOT EXISTS entity_links (
+    case_ref VARCHAR, left_key VARCHAR, right_key VARCHAR, rule VARCHAR, score DOUBLE, kept BOOLEAN);
+CREATE TABLE IF NOT EXISTS edges (
+    case_ref VARCHAR, edge_id VARCHAR, kind VARCHAR, src VARCHAR, dst VARCHAR, directed BOOLEAN,
+    weight DOUBLE, n INTEGER, amount DECIMAL(18,2), first_ts TIMESTAMP, last_ts TIMESTAMP);
+CREATE TABLE IF NOT EXISTS edge_statements (
+    case_ref VARCHAR, edge_id VARCHAR, stmt_id VARCHAR, evidence_id BIGINT, locator VARCHAR,
+    source VARCHAR);
+CREATE TABLE IF NOT EXISTS node_metrics (
+    case_ref VARCHAR, entity_id VARCHAR, component INTEGER, community INTEGER, degree INTEGER,
+    strength DOUBLE, pagerank DOUBLE, betweenness DOUBLE, brokerage INTEGER,
+    inner_circle DOUBLE);
+CREATE TABLE IF NOT EXISTS indicator_hits (
+    case_ref VARCHAR, hit_id VARCHAR, indicator_id VARCHAR, subject_kind VARCHAR, subject VARCHAR,
+    entity_id VARCHAR, score DOUBLE, detail VARCHAR, stmt_ids VARCHAR[], evidence_ids BIGINT[],
+    locators VARCHAR[]);
+CREATE TABLE IF NOT EXISTS entity_roles (
+    case_ref VARCHAR, entity_id VARCHAR, role VARCHAR, ring BOOLEAN, reasons VARCHAR[]);
+CREATE TABLE IF NOT EXISTS indicator_leads (
+    case_ref VARCHAR, hit_id VARCHAR, lead_id VARCHAR);
+"""
+
+#: Tables rebuilt on every run of the analysis (judgements and lead bookkeeping are kept).
+DERIVED_TABLES: tuple[str, ...] = (
+    "entities",
+    "entity_members",
+    "entity_links",
+    "edges",
+    "edge_statements",
+    "node_metrics",
+    "indicator_hits",
+    "entity_roles",
+)
+
+
+def create_analysis_tables(con: Any) -> None:
+    """Create the analysis tables if missing (idempotent, safe on every connection)."""
+    con.execute(ANALYSIS_DDL)
+    # columns added after the first release of a table: existing workspace files gain them here
+    con.execute("ALTER TABLE node_metrics ADD COLUMN IF NOT EXISTS inner_circle DOUBLE")
+
+
+def clear_case(con: Any, case_ref: str, tables: tuple[str, ...] = DERIVED_TABLES) -> None:
+    """Delete a case's rows from derived tables before they are recomputed."""
+    for table in tables:
+        con.execute(f"DELETE FROM {table} WHERE case_ref = ?", [case_ref])
+
+
+def table_exists(con: Any, name: str) -> bool:
+    """Whether ingest has created a source table (analysis skips sources that are absent)."""
+    row = con.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchone()
+    return bool(row and row[0])

@@ -1,0 +1,77 @@
+"""Analyst judgements always override the model: "not same" splits, "same" merges, "unsure" does nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import duckdb
+import pytest
+
+from palermo.analytics.judgements import judge, list_judgements
+from palermo.analytics.resolve import resolve
+from palermo.errors import InputError
+
+CASE = "TEST-1"
+
+
+def _entity_of(con: duckdb.DuckDBPyConnection, key: str) -> str:
+    row = con.execute("SELECT entity_id FROM entity_members WHERE member_key = ?", [key]).fetchone()
+    assert row is not None
+    return str(row[0])
+
+
+def _two_phones_one_name(load: Any) -> None:
+    """Two phones saved under the same full name on two seized devices: the model joins them."""
+    load.add("contacts", 1, device_owner="+15550001", name="Dorin Valek", phone="+15550101")
+    load.add("contacts", 2, device_owner="+15550002", name="Dorin Valek", phone="+15550102")
+    load.add("calls", 3, ts="2025-01-01 10:00", caller="+15550101", callee="+15550102", kind="voice")
+
+
+def test_model_joins_phones_saved_under_one_name(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    _two_phones_one_name(load)
+    resolve(con, CASE)
+    assert _entity_of(con, "phone:+15550101") == _entity_of(con, "phone:+15550102")
+
+
+def test_not_same_judgement_splits_what_the_model_joined(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    _two_phones_one_name(load)
+    judge(con, CASE, "phone:+15550101", "phone:+15550102", "not_same", author="analyst1", note="two cousins")
+    resolve(con, CASE)
+    assert _entity_of(con, "phone:+15550101") != _entity_of(con, "phone:+15550102")
+
+
+def test_not_same_split_is_recorded_as_overruled_link(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    _two_phones_one_name(load)
+    judge(con, CASE, "phone:+15550101", "phone:+15550102", "not_same", author="analyst1")
+    result = resolve(con, CASE)
+    assert result.overruled >= 1
+
+
+def test_same_judgement_merges_what_the_model_kept_apart(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    load.add("calls", 3, ts="2025-01-01 10:00", caller="+15550201", callee="+15550202", kind="voice")
+    resolve(con, CASE)
+    assert _entity_of(con, "phone:+15550201") != _entity_of(con, "phone:+15550202")
+    judge(con, CASE, _entity_of(con, "phone:+15550201"), "phone:+15550202", "same", author="analyst1")
+    resolve(con, CASE)
+    assert _entity_of(con, "phone:+15550201") == _entity_of(con, "phone:+15550202")
+
+
+def test_unsure_judgement_changes_nothing(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    _two_phones_one_name(load)
+    judge(con, CASE, "phone:+15550101", "phone:+15550102", "unsure", author="analyst1")
+    resolve(con, CASE)
+    assert _entity_of(con, "phone:+15550101") == _entity_of(con, "phone:+15550102")
+
+
+def test_latest_judgement_on_a_pair_replaces_the_earlier(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    _two_phones_one_name(load)
+    judge(con, CASE, "phone:+15550101", "phone:+15550102", "not_same", author="analyst1")
+    judge(con, CASE, "phone:+15550102", "phone:+15550101", "same", author="analyst2")
+    assert [j.verdict for j in list_judgements(con, CASE)] == ["same"]
+
+
+def test_unknown_verdict_is_rejected(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    _two_phones_one_name(load)
+    resolve(con, CASE)
+    with pytest.raises(InputError, match="verdict"):
+        judge(con, CASE, "phone:+15550101", "phone:+15550102", "maybe", author="analyst1")

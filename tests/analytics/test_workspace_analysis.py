@@ -1,0 +1,170 @@
+"""The analysis through the front door (``ws.analytics``) and the CLI, on a real workspace.
+
+A demo case (case store on SQLite, exhibits with custody) is built from a generated scenario and its
+exhibits imported once per module; the tests check leads, idempotency and the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+import pytest
+
+from palermo.cli.main import run
+from palermo.scenario import generate
+from palermo.scenario.demo_case import build_demo_case
+from palermo.workspace import Workspace
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("ws")
+    key = root / "master.key"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PALERMO_MASTER_KEY_FILE", str(key))
+        ws = Workspace.init(root / "ws", master_key_file=key)
+        scenario = generate(seed=7, scale=1)
+        files = scenario.write(root / "files")
+        case_ref = build_demo_case(ws, scenario, files)
+        by_name = {s.path.name: s for s in files.sources}
+        analytics = ws.analytics
+        for item in ws.evidence.list(case_ref):
+            source = by_name[item.original_filename]
+            analytics.ingest(case_ref, item.id, source.adapter, source.options)
+        first = analytics.analyze(case_ref)
+        second = analytics.analyze(case_ref)
+        leads = ws.leads.list(case_ref)
+        analytics.close()
+        ws.close()
+    yield {"root": root, "key": key, "case": case_ref, "first": first, "second": second, "leads": leads}
+
+
+def test_indicator_hits_become_leads(demo: dict[str, Any]) -> None:
+    origins = {lead.origin for lead in demo["leads"]}
+    assert {f"indicator:{h.indicator_id}" for h in demo["first"].indicator_hits} <= origins
+
+
+def test_rerunning_the_analysis_creates_no_duplicate_leads(demo: dict[str, Any]) -> None:
+    assert demo["second"].summary["leads_created"] == 0
+
+
+def test_each_lead_points_at_an_exhibit_and_a_row(demo: dict[str, Any]) -> None:
+    indicator_leads = [lead for lead in demo["leads"] if lead.origin.startswith("indicator:")]
+    assert indicator_leads and all(lead.evidence_id and lead.locator for lead in indicator_leads)
+
+
+def test_leads_are_proposals_awaiting_review(demo: dict[str, Any]) -> None:
+    assert {lead.status for lead in demo["leads"] if lead.origin.startswith("indicator:")} == {"proposed"}
+
+
+class Cli:
+    def __init__(self, demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
+        self.capsys, self.monkeypatch = capsys, monkeypatch
+        monkeypatch.setenv("PALERMO_WORKSPACE", str(demo["root"] / "ws"))
+        monkeypatch.setenv("PALERMO_MASTER_KEY_FILE", str(demo["key"]))
+        monkeypatch.setenv("COLUMNS", "200")
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.monkeypatch.setattr(sys, "argv", ["palermo", *args])
+        try:
+            run()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def cli(demo: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Cli:
+    return Cli(demo, monkeypatch, capsys)
+
+
+def test_cli_analyze_json_lists_key_players(cli: Cli, demo: dict[str, Any]) -> None:
+    code, out, _ = cli("analyze", demo["case"], "--json", "--top", "3")
+    assert code == 0 and len(json.loads(out)["key_players"]) == 3
+
+
+def test_cli_analyze_prints_key_players_for_people(cli: Cli, demo: dict[str, Any]) -> None:
+    code, out, _ = cli("analyze", demo["case"])
+    assert code == 0 and "Key players" in out and "suspected controller" in out
+
+
+def test_cli_explain_shows_locators_of_an_edge(cli: Cli, demo: dict[str, Any]) -> None:
+    edges = json.loads(cli("analyze", demo["case"], "--json")[1])["summary"]["edges"]
+    assert edges > 0
+    hit = demo["first"].indicator_hits[0]
+    code, out, _ = cli("analyze", demo["case"], "--explain", hit.hit_id, "--json")
+    assert code == 0 and json.loads(out)["statements"][0]["locator"]
+
+
+def test_cli_explain_unknown_id_exits_2(cli: Cli, demo: dict[str, Any]) -> None:
+    code, _, err = cli("analyze", demo["case"], "--explain", "e:000000000000")
+    assert code == 2 and "e:000000000000" in err
+
+
+def test_cli_analyze_unknown_case_exits_2(cli: Cli) -> None:
+    assert cli("analyze", "NO-SUCH-CASE")[0] == 2
+
+
+def test_cli_export_graphml_is_readable(cli: Cli, demo: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "net.graphml"
+    assert cli("export", "graph", demo["case"], "--format", "graphml", "--out", str(out))[0] == 0
+    assert nx.read_graphml(out).number_of_edges() > 0
+
+
+def test_cli_export_gexf_is_readable(cli: Cli, demo: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "net.gexf"
+    assert cli("export", "graph", demo["case"], "--format", "gexf", "--out", str(out))[0] == 0
+    assert nx.read_gexf(out).number_of_nodes() > 0
+
+
+def test_cli_export_ftm_writes_entities_and_links(cli: Cli, demo: dict[str, Any], tmp_path: Path) -> None:
+    out = tmp_path / "net.ftm.json"
+    assert cli("export", "graph", demo["case"], "--format", "ftm", "--out", str(out))[0] == 0
+    schemata = {json.loads(line)["schema"] for line in out.read_text(encoding="utf-8").splitlines()}
+    assert {"LegalEntity", "Payment", "Call"} <= schemata
+
+
+def test_cli_export_ftm_stream_keeps_row_provenance_on_every_entity(
+    cli: Cli, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "case.ftm.json"
+    assert cli("export", "ftm", demo["case"], str(out))[0] == 0
+    entities = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    people = [e for e in entities if e["schema"] == "Person"]
+    assert people, "contacts from the phone extractions become Person entities"
+    assert all(any("evidence:" in n for n in p["properties"].get("notes", [])) for p in people)
+
+
+def test_graph_export_redacts_possible_victims_by_default(
+    cli: Cli, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    out = tmp_path / "net.graphml"
+    assert cli("export", "graph", demo["case"], "--format", "graphml", "--out", str(out))[0] == 0
+    victims = [a for _, a in nx.read_graphml(out).nodes(data=True) if a.get("role") == "possible_victim"]
+    assert victims and all(not a.get("phones") and "redacted" in a["label"] for a in victims)
+
+
+def test_cli_export_unknown_format_exits_2(cli: Cli, demo: dict[str, Any], tmp_path: Path) -> None:
+    assert cli("export", "graph", demo["case"], "--format", "png", "--out", str(tmp_path / "x"))[0] == 2
+
+
+def test_network_is_cytoscape_ready(demo: dict[str, Any]) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PALERMO_MASTER_KEY_FILE", str(demo["key"]))
+        ws = Workspace.open(demo["root"] / "ws")
+        analytics = ws.analytics
+        try:
+            net = analytics.network(demo["case"], {"ring_only": True})
+        finally:
+            analytics.close()
+            ws.close()
+    ids = {n["data"]["id"] for n in net["nodes"]}
+    assert net["nodes"] and all(n["data"]["ring"] for n in net["nodes"])
+    assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in net["edges"])
