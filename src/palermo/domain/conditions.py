@@ -100,17 +100,17 @@ def evaluate(cond: Condition | None, view: CountView) -> Outcome:
         # One branch that holds is enough, even if another branch needs a fact we lack; a missing fact
         # only matters when no branch holds without it.
         subs: list[Outcome] = []
-        missing: MissingFact | None = None
+        lacking: MissingFact | None = None
         for sub_cond in cond.any_of:
             try:
                 subs.append(evaluate(sub_cond, view))
             except MissingFact as exc:
-                missing = missing or exc
+                lacking = lacking or exc
         true_subs = [s for s in subs if s.holds]
         if true_subs:
             checks.append(Outcome(True, tuple(r for s in true_subs for r in s.reasons)))
-        elif missing is not None:
-            raise missing
+        elif lacking is not None:
+            raise lacking
         else:
             checks.append(Outcome(False, tuple(r for s in subs for r in s.reasons)))
     if cond.not_ is not None:
