@@ -9,9 +9,20 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
+import typer._click.exceptions as typer_click_exceptions
+from rich.markup import escape
 
-from palermo.cli import law
+from palermo.cli import analyze as analyze_cli
+from palermo.cli import case, charge, evidence, init, law, lead, party, proof
+from palermo.cli import demo as demo_cli
+from palermo.cli import export as export_cli
+from palermo.cli import ingest as ingest_cli
+from palermo.cli import law_engines as _law_engines  # noqa: F401  (registers law engine commands)
+from palermo.cli import scenario as scenario_cli
+from palermo.cli import serve as serve_cli
+from palermo.cli import user as user_cli
 from palermo.cli.output import err_console
 from palermo.errors import PalermoError
 
@@ -23,29 +34,42 @@ app = typer.Typer(
     add_completion=False,
 )
 app.add_typer(law.app, name="law")
-# Further nouns register here, one line each: app.add_typer(<module>.app, name="<noun>").
+app.add_typer(ingest_cli.app, name="ingest")
+app.command("init")(init.init)
+app.add_typer(case.app, name="case")
+app.add_typer(party.app, name="party")
+app.add_typer(charge.app, name="charge")
+app.add_typer(evidence.app, name="evidence")
+app.add_typer(proof.app, name="proof")
+app.add_typer(lead.app, name="lead")
+app.add_typer(scenario_cli.app, name="scenario")
+app.command(name="serve")(serve_cli.serve)
+app.command(name="demo")(demo_cli.demo)
+app.add_typer(user_cli.app, name="user")
+app.command("analyze")(analyze_cli.analyze)
+app.add_typer(export_cli.app, name="export")
 
 
 def run() -> None:
     """Console-script entry point: run the app and map Palermo errors to exit codes."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # In non-standalone mode click returns the code of a ``typer.Exit`` instead of raising it.
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except PalermoError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
-    except Exception as exc:  # click usage errors come through here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
-
+    except (click.exceptions.ClickException, typer_click_exceptions.ClickException) as exc:
+        # Usage errors (missing option, bad value): click's message, exit 2 like any bad input.
+        # Typer 0.29 vendors its own click, so both exception families are caught.
+        exc.show()
+        sys.exit(2)
 
 if __name__ == "__main__":
     run()

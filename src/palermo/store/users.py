@@ -39,9 +39,14 @@ TOUCH_EVERY = timedelta(seconds=30)
 
 
 class FailureLike(Protocol):
-    failed_logins: int
-    window_started_at: datetime | None
-    locked: bool
+    """The outcome of one failed sign-in (``palermo.security.auth.FailureState``)."""
+
+    @property
+    def failed_logins(self) -> int: ...
+    @property
+    def window_started_at(self) -> datetime | None: ...
+    @property
+    def locked(self) -> bool: ...
 
 
 class AuthRules(Protocol):

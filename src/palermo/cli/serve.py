@@ -1,0 +1,52 @@
+"""``palermo serve WORKSPACE``: run the web application on one workspace.
+
+The server binds to loopback by default. Palermo speaks plain HTTP; anything beyond this machine
+must go through a TLS-terminating reverse proxy (CJIS SC-8), so binding elsewhere prints a warning
+and marks cookies ``Secure`` (they will then only travel over HTTPS through that proxy).
+PostgreSQL is used when ``PALERMO_DATABASE_URL`` is set, as for every other command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from palermo.cli.output import console, err_console
+from palermo.workspace import Workspace
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+def serve_workspace(ws: Workspace, host: str, port: int) -> None:
+    """Run uvicorn on ``ws`` until interrupted (shared with ``palermo demo``)."""
+    import uvicorn
+
+    from palermo.web.app import WebSettings, create_app
+
+    settings = WebSettings(secure_cookies=host not in LOOPBACK)
+    if host not in LOOPBACK:
+        err_console.print(
+            f"[yellow]warning:[/] serving on {host}: put a TLS proxy in front; cookies are Secure-only."
+        )
+    application = create_app(ws, settings)
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False, workers=1)
+
+
+def serve(
+    workspace: Annotated[Path, typer.Argument(help="Workspace folder (see palermo init).")],
+    host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = 8000,
+) -> None:
+    """Serve the web application for WORKSPACE (create accounts first with `palermo user add`)."""
+    ws = Workspace.open(workspace)
+    try:
+        if not ws.users.all():
+            err_console.print(
+                "[yellow]note:[/] no accounts yet: create one with `palermo user add NAME --role R`."
+            )
+        console.print(f"Palermo is serving {ws.path} at http://{host}:{port}/  (Ctrl+C to stop)")
+        serve_workspace(ws, host, port)
+    finally:
+        ws.close()

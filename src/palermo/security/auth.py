@@ -1,0 +1,247 @@
+"""Authentication rules: password hashing, lockout, session lifetime, CSRF and TOTP.
+
+The rules follow the CJIS Security Policy and OWASP ASVS figures in
+``shared/reference/security/security-requirements.md``:
+
+* passwords are hashed with argon2id (RFC 9106 low-memory profile, random 128-bit salt), never
+  truncated, at least :data:`PASSWORD_MIN_LENGTH` characters, not the username, not a common password
+  (IA-03, IA-04);
+* an account locks after 5 failed logons within 15 minutes and stays locked until an administrator
+  releases it (CJIS AC-7, requirement AC-05): a time-based auto-unlock would let an attacker keep
+  guessing at 5 tries per quarter hour forever;
+* a session ends after 30 minutes idle and after 12 hours in any case (AC-06);
+* session ids and CSRF tokens are random 256-bit values stored only as SHA-256 digests, so a stolen
+  copy of the database cannot be replayed as a live session;
+* TOTP (RFC 6238) is an optional second factor via ``pyotp``.
+
+This module is pure policy: it holds no database handle. ``palermo.store.users`` persists users and
+sessions and calls these functions through the Workspace, which keeps the layers independent.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+from argon2 import Parameters, Type
+from argon2 import PasswordHasher as _Argon2
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from palermo.errors import InputError
+
+PASSWORD_MIN_LENGTH = 12
+PASSWORD_MAX_LENGTH = 1024
+LOCKED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
+"""``locked_until`` value meaning "until an administrator unlocks the account"."""
+
+# A short list of the most common passwords and keyboard walks. A deployment should add a larger,
+# regularly refreshed breached-password list (IA-5(1)(a)); this catches the worst offenders offline.
+COMMON_PASSWORDS = frozenset(
+    {
+        "123456789012",
+        "1234567890ab",
+        "password1234",
+        "passwordpassword",
+        "qwertyuiop12",
+        "qwertyuiopas",
+        "iloveyou1234",
+        "letmein12345",
+        "welcome12345",
+        "administrator",
+        "changeme1234",
+        "trustno1trustno1",
+        "abc123abc123",
+        "111111111111",
+        "000000000000",
+        "palermo12345",
+        "correcthorsebatterystaple",
+    }
+)
+
+
+@dataclass(frozen=True)
+class AuthPolicy:
+    """The numbers the login flow enforces; tests shorten nothing, they move the clock instead."""
+
+    max_failures: int = 5
+    failure_window: timedelta = timedelta(minutes=15)
+    idle_timeout: timedelta = timedelta(minutes=30)
+    absolute_timeout: timedelta = timedelta(hours=12)
+
+
+DEFAULT_POLICY = AuthPolicy()
+
+
+class PasswordHasher:
+    """argon2id hashing; by default RFC 9106's low-memory profile (t=3, m=64 MiB, p=4, 16-byte salt).
+
+    ``parameters`` exists so a test suite can use ``argon2.profiles.CHEAPEST`` (still argon2id, still
+    salted) instead of spending 0.4 s per hash; production code never passes it.
+    """
+
+    def __init__(self, parameters: Parameters | None = None) -> None:
+        self._argon = _Argon2.from_parameters(parameters) if parameters else _Argon2(type=Type.ID)
+        self._dummy: str | None = None
+
+    def hash(self, password: str) -> str:
+        """Return the PHC-format argon2id hash of ``password`` (salt and parameters included)."""
+        return self._argon.hash(password)
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True when ``password`` matches; False on mismatch or on a malformed stored hash."""
+        try:
+            return self._argon.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def dummy_verify(self, password: str) -> None:
+        """Spend the time of one verification, so an unknown username answers as slowly as a known one."""
+        if self._dummy is None:
+            self._dummy = self.hash(secrets.token_hex(16))
+        self.verify(self._dummy, password)
+
+
+def check_password_strength(password: str, username: str) -> None:
+    """Reject weak passwords with a reason a person can act on (raises InputError on field ``password``)."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise InputError(f"must be at least {PASSWORD_MIN_LENGTH} characters long", location="password")
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise InputError(f"must be at most {PASSWORD_MAX_LENGTH} characters long", location="password")
+    lowered = password.lower()
+    if lowered == username.lower() or (len(username) >= 4 and username.lower() in lowered):
+        raise InputError("must not contain the username", location="password")
+    if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
+        raise InputError("is too common or too repetitive; choose a passphrase", location="password")
+
+
+def new_token() -> str:
+    """A fresh 256-bit URL-safe random token (session id, CSRF token, one-time password)."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest of a token: what the database stores instead of the token itself."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def tokens_match(token: str | None, expected_hash: str) -> bool:
+    """Constant-time check that ``token`` hashes to ``expected_hash`` (False for a missing token)."""
+    if not token:
+        return False
+    return hmac.compare_digest(hash_token(token), expected_hash)
+
+
+def utcnow() -> datetime:
+    """Timezone-aware current UTC time (audit and session times are always UTC)."""
+    return datetime.now(UTC)
+
+
+def as_utc(value: datetime) -> datetime:
+    """Treat a naive datetime read back from SQLite as UTC, which is how it was written."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class FailureState:
+    """Counter of consecutive failed logons inside the current window, and whether the account locks."""
+
+    failed_logins: int
+    window_started_at: datetime | None
+    locked: bool
+
+
+def register_failure(
+    failed_logins: int,
+    window_started_at: datetime | None,
+    now: datetime,
+    policy: AuthPolicy = DEFAULT_POLICY,
+) -> FailureState:
+    """Count one more failed logon; a failure outside the 15-minute window starts a new window."""
+    if window_started_at is None or now - as_utc(window_started_at) > policy.failure_window:
+        failed_logins, window_started_at = 0, now
+    failed_logins += 1
+    return FailureState(failed_logins, window_started_at, failed_logins >= policy.max_failures)
+
+
+def is_locked(locked_until: datetime | None, now: datetime) -> bool:
+    """True while the account is locked (``LOCKED_FOREVER`` means until an administrator unlocks it)."""
+    return locked_until is not None and as_utc(locked_until) > now
+
+
+def session_end_reason(
+    created_at: datetime,
+    last_seen_at: datetime,
+    now: datetime,
+    policy: AuthPolicy = DEFAULT_POLICY,
+) -> str | None:
+    """Why a session is no longer valid at ``now`` ("idle" or "expired"), or None while it is alive."""
+    if now - as_utc(last_seen_at) >= policy.idle_timeout:
+        return "idle"
+    if now - as_utc(created_at) >= policy.absolute_timeout:
+        return "expired"
+    return None
+
+
+class Authenticator:
+    """The policy bundle ``palermo.store.users.UserService`` is given by the Workspace.
+
+    The store may not import ``palermo.security`` (sibling layers), so the Workspace hands it this
+    object; the store persists, this decides.
+    """
+
+    def __init__(self, policy: AuthPolicy = DEFAULT_POLICY, hasher: PasswordHasher | None = None) -> None:
+        self.policy = policy
+        self.hasher = hasher or PasswordHasher()
+
+    def hash_password(self, password: str, username: str) -> str:
+        """Check the password policy, then hash; raises InputError naming ``password``."""
+        check_password_strength(password, username)
+        return self.hasher.hash(password)
+
+    def verify_password(self, password_hash: str | None, password: str) -> bool:
+        """Verify, spending the same time when there is no user (``password_hash`` None)."""
+        if password_hash is None:
+            self.hasher.dummy_verify(password)
+            return False
+        return self.hasher.verify(password_hash, password)
+
+    def check_role(self, role: str) -> str:
+        """Normalise a role name, raising InputError for an unknown one."""
+        from palermo.security.access import parse_role
+
+        return parse_role(role).value
+
+    def register_failure(
+        self, failed_logins: int, window_started_at: datetime | None, now: datetime
+    ) -> FailureState:
+        return register_failure(failed_logins, window_started_at, now, self.policy)
+
+    def is_locked(self, locked_until: datetime | None, now: datetime) -> bool:
+        return is_locked(locked_until, now)
+
+    def session_end_reason(self, created_at: datetime, last_seen_at: datetime, now: datetime) -> str | None:
+        return session_end_reason(created_at, last_seen_at, now, self.policy)
+
+    def verify_totp(self, secret: str, code: str, now: datetime) -> bool:
+        return verify_totp(secret, code, now)
+
+    new_token = staticmethod(new_token)
+    hash_token = staticmethod(hash_token)
+    tokens_match = staticmethod(tokens_match)
+
+
+def new_totp_secret() -> str:
+    """A random base32 TOTP secret for an authenticator app."""
+    return pyotp.random_base32()
+
+
+def verify_totp(secret: str, code: str, now: datetime) -> bool:
+    """Check a 6-digit TOTP code, allowing one 30-second step of clock drift either way."""
+    cleaned = code.replace(" ", "")
+    if not cleaned.isdigit():
+        return False
+    return bool(pyotp.TOTP(secret).verify(cleaned, for_time=now, valid_window=1))

@@ -1,0 +1,94 @@
+"""API: analytics results (analysis summary, key players, network, timeline, explanations).
+
+Every call goes through ``deps.with_analytics`` (one DuckDB call at a time). The network carries
+only what the cytoscape view needs; clicking a node or edge asks ``explain`` for the statements,
+exhibits and locators behind it.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from palermo.security.access import Permission
+from palermo.web.deps import WS, CaseRef, CsrfChecked, Principal, with_analytics
+from palermo.web.results import plain
+from palermo.web.views import explanation_view, network_view, timeline_view
+
+router = APIRouter(tags=["analytics"])
+Text = Annotated[str | None, Query(max_length=40)]
+
+
+@router.post("/cases/{case_ref}/analysis", response_model=dict[str, Any])
+def run_analysis(case_ref: CaseRef, ws: WS, principal: CsrfChecked) -> dict[str, Any]:
+    """Run the analysis (resolution, network, key players, indicators → leads) for the case."""
+    principal.require(Permission.LEAD_REVIEW, case_ref)
+    result: dict[str, Any] = plain(with_analytics(ws.as_actor(principal.username), "analyze", case_ref))
+    return result
+
+
+@router.get("/cases/{case_ref}/key-players", response_model=list[dict[str, Any]])
+def key_players(
+    case_ref: CaseRef, ws: WS, principal: Principal, top: Annotated[int, Query(ge=1, le=100)] = 10
+) -> list[dict[str, Any]]:
+    """Key players ranked, each with the reasons."""
+    principal.require(Permission.ANALYTICS_READ, case_ref)
+    result: list[dict[str, Any]] = plain(with_analytics(ws, "key_players", case_ref, top=top))
+    return result
+
+
+@router.get("/cases/{case_ref}/network", response_model=dict[str, Any])
+def network(
+    case_ref: CaseRef,
+    ws: WS,
+    principal: Principal,
+    community: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    role: Text = None,
+    edge_kind: Text = None,
+    date_from: Annotated[date | None, Query()] = None,
+    date_to: Annotated[date | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=2000)] = 250,
+) -> dict[str, Any]:
+    """Nodes and edges for the network explorer, filtered by community, role, edge kind and date."""
+    principal.require(Permission.ANALYTICS_READ, case_ref)
+    filters = {
+        "community": community,
+        "role": role,
+        "edge_kind": edge_kind,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
+    return network_view(ws, case_ref, filters, limit)
+
+
+@router.get("/cases/{case_ref}/timeline", response_model=list[dict[str, Any]])
+def timeline(
+    case_ref: CaseRef,
+    ws: WS,
+    principal: Principal,
+    kind: Text = None,
+    date_from: Annotated[date | None, Query()] = None,
+    date_to: Annotated[date | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+) -> list[dict[str, Any]]:
+    """Events across sources in time order, each with its exhibit and locator."""
+    principal.require(Permission.ANALYTICS_READ, case_ref)
+    identity = principal.may(Permission.VICTIM_IDENTITY, case_ref)
+    return timeline_view(
+        ws, case_ref, kind=kind, date_from=date_from, date_to=date_to, limit=limit, show_identity=identity
+    )
+
+
+@router.get("/cases/{case_ref}/explain/{item_id}", response_model=dict[str, Any])
+def explain(
+    case_ref: CaseRef,
+    ws: WS,
+    principal: Principal,
+    item_id: Annotated[str, Path(min_length=1, max_length=200)],
+) -> dict[str, Any]:
+    """The statements, exhibits and locators behind a node, an edge or an indicator hit."""
+    principal.require(Permission.ANALYTICS_READ, case_ref)
+    identity = principal.may(Permission.VICTIM_IDENTITY, case_ref)
+    return explanation_view(ws, case_ref, item_id, show_identity=identity)

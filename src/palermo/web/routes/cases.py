@@ -1,0 +1,69 @@
+"""Pages: the case list (only cases the person is a member of) and the case dashboard.
+
+The dashboard answers a prosecutor's first questions in one screen: what is charged, how ready each
+charge is, which elements are still open, what evidence came in last, who the key players are, and
+which machine-made leads wait for a person to accept or reject them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from palermo.security.access import Permission
+from palermo.web.deps import WS, CaseRef, CsrfChecked, Principal
+from palermo.web.sections import Section, attempt, key_players
+from palermo.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def case_list(request: Request, ws: WS, principal: Principal) -> Response:
+    cases = [c for c in ws.cases.list() if c.reference in principal.case_refs]
+    return render(
+        request,
+        "cases.html",
+        {"cases": cases, "can_create": principal.has(Permission.CASE_CREATE)},
+    )
+
+
+@router.post("/cases", response_class=HTMLResponse)
+def create_case(
+    request: Request,
+    ws: WS,
+    principal: CsrfChecked,
+    reference: Annotated[str, Form(min_length=1, max_length=64)],
+    title: Annotated[str, Form(min_length=1, max_length=300)],
+    jurisdiction: Annotated[str, Form(min_length=2, max_length=8)] = "us",
+) -> Response:
+    """Create a case and make its creator a member (need to know starts with the creator)."""
+    principal.require(Permission.CASE_CREATE)
+    actor = ws.as_actor(principal.username)
+    case = actor.cases.create(reference.strip(), title.strip(), jurisdiction.strip().lower())
+    ws.users.add_member(case.reference, principal.username)
+    return RedirectResponse(f"/cases/{case.reference}?done=case-created", status_code=303)
+
+
+def dashboard_data(ws: Any, case_ref: str) -> dict[str, Section]:
+    """Each dashboard section, or the plain reason it cannot be shown yet."""
+    matrix = attempt(ws.proof.matrix, case_ref)
+    return {
+        "matrix": matrix,
+        "gaps": attempt(matrix.value.gaps) if matrix.ok else matrix,
+        "evidence": attempt(lambda: ws.evidence.list(case_ref)[-8:][::-1]),
+        "victims": attempt(ws.parties.list, case_ref, "victim"),
+        "defendants": attempt(ws.parties.list, case_ref, "defendant"),
+        "leads": attempt(lambda: ws.leads.list(case_ref, status="proposed")),
+        "players": attempt(key_players, ws, case_ref, 8),
+    }
+
+
+@router.get("/cases/{case_ref}", response_class=HTMLResponse)
+def dashboard(request: Request, ws: WS, case_ref: CaseRef) -> Response:
+    case = ws.cases.get(case_ref)
+    return render(
+        request, "dashboard.html", {"case": case, "tab": "dashboard", **dashboard_data(ws, case_ref)}
+    )

@@ -1,0 +1,1 @@
+"""Tests of the web application (pages, API, auth, browser, fuzzing)."""
