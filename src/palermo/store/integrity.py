@@ -8,6 +8,7 @@ re-checks every chain. Every check is audited, failed or not.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import select
@@ -23,9 +24,8 @@ class EvidenceIntegrity:
     """Verification and custody operations of :class:`palermo.store.evidence.EvidenceService`."""
 
     ctx: StoreContext
-
-    def get(self, evidence_id: int) -> EvidencePublic:
-        raise NotImplementedError
+    # Provided by EvidenceService, which this mixin is part of.
+    get: Callable[[int], EvidencePublic]
 
     # --- integrity -----------------------------------------------------------------------------
     def verify(self, case_ref: str | None = None) -> VerifyReport:
