@@ -59,6 +59,20 @@ class AuditService:
             case_id = repository.case_by_ref(session, case_ref).id if case_ref else None
             return self.log.events(session, case_id=case_id, limit=limit)
 
+    def generation(self) -> int:
+        """The id of the newest audit event (0 when none): it grows with every audited write.
+
+        Every change to the case store (cases, parties, charges, evidence, proof links, leads, keys)
+        is audited in its own transaction, by whichever process makes it, so this one indexed
+        lookup tells a reader (the web app's read-model cache) whether anything changed since.
+        """
+        from sqlalchemy import func, select
+
+        from palermo.security.audit import AUDIT
+
+        with self.ctx.db.read() as session:
+            return int(session.execute(select(func.max(AUDIT.c.id))).scalar() or 0)
+
     def verify(self) -> list[str]:
         """Every problem in the audit chain, as text (empty when intact)."""
         with self.ctx.db.read() as session:
@@ -78,32 +92,25 @@ class KeyService:
         return repository.case_by_ref(session, case_ref).id
 
     def rotate(self, case_ref: str) -> int:
-        with self.ctx.db.transaction() as session:
-            case_id = self._case_id(session, case_ref)
-            done = self.keyring.rotate(session, case_id)
-            self.ctx.audit.record(
-                session,
-                actor=self.ctx.actor,
-                action="case.key.rotate",
-                object_type="case",
-                object_id=case_id,
-                case_id=case_id,
-                detail={"rows": done},
-            )
-            return done
+        """Re-encrypt a case's identity fields under a new data key; returns the rows re-encrypted."""
+        return self._keyring_change(case_ref, "rotate", "rows")
 
     def shred(self, case_ref: str) -> int:
+        """Delete a case's data keys (crypto-shredding its identities); returns the keys deleted."""
+        return self._keyring_change(case_ref, "shred", "keys")
+
+    def _keyring_change(self, case_ref: str, operation: str, counted: str) -> int:
         with self.ctx.db.transaction() as session:
             case_id = self._case_id(session, case_ref)
-            done = self.keyring.shred(session, case_id)
+            done: int = getattr(self.keyring, operation)(session, case_id)
             self.ctx.audit.record(
                 session,
                 actor=self.ctx.actor,
-                action="case.key.shred",
+                action=f"case.key.{operation}",
                 object_type="case",
                 object_id=case_id,
                 case_id=case_id,
-                detail={"keys": done},
+                detail={counted: done},
             )
             return done
 
