@@ -20,9 +20,10 @@ from typing import Any
 
 from palermo.errors import ImportDataError
 from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
 from palermo.ingest.staging import Staged, stage_csv
-from palermo.ingest.tabular import batches
+from palermo.ingest.tabular import batches, statements
 
 COLUMNS = (
     "date",
@@ -82,16 +83,25 @@ def check_header(columns: tuple[str, ...], file_name: str) -> None:
         )
 
 
+def directed(con: Any, staged: Staged, file_name: str) -> Staged:
+    """Check the header and add the payer/payee columns (a view over ``staged``)."""
+    check_header(staged.columns, file_name)
+    view = f"{staged.table}_directed"
+    con.execute(_DIRECTED.format(view=view, table=staged.table))
+    return Staged(view, staged.columns, staged.records)
+
+
 def payments_from_staging(
     con: Any, staged: Staged, *, evidence_id: int, file_name: str, locator_prefix: str = "line:"
 ) -> Iterator[Batch | BadRow]:
     """Payments (and account identifiers) from a staged statement, bad rows first."""
-    check_header(staged.columns, file_name)
-    view = f"{staged.table}_directed"
-    con.execute(_DIRECTED.format(view=view, table=staged.table))
-    directed = Staged(view, staged.columns, staged.records)
     yield from batches(
-        con, SPEC, directed, evidence_id=evidence_id, file_name=file_name, locator_prefix=locator_prefix
+        con,
+        SPEC,
+        directed(con, staged, file_name),
+        evidence_id=evidence_id,
+        file_name=file_name,
+        locator_prefix=locator_prefix,
     )
 
 
@@ -101,9 +111,18 @@ class BankCsvAdapter:
     name = "bank_csv"
     description = "Bank statement CSV: date,time,account_iban,…,direction (debit/credit) → payments"
 
+    def __init__(self, fast: bool = True) -> None:
+        #: Try the one-pass reader first (see ``palermo.ingest.scan``); False forces the careful path.
+        self.fast = fast
+
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
     ) -> Iterator[Batch | BadRow]:
+        if self.fast:
+            done = scan_csv(con, path, options, lambda c, s: (SPEC, directed(c, s, path.name)))
+            if done is not None:
+                yield from statements(done[0], done[1], None, evidence_id=evidence_id)
+                return
         bad: list[BadRow] = []
         staged = stage_csv(con, path, options=options, bad_rows=bad)
         yield from bad

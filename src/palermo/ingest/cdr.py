@@ -14,9 +14,10 @@ from typing import Any
 from palermo.errors import ImportDataError
 from palermo.ingest.base import BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
+from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
-from palermo.ingest.staging import stage_csv
-from palermo.ingest.tabular import batches
+from palermo.ingest.staging import Staged, stage_csv
+from palermo.ingest.tabular import batches, statements
 
 COLUMNS = ("record_id", "start_time", "caller", "callee", "duration_s", "type", "cell_id", "cell_city")
 
@@ -38,26 +39,45 @@ def spec(region: str | None) -> TableSpec:
     )
 
 
+def check_header(columns: tuple[str, ...], file_name: str) -> None:
+    """Refuse a file that lacks the CDR columns, naming the missing ones."""
+    missing = [c for c in COLUMNS if c not in columns]
+    if missing:
+        raise ImportDataError(
+            f"not a CDR file in the cdr_csv layout: missing column(s) {', '.join(missing)} "
+            "(use --mapping for other layouts)",
+            location=f"{file_name}:1",
+        )
+
+
 class CdrCsvAdapter:
     """Call-detail records CSV in the Palermo layout (see the analytics contract)."""
 
     name = "cdr_csv"
     description = "Call-detail records CSV: record_id,start_time,caller,callee,duration_s,type,… → calls"
 
+    def __init__(self, fast: bool = True) -> None:
+        #: Try the one-pass reader first (see ``palermo.ingest.scan``); False forces the careful path.
+        self.fast = fast
+
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
     ) -> Iterator[Batch | BadRow]:
+        region = str(options.get("region") or DEFAULT_REGION)
+
+        def prepare(_con: Any, staged: Staged) -> tuple[TableSpec, Staged]:
+            check_header(staged.columns, path.name)
+            return spec(region), staged
+
+        if self.fast:
+            done = scan_csv(con, path, options, prepare)
+            if done is not None:
+                yield from statements(done[0], done[1], None, evidence_id=evidence_id)
+                return
         bad: list[BadRow] = []
         staged = stage_csv(con, path, options=options, bad_rows=bad)
-        missing = [c for c in COLUMNS if c not in staged.columns]
-        if missing:
-            raise ImportDataError(
-                f"not a CDR file in the cdr_csv layout: missing column(s) {', '.join(missing)} "
-                "(use --mapping for other layouts)",
-                location=f"{path.name}:1",
-            )
+        check_header(staged.columns, path.name)
         yield from bad
-        region = str(options.get("region") or DEFAULT_REGION)
         yield from batches(con, spec(region), staged, evidence_id=evidence_id, file_name=path.name)
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:

@@ -228,7 +228,30 @@ def _run(
     skip_bad_rows: bool,
     progress: Progress | None,
 ) -> None:
-    """Consume the adapter inside the open transaction, filling ``report``."""
+    """Consume the adapter inside the open transaction, filling ``report``.
+
+    Line numbers come from the order DuckDB stores rows in (``rowid``), which is file order only
+    while ``preserve_insertion_order`` is on; a caller that turned it off gets it back afterwards.
+    """
+    ordered = bool(con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0])
+    if not ordered:
+        con.execute("SET preserve_insertion_order = true")
+    try:
+        _consume(con, impl, path, report, opts, skip_bad_rows, progress)
+    finally:
+        if not ordered:
+            con.execute("SET preserve_insertion_order = false")
+
+
+def _consume(
+    con: Any,
+    impl: Adapter,
+    path: Path,
+    report: ImportReport,
+    opts: dict[str, Any],
+    skip_bad_rows: bool,
+    progress: Progress | None,
+) -> None:
     bad: list[BadRow] = []
     stage = getattr(impl, "stage", None)
     items = (

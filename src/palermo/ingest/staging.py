@@ -4,12 +4,14 @@ Why a staging table of VARCHARs: DuckDB's typed CSV reader either fails on the f
 skips it silently, and neither tells an analyst *which line* of the exhibit is wrong. Reading every
 column as text keeps every record, so the parse checks can run as SQL afterwards and name the line.
 
-Line numbers: ``row_number() OVER ()`` over the scan follows file order (DuckDB preserves insertion
-order), giving the record number. Structurally broken records (too many or too few columns, bad
-quoting) are captured with ``store_rejects`` and reported; the good records after them are shifted
-so their numbers stay right. Quoted fields that contain newlines make a record span several
-physical lines; when the file's newline count shows that happens, the extra lines are added back
-with a running sum, so ``line:N`` is always the line an editor shows.
+Line numbers: the staging table keeps file order (DuckDB preserves insertion order), so a record's
+``rowid`` (less the first one) is its number; a clean file gets ``_line`` from it through a view at
+no cost (a window ``row_number()`` over the scan would double the read). Structurally broken
+records (too many or too few columns, bad quoting) are captured with ``store_rejects`` and
+reported; the good records after them are shifted so their numbers stay right. Quoted fields that
+contain newlines make a record span several physical lines; when the file's newline count shows
+that happens, the extra lines are added back with a running sum, so ``line:N`` is always the line
+an editor shows.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _count_newlines(path: Path) -> int:
+def count_newlines(path: Path) -> int:
     count = 0
     last = b"\n"
     with path.open("rb") as fh:
@@ -46,6 +48,37 @@ def _count_newlines(path: Path) -> int:
             count += chunk.count(b"\n")
             last = chunk[-1:]
     return count + (0 if last == b"\n" else 1)
+
+
+def _text(value: Any) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def csv_source(path: Path, options: Mapping[str, Any] | None, rejects: str, rejects_scan: str) -> str:
+    """The ``read_csv(...)`` call every CSV adapter reads with: all text, header, rejects kept.
+
+    Values are inlined as literals (not ``?`` parameters) so the call can also sit in a view.
+    ``options`` may give ``delimiter`` and ``encoding``.
+    """
+    opts = options or {}
+    args = [
+        _text(path),
+        "all_varchar=true",
+        "header=true",
+        "store_rejects=true",
+        f"rejects_table={_text(rejects)}",
+        f"rejects_scan={_text(rejects_scan)}",
+    ]
+    if opts.get("delimiter"):
+        args.append(f"delim={_text(opts['delimiter'])}")
+    if opts.get("encoding"):
+        args.append(f"encoding={_text(opts['encoding'])}")
+    return f"read_csv({', '.join(args)})"
+
+
+def unreadable(path: Path, exc: BaseException) -> ImportDataError:
+    """The error for a file DuckDB cannot read as CSV at all (encoding, binary data)."""
+    return ImportDataError(f"cannot read as CSV: {str(exc).splitlines()[0]}", location=path.name)
 
 
 def stage_csv(
@@ -59,33 +92,33 @@ def stage_csv(
 
     ``options`` may give ``delimiter`` and ``encoding``; the header row is required.
     """
-    opts = options or {}
     tag = uuid.uuid4().hex[:12]
     table, rej, scan = f"stg_{tag}", f"rej_{tag}", f"rejscan_{tag}"
-    csv_opts = (
-        f"all_varchar=true, header=true, store_rejects=true, rejects_table='{rej}', rejects_scan='{scan}'"
-    )
-    params: list[Any] = [str(path)]
-    if opts.get("delimiter"):
-        csv_opts += ", delim=?"
-        params.append(str(opts["delimiter"]))
-    if opts.get("encoding"):
-        csv_opts += ", encoding=?"
-        params.append(str(opts["encoding"]))
+    raw = f"{table}_raw"
     try:
-        con.execute(
-            f"CREATE TEMP TABLE {table} AS SELECT row_number() OVER () + 1 AS _line, * "
-            f"FROM read_csv(?, {csv_opts})",
-            params,
-        )
+        con.execute(f"CREATE TEMP TABLE {raw} AS SELECT * FROM {csv_source(path, options, rej, scan)}")
     except Exception as exc:  # duckdb raises several error classes for unreadable files
-        raise ImportDataError(f"cannot read as CSV: {str(exc).splitlines()[0]}", location=path.name) from exc
-    columns = tuple(r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] != "_line")
+        raise unreadable(path, exc) from exc
+    columns = tuple(r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall())
     rejects = con.execute(
         f"SELECT line, coalesce(column_name, '(record)'), error_type, error_message FROM {rej} ORDER BY line"
     ).fetchall()
     con.execute(f"DROP TABLE IF EXISTS {rej}")
     con.execute(f"DROP TABLE IF EXISTS {scan}")
+    has_rowid = "rowid" in {c.lower() for c in columns}
+    first, last, count = con.execute(f"SELECT min(rowid), max(rowid), count(*) FROM {raw}").fetchone()
+    records = int(count)
+    # rowids are storage positions, so in file order; inside a transaction they start at an offset
+    number = f"rowid - {int(first)} + 2" if records and not has_rowid else "row_number() OVER () + 1"
+    if records and int(last) - int(first) + 1 != records:
+        number = "row_number() OVER () + 1"
+    embedded = bool(columns) and count_newlines(path) > records + len({r[0] for r in rejects}) + 1
+    if not rejects and not embedded and "_line" not in columns and number.startswith("rowid"):
+        # the common case: no copy at all, record k (from 0) is on line k + 2
+        con.execute(f"CREATE TEMP VIEW {table} AS SELECT {number} AS _line, * FROM {raw}")
+        return Staged(table, columns, records)
+    con.execute(f"CREATE TEMP TABLE {table} AS SELECT {number} AS _line, * FROM {raw}")
+    con.execute(f"DROP TABLE {raw}")
     # _line is the record number (header = 1); shift the good records past the rejected ones
     if rejects:
         con.execute(f"CREATE TEMP TABLE {rej} (slot BIGINT)")
@@ -103,8 +136,7 @@ def stage_csv(
                 seen.add(int(line))
                 problem = f"{str(kind).lower()}: {str(message).splitlines()[0]}"
                 bad_rows.append(BadRow(path.name, int(line), "(record)", problem, f"line:{line}"))
-    records = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
-    if _count_newlines(path) > records + len({r[0] for r in rejects}) + 1 and columns:
+    if embedded:
         _add_embedded_newlines(con, table, columns)
     return Staged(table, columns, records)
 
@@ -133,4 +165,13 @@ def iter_bad(bad: list[BadRow]) -> Iterator[BadRow]:
     yield from sorted(bad, key=lambda b: (b.line or 0, b.field))
 
 
-__all__ = ["Staged", "drop", "iter_bad", "quote_ident", "stage_csv"]
+__all__ = [
+    "Staged",
+    "count_newlines",
+    "csv_source",
+    "drop",
+    "iter_bad",
+    "quote_ident",
+    "stage_csv",
+    "unreadable",
+]

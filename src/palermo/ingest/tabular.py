@@ -98,39 +98,90 @@ def find_bad(
     ]
 
 
+def phone_key_sql(raw: str) -> str:
+    """SQL for the text ``normalise_phone`` would give the same answer on as for ``raw``.
+
+    ``(305) 555-2591``, ``305-555-2591`` and ``305 555 2591`` are one number written three ways;
+    ``phonenumbers`` only looks at the digits (and a leading ``+``) of such text, so they share
+    the key ``3055552591`` and are parsed once. Text with anything else in it (letters, an
+    extension, a ``+`` inside) is its own key. Digits starting ``00`` are keyed as such only when
+    the text itself starts ``00`` (``normalise_phone`` reads that as ``+``), never for ``0 0…``.
+    """
+    digits = f"regexp_replace({raw}, '[^0-9]', '', 'g')"
+    plain = f"regexp_full_match({raw}, ' *[+]?[0-9 ().-]*[0-9][0-9 ().-]*')"
+    return (
+        f"CASE WHEN NOT {plain} THEN {raw} "
+        f"WHEN ltrim({raw}) LIKE '+%' THEN '+' || {digits} "
+        f"WHEN ltrim({raw}) LIKE '00%' OR {digits} NOT LIKE '00%' THEN {digits} "
+        f"ELSE {raw} END"
+    )
+
+
 def phone_map(con: Any, spec: TableSpec, staged: Staged, region: str | None) -> str | None:
     """Normalise the distinct raw phone values of the phone fields; return the TEMP mapping table."""
     sources = [f for f in spec.fields if f.kind == "phone" and f.source]
     if not sources:
         return None
     union = " UNION ".join(f"SELECT {raw_sql(f)} AS raw FROM {staged.table} s" for f in sources)
-    raws = [r[0] for r in con.execute(f"SELECT DISTINCT raw FROM ({union}) WHERE raw IS NOT NULL").fetchall()]
+    return phone_table(con, f"{staged.table}_phones", union, region)
+
+
+def phone_table(con: Any, name: str, raws_sql: str, region: str | None) -> str:
+    """Create TEMP table ``name`` mapping every ``raw`` value of ``raws_sql`` to its normalised phone.
+
+    ``phonenumbers`` costs about 10 µs a value, so only the distinct *keys* (see
+    :func:`phone_key_sql`) go through Python: a million call records hold some 150 000 spellings
+    of 60 000 numbers.
+    """
+    con.execute(
+        f"CREATE TEMP TABLE {name}_keys AS SELECT raw, {phone_key_sql('raw')} AS key "
+        f"FROM (SELECT DISTINCT raw FROM ({raws_sql}) WHERE raw IS NOT NULL)"
+    )
+    keys = [r[0] for r in con.execute(f"SELECT DISTINCT key FROM {name}_keys").fetchall()]
     mapping = pa.table(
         {
-            "raw": pa.array(raws, pa.string()),
-            "norm": pa.array([normalise_phone(r, region) for r in raws], pa.string()),
+            "key": pa.array(keys, pa.string()),
+            "norm": pa.array([normalise_phone(k, region) for k in keys], pa.string()),
         }
     )
-    name = f"{staged.table}_phones"
     con.register(f"{name}_arrow", mapping)
-    con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_arrow")
+    con.execute(
+        f"CREATE TEMP TABLE {name} AS SELECT k.raw, m.norm FROM {name}_keys k JOIN {name}_arrow m USING (key)"
+    )
     con.unregister(f"{name}_arrow")
+    con.execute(f"DROP TABLE {name}_keys")
     return name
 
 
-def parse(con: Any, spec: TableSpec, staged: Staged) -> str:
+def phone_key_column(f: Field) -> str:
+    """The column of a parsed table that holds the raw text a phone field is normalised from."""
+    return quote_ident("_key_" + f.target)
+
+
+def parse(con: Any, spec: TableSpec, staged: Staged, *, defer_phones: bool = False) -> str:
     """Materialise every target value once, with a ``_bad`` flag per line, in a TEMP table.
 
     Parsing once and reading the result three times (target rows, identifiers, bad lines) is what
     keeps ingest close to a bare ``read_csv``: the casts and phone joins are the expensive part.
     Raw text is copied only for identifier columns (the ``identifiers`` table keeps it).
+
+    With ``defer_phones`` the phone fields are left as raw text in ``_key_<target>`` columns (see
+    :func:`phone_key_column`): the single-pass reader in :mod:`palermo.ingest.scan` parses straight
+    from ``read_csv`` and can only learn the distinct phones from this table.
     """
-    phones = phone_map(con, spec, staged, spec.region)
+    phone_fields = [x for x in spec.fields if x.kind == "phone" and x.source]
     joins, aliases = [], {}
-    for i, f in enumerate(x for x in spec.fields if x.kind == "phone" and x.source):
-        aliases[f.target] = f"p{i}"
-        joins.append(f"LEFT JOIN {phones} p{i} ON p{i}.raw = {raw_sql(f)}")
-    values = [f"{value_sql(f, aliases.get(f.target))} AS {quote_ident(f.target)}" for f in spec.fields]
+    if not defer_phones:
+        phones = phone_map(con, spec, staged, spec.region)
+        for i, f in enumerate(phone_fields):
+            aliases[f.target] = f"p{i}"
+            joins.append(f"LEFT JOIN {phones} p{i} ON p{i}.raw = {raw_sql(f)}")
+    values = [
+        f"{raw_sql(f)} AS {phone_key_column(f)}"
+        if defer_phones and f in phone_fields
+        else f"{value_sql(f, aliases.get(f.target))} AS {quote_ident(f.target)}"
+        for f in spec.fields
+    ]
     idents = {r.column for r in rules(spec)}
     extra = [
         f"s.{quote_ident(f.source)} AS {quote_ident('_raw_' + f.target)}"
@@ -164,6 +215,13 @@ def batches(
     parsed = parse(con, spec, staged)
     bad_table, bad = find_bad(con, spec, staged, parsed, file_name, locator_prefix)
     yield from bad
+    yield from statements(spec, parsed, bad_table, evidence_id=evidence_id, locator_prefix=locator_prefix)
+
+
+def statements(
+    spec: TableSpec, parsed: str, bad_table: str | None, *, evidence_id: int, locator_prefix: str = "line:"
+) -> Iterator[Batch]:
+    """The SQL batches (target rows, then identifiers) over a parsed table, bad lines left out."""
     targets = [name for name, _ in TABLE_COLUMNS[spec.table]]
     by_target = {f.target: f for f in spec.fields}
     eid = int(evidence_id)
@@ -182,25 +240,44 @@ def batches(
         ("evidence_id", "locator", "stmt_id", *targets),
         sql=f"SELECT {eid}, {locator}, {stmt}, {columns} FROM {source} {where}",
     )
-    # one statement for every identifier column: a single insert instead of one per column
-    parts = []
+    # every identifier column of a line from ONE scan of the parsed rows, crossed with the column
+    # numbers (a UNION ALL of one SELECT per column reads them, and joins their phones, once per
+    # column; a list of structs to unnest costs more than the CASEs)
+    picks: list[tuple[str, str, str, str, str]] = []
     for rule in rules(spec):
         fed_by = by_target.get(rule.column)
         if fed_by is None or fed_by.source is None:
             continue
         name = f"p.{quote_ident(rule.name_column)}" if rule.name_column in by_target else "NULL"
-        value = f"p.{quote_ident(rule.column)}"
-        parts.append(
-            f"SELECT {eid}, {locator}, {stmt} || ':{rule.column}', '{rule.kind}', "
-            f"nullif(trim(p.{quote_ident('_raw_' + rule.column)}), ''), {value}, {name} "
-            f"FROM {source} {where} {'AND' if where else 'WHERE'} {value} IS NOT NULL"
+        raw = f"p.{quote_ident('_raw_' + rule.column)}"
+        picks.append(
+            (literal(":" + rule.column), literal(rule.kind), raw, f"p.{quote_ident(rule.column)}", name)
         )
-    if parts:
+    if picks:
+
+        def pick(part: int) -> str:
+            cases = " ".join(f"WHEN {i} THEN {p[part]}" for i, p in enumerate(picks))
+            return f"CASE k.i {cases} END"
+
+        numbers = ", ".join(f"({i})" for i in range(len(picks)))
         yield Batch(
             "identifiers",
             ("evidence_id", "locator", "stmt_id", "kind", "raw", "norm", "name"),
-            sql=" UNION ALL ".join(parts),
+            sql=(
+                f"SELECT {eid}, {locator}, {stmt} || {pick(0)}, {pick(1)}, nullif(trim({pick(2)}), ''), "
+                f"{pick(3)} AS _norm, {pick(4)} FROM {source} CROSS JOIN (VALUES {numbers}) AS k(i) "
+                f"{where} {'AND' if where else 'WHERE'} _norm IS NOT NULL"
+            ),
         )
 
 
-__all__ = ["batches", "find_bad", "parse", "phone_map"]
+__all__ = [
+    "batches",
+    "find_bad",
+    "parse",
+    "phone_key_column",
+    "phone_key_sql",
+    "phone_map",
+    "phone_table",
+    "statements",
+]

@@ -1,0 +1,143 @@
+"""The one-pass reader and the careful path must give the same tables and the same errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from palermo.errors import ImportDataError
+from palermo.ingest.ads import AdsJsonlAdapter
+from palermo.ingest.bank import BankCsvAdapter
+from palermo.ingest.cdr import CdrCsvAdapter
+from palermo.ingest.cdr import spec as cdr_spec
+from palermo.ingest.scan import scan_csv
+from palermo.ingest.service import ingest
+from palermo.ingest.spec import TableSpec
+from palermo.ingest.staging import Staged
+from palermo.scenario import generate
+
+TABLES = ("payments", "calls", "ads", "identifiers")
+
+
+def _tables(path: Path, adapter: Any, options: dict[str, Any]) -> dict[str, list[tuple[Any, ...]]]:
+    con = duckdb.connect()
+    report = ingest(con, "C-1", 7, path, adapter, options)
+    assert report.status == "imported"
+    out = {t: sorted(con.execute(f"SELECT * FROM {t}").fetchall(), key=repr) for t in TABLES}
+    con.close()
+    return out
+
+
+@pytest.fixture(scope="module")
+def scenario(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, dict[str, Any]]]:
+    files = generate(seed=3, scale=1).write(tmp_path_factory.mktemp("scenario"))
+    wanted = ("bank_csv", "cdr_csv", "ads_jsonl")
+    return {s.adapter: (s.path, s.options) for s in files.sources if s.adapter in wanted}
+
+
+@pytest.mark.parametrize("kind", [BankCsvAdapter, CdrCsvAdapter, AdsJsonlAdapter])
+def test_both_paths_give_identical_tables_on_a_scenario_file(
+    scenario: dict[str, tuple[Path, dict[str, Any]]], kind: Any
+) -> None:
+    path, options = scenario[kind().name]
+    fast = _tables(path, kind(fast=True), options)
+    careful = _tables(path, kind(fast=False), options)
+    assert sum(len(rows) for rows in fast.values()) > 100
+    assert fast == careful
+
+
+@pytest.mark.parametrize(("kind", "name"), [(BankCsvAdapter, "bank_ok.csv"), (CdrCsvAdapter, "cdr_ok.csv")])
+def test_both_paths_give_identical_tables_on_the_fixtures(fx: Path, kind: Any, name: str) -> None:
+    assert _tables(fx / name, kind(fast=True), {}) == _tables(fx / name, kind(fast=False), {})
+
+
+def test_a_quoted_line_break_gives_the_same_line_numbers_on_both_paths(tmp_path: Path, fx: Path) -> None:
+    lines = (fx / "cdr_ok.csv").read_text().splitlines()
+    cells = lines[1].split(",")
+    cells[-1] = '"Spring\nfield"'
+    path = tmp_path / "calls.csv"
+    path.write_text("\n".join([lines[0], ",".join(cells), *lines[2:]]) + "\n")
+    fast = _tables(path, CdrCsvAdapter(fast=True), {})
+    assert fast == _tables(path, CdrCsvAdapter(fast=False), {})
+    assert {r[2] for r in fast["calls"]} == {"line:2", "line:4", "line:5"}
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"),
+    [(BankCsvAdapter, "bank_bad.csv"), (CdrCsvAdapter, "cdr_bad.csv"), (AdsJsonlAdapter, "ads_bad.jsonl")],
+)
+def test_a_bad_file_fails_with_the_same_message_on_both_paths(fx: Path, kind: Any, name: str) -> None:
+    messages = []
+    for fast in (True, False):
+        with pytest.raises(ImportDataError) as err:
+            ingest(duckdb.connect(), "C-1", 7, fx / name, kind(fast=fast), {})
+        messages.append(str(err.value))
+    assert messages[0] == messages[1]
+    assert f"{name}:" in messages[0]
+
+
+def test_the_fast_path_leaves_no_staging_tables_behind(fx: Path) -> None:
+    con = duckdb.connect()
+    ingest(con, "C-1", 7, fx / "cdr_ok.csv", CdrCsvAdapter(fast=True), {})
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND NOT internal").fetchone() == (
+        0,
+    )
+
+
+def _prepare_cdr(_con: Any, staged: Staged) -> tuple[TableSpec, Staged]:
+    return cdr_spec("US"), staged
+
+
+def test_a_clean_file_takes_the_fast_path(fx: Path) -> None:
+    assert scan_csv(duckdb.connect(), fx / "cdr_ok.csv", {}, _prepare_cdr) is not None
+
+
+def test_a_file_with_a_bad_value_goes_the_careful_way(fx: Path) -> None:
+    assert scan_csv(duckdb.connect(), fx / "cdr_bad.csv", {}, _prepare_cdr) is None
+
+
+ODD_ADS = (
+    '{"ad_id": "a1", "posted_at": "2025-03-10T20:00:00", "text": "t", "Phone": "2025550178", '
+    '"phone": "2025550199", "extra": {"k": 1}, "price": 1.5e2}\n'
+    '{"ad_id": 7, "posted_at": "2025-03-10 20:00:00", "text": {"nested": [1]}, "price": "150", '
+    '"image_hashes": ["AB", " cd ", ""], "age_claimed": 19.0, "email": "X@Y.COM"}\n'
+    '{"ad_id": "a3", "posted_at": "2025-03-10T20:00:00", "text": "dup", "text": "second", "title": null}\n'
+)
+
+
+def test_ads_with_odd_but_valid_values_give_identical_tables_on_both_paths(tmp_path: Path) -> None:
+    path = tmp_path / "ads.jsonl"
+    path.write_text(ODD_ADS)
+    fast = _tables(path, AdsJsonlAdapter(fast=True), {})
+    assert len(fast["ads"]) == 3
+    assert fast == _tables(path, AdsJsonlAdapter(fast=False), {})
+
+
+@pytest.mark.parametrize(
+    "tail", ["\n", "\n[1, 2]\n", "null\n", '{"ad_id": "b", "text": "x", "posted_at": "2025-03-1']
+)
+def test_ads_that_are_not_clean_go_the_careful_way(tmp_path: Path, tail: str) -> None:
+    path = tmp_path / "ads.jsonl"
+    path.write_text(ODD_ADS + tail)
+    assert not AdsJsonlAdapter(fast=True)._scan(duckdb.connect(), path, "t_parsed")
+
+
+def test_line_numbers_hold_when_the_connection_does_not_keep_insertion_order(tmp_path: Path) -> None:
+    path = tmp_path / "calls.csv"
+    rows = (
+        f"r{i},2025-03-14T22:41:07,202555{i % 10000:04d},2025550178,{i},voice,C-1,X" for i in range(300_000)
+    )
+    path.write_text(
+        "record_id,start_time,caller,callee,duration_s,type,cell_id,cell_city\n" + "\n".join(rows) + "\n"
+    )
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.execute("SET preserve_insertion_order = false")
+    ingest(con, "C-1", 7, path, "cdr_csv", {})
+    wrong = con.execute("SELECT count(*) FROM calls WHERE locator <> 'line:' || (duration_s + 2)").fetchone()
+    assert wrong == (0,)
+    assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone() == (False,)
