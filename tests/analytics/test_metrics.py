@@ -7,7 +7,7 @@ from typing import Any
 import duckdb
 
 from palermo.analytics.graph import build_edges
-from palermo.analytics.metrics import compute_metrics
+from palermo.analytics.metrics import compute_metrics, start_metrics
 from palermo.analytics.resolve import resolve
 
 CASE = "TEST-1"
@@ -73,3 +73,23 @@ def test_the_bridge_is_a_broker_between_communities(con: duckdb.DuckDBPyConnecti
     _prepare(con, load)
     compute_metrics(con, CASE)
     assert _metric(con, "+15559000", "brokerage") >= 1
+
+
+def test_metrics_computed_in_a_child_process_equal_those_computed_in_process(
+    con: duckdb.DuckDBPyConnection, load: Any
+) -> None:
+    _prepare(con, load)
+    compute_metrics(con, CASE)
+    here = con.execute("SELECT * FROM node_metrics ORDER BY entity_id").fetchall()
+    pending = start_metrics(con, CASE, min_edges=0)
+    assert pending.in_background
+    pending.finish()
+    assert con.execute("SELECT * FROM node_metrics ORDER BY entity_id").fetchall() == here
+
+
+def test_a_cancelled_background_computation_stores_nothing(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    _prepare(con, load)
+    pending = start_metrics(con, CASE, min_edges=0)
+    pending.cancel()
+    assert not pending.in_background
+    assert con.execute("SELECT count(*) FROM node_metrics").fetchone() == (0,)

@@ -1,30 +1,34 @@
 """``analyze``: the whole investigative pipeline for one case, and the views built on its results.
 
-Order: resolve identities → build the network → metrics → indicators → roles → key players →
-(optionally) leads in the case store. Each step stores its output in DuckDB, so the CLI, the web
-app and notebooks read the same results, and ``explain`` can trace any of them to the evidence.
-"""
+Order: resolve identities (the indicators' SQL runs alongside on a second connection) → build the
+network → metrics (igraph, in a child process on large graphs) alongside storing the indicator hits
+and inferring roles → key players → (optionally) leads in the case store. Each step stores its
+output in DuckDB, so the CLI, the web app and notebooks read the same results, and ``explain`` can
+trace any of them to the evidence."""
 
 from __future__ import annotations
 
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+import duckdb
+
 from palermo.analytics.features import compute_features
 from palermo.analytics.graph import build_edges
-from palermo.analytics.indicators.runner import IndicatorHit, propose_leads, run_indicators
+from palermo.analytics.indicators.runner import Found, IndicatorHit, find_hits, propose_leads, store_hits
 from palermo.analytics.keyplayers import KeyPlayer, key_players
-from palermo.analytics.metrics import GraphSummary, compute_metrics
+from palermo.analytics.metrics import GraphSummary, start_metrics
 from palermo.analytics.resolve import Resolution, resolve
 from palermo.analytics.roles import Role, infer_roles
 from palermo.analytics.tables import create_analysis_tables, table_exists
 from palermo.errors import NotFoundError
 
 Progress = Callable[[str], None]
-STEPS = ("resolve", "network", "metrics", "indicators", "roles", "key players", "leads")
+STEPS = ("resolve", "network", "graph load", "indicators", "roles", "metrics", "key players", "leads")
 
 
 @dataclass
@@ -69,19 +73,29 @@ def analyze(
         if progress:
             progress(name)
 
-    resolution: Resolution = resolve(con, case_ref)
-    step("resolve")
+    # The indicators' SQL reads only the ingest tables: it runs on a second connection while the
+    # resolution below is busy in Python and Splink (DuckDB releases the GIL while it executes).
+    with _Background(con, find_hits, case_ref) as finding:
+        resolution: Resolution = resolve(con, case_ref)
+        step("resolve")
+        found = finding.result()
     n_edges = build_edges(con, case_ref)
     step("network")
-    graph: GraphSummary = compute_metrics(con, case_ref)
+    pending = start_metrics(con, case_ref)  # igraph runs in a child process on large graphs …
+    step("graph load")
+    try:
+        hits = store_hits(con, case_ref, found)  # … while DuckDB stores the indicators and features
+        step("indicators")
+        features = compute_features(con, case_ref)
+        roles = infer_roles(con, case_ref, hits, features)
+        _store_roles(con, case_ref, roles)
+        step("roles")
+    except BaseException:
+        pending.cancel()
+        raise
+    graph: GraphSummary = pending.finish()
     step("metrics")
-    hits = run_indicators(con, case_ref)
-    step("indicators")
-    features = compute_features(con, case_ref)
-    roles = infer_roles(con, case_ref, hits, features)
-    _store_roles(con, case_ref, roles)
-    step("roles")
-    players = key_players(con, case_ref, top=top)
+    players = key_players(con, case_ref, top=top, features=features)
     step("key players")
     leads = propose_leads(con, case_ref, hits, workspace) if workspace is not None else 0
     step("leads")
@@ -109,6 +123,36 @@ def analyze(
         flagged=flagged(con, case_ref),
         timings=timings,
     )
+
+
+class _Background:
+    """``find(cursor, case_ref)`` in a thread on its own DuckDB connection to the same database;
+    ``result()`` waits for it. Connections without ``cursor()`` run it in the caller instead."""
+
+    def __init__(self, con: Any, find: Callable[[Any, str], Found], case_ref: str) -> None:
+        self._con, self._find, self._case_ref = con, find, case_ref
+        self._cursor: Any = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._future: Future[Found] | None = None
+
+    def __enter__(self) -> _Background:
+        if isinstance(self._con, duckdb.DuckDBPyConnection):
+            self._cursor = self._con.cursor()
+            self._cursor.execute("SET enable_progress_bar = false")
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="palermo-indicators")
+            self._future = self._pool.submit(self._find, self._cursor, self._case_ref)
+        return self
+
+    def result(self) -> Found:
+        if self._future is None:
+            return self._find(self._con, self._case_ref)
+        return self._future.result()
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+        if self._cursor is not None:
+            self._cursor.close()
 
 
 def _store_roles(con: Any, case_ref: str, roles: Mapping[str, Role]) -> None:

@@ -18,14 +18,14 @@ FEATURE_SQL = {
                       WHERE case_ref = $case_ref AND channel = 'cash_deposit' AND to_account IS NOT NULL)
         SELECT m.entity_id, sum(c.amount) / (SELECT sum(amount) FROM cash)
         FROM cash c JOIN entity_members m
-          ON m.case_ref = $case_ref AND m.member_key = 'account:' || c.to_account
+          ON m.case_ref = $case_ref AND m.kind = 'account' AND m.value = c.to_account
         GROUP BY m.entity_id""",
     # distinct call/message partners whose phone appears in adult-services ads (a claimed age or
     # escort wording; someone selling a sofa does not count)
     "ad_phone_contacts": """
         WITH ad_entities AS (
           SELECT DISTINCT m.entity_id FROM ads a JOIN entity_members m
-            ON m.case_ref = $case_ref AND m.member_key = 'phone:' || a.phone
+            ON m.case_ref = $case_ref AND m.kind = 'phone' AND m.value = a.phone
           WHERE a.case_ref = $case_ref AND (a.age_claimed IS NOT NULL OR regexp_matches(
             lower(coalesce(a.title, '') || ' ' || coalesce(a.body, '')),
             'escort|incall|outcall|new in town|new girl'))),
@@ -35,7 +35,7 @@ FEATURE_SQL = {
     # vehicle costs (fuel, car rental) versus tickets: a driver moves cars, a recruiter buys tickets
     "vehicle_purchases": """
         SELECT m.entity_id, count(*) FROM payments p JOIN entity_members m
-          ON m.case_ref = $case_ref AND m.member_key = 'account:' || p.from_account
+          ON m.case_ref = $case_ref AND m.kind = 'account' AND m.value = p.from_account
         WHERE p.case_ref = $case_ref AND regexp_matches(upper(coalesce(p.to_name, '') || ' ' ||
               coalesce(p.description, '')), '(FUEL|\\bGAS\\b|CAR RENTAL|RENT A CAR|QUICKRENT)')
         GROUP BY m.entity_id""",
@@ -46,11 +46,11 @@ FEATURE_SQL = {
           WHERE case_ref = $case_ref AND city IS NOT NULL AND ts IS NOT NULL
           GROUP BY caller, CAST(ts AS DATE) HAVING count(DISTINCT city) >= 2)
         SELECT m.entity_id, count(*) FROM days d JOIN entity_members m
-          ON m.case_ref = $case_ref AND m.member_key = 'phone:' || d.caller
+          ON m.case_ref = $case_ref AND m.kind = 'phone' AND m.value = d.caller
         GROUP BY m.entity_id""",
     "ticket_purchases": """
         SELECT m.entity_id, count(*) FROM payments p JOIN entity_members m
-          ON m.case_ref = $case_ref AND m.member_key = 'account:' || p.from_account
+          ON m.case_ref = $case_ref AND m.kind = 'account' AND m.value = p.from_account
         WHERE p.case_ref = $case_ref AND regexp_matches(upper(coalesce(p.to_name, '') || ' ' ||
               coalesce(p.description, '')), '(\\bBUS\\b|\\bAIR\\b|AIRLINE|TICKET|\\bTRAIN\\b|\\bRAIL)')
         GROUP BY m.entity_id""",
@@ -85,9 +85,13 @@ def compute_features(con: Any, case_ref: str) -> Features:
     return out
 
 
-def payments_between(con: Any, case_ref: str) -> dict[tuple[str, str], int]:
-    """(payer entity, payee entity) → number of payments, from the payment edges."""
+def payments_from(con: Any, case_ref: str, payers: set[str]) -> dict[str, int]:
+    """Payee entity → number of payments received from any of ``payers``, from the payment edges."""
+    if not payers:
+        return {}
     rows = con.execute(
-        "SELECT src, dst, n FROM edges WHERE case_ref = ? AND kind = 'payment'", [case_ref]
+        "SELECT dst, sum(n) FROM edges WHERE case_ref = ? AND kind = 'payment' "
+        "AND src IN (SELECT unnest(?)) GROUP BY dst",
+        [case_ref, sorted(payers)],
     ).fetchall()
-    return {(str(a), str(b)): int(n) for a, b, n in rows}
+    return {str(b): int(n) for b, n in rows}

@@ -30,10 +30,17 @@ KIND_WEIGHT = {
 #: A place-time bucket with more entities than this is a crowd, not a meeting.
 MAX_BUCKET = 10
 
+#: Identifier → entity, with the entity as a dense integer (``_palermo_ent``, numbered in entity-id
+#: order): joining and grouping a million statements on integers rather than 14-character ids is
+#: what keeps the network build fast; the ids are joined back once per edge.
 _IDMAP = (
-    "idmap AS (SELECT member_key AS key, entity_id FROM entity_members "
-    "WHERE case_ref = $case_ref AND kind IN ('phone', 'email', 'account'))"
+    "idmap AS (SELECT m.kind, m.value, e.eix AS entity_id FROM entity_members m "
+    "JOIN _palermo_ent e ON e.entity_id = m.entity_id "
+    "WHERE m.case_ref = $case_ref AND m.kind IN ('phone', 'email', 'account'))"
 )
+_ENTITIES = """CREATE OR REPLACE TEMP TABLE _palermo_ent AS
+SELECT entity_id, CAST(row_number() OVER (ORDER BY entity_id) AS INTEGER) AS eix
+FROM entities WHERE case_ref = $case_ref"""
 
 #: SQL per source table producing rows (kind, src, dst, directed, ts, amount, bucket, stmt_id,
 #: evidence_id, locator, source). Kept as text so explain can show exactly how an edge was made.
@@ -41,31 +48,34 @@ EDGE_SQL: dict[str, str] = {
     "payments": """
 SELECT 'payment' AS kind, a.entity_id AS src, b.entity_id AS dst, TRUE AS directed, p.ts,
        p.amount, CAST(NULL AS VARCHAR) AS bucket, p.stmt_id, p.evidence_id, p.locator, 'payments' AS source
-FROM payments p JOIN idmap a ON a.key = 'account:' || p.from_account
-JOIN idmap b ON b.key = 'account:' || p.to_account
+FROM payments p JOIN idmap a ON a.kind = 'account' AND a.value = p.from_account
+JOIN idmap b ON b.kind = 'account' AND b.value = p.to_account
 WHERE p.case_ref = $case_ref AND a.entity_id <> b.entity_id""",
     "calls": """
 SELECT 'call', a.entity_id, b.entity_id, TRUE, c.ts, CAST(NULL AS DECIMAL(18,2)), CAST(NULL AS VARCHAR),
        c.stmt_id, c.evidence_id, c.locator, 'calls'
-FROM calls c JOIN idmap a ON a.key = 'phone:' || c.caller JOIN idmap b ON b.key = 'phone:' || c.callee
+FROM calls c JOIN idmap a ON a.kind = 'phone' AND a.value = c.caller
+JOIN idmap b ON b.kind = 'phone' AND b.value = c.callee
 WHERE c.case_ref = $case_ref AND a.entity_id <> b.entity_id""",
     "messages": """
 SELECT 'message', a.entity_id, b.entity_id, TRUE, m.ts, CAST(NULL AS DECIMAL(18,2)), CAST(NULL AS VARCHAR),
        m.stmt_id, m.evidence_id, m.locator, 'messages'
-FROM messages m JOIN idmap a ON a.key = 'phone:' || m.sender JOIN idmap b ON b.key = 'phone:' || m.recipient
+FROM messages m JOIN idmap a ON a.kind = 'phone' AND a.value = m.sender
+JOIN idmap b ON b.kind = 'phone' AND b.value = m.recipient
 WHERE m.case_ref = $case_ref AND a.entity_id <> b.entity_id""",
     "contacts": """
 SELECT 'contact', a.entity_id, b.entity_id, TRUE, CAST(NULL AS TIMESTAMP), CAST(NULL AS DECIMAL(18,2)),
        CAST(NULL AS VARCHAR), c.stmt_id, c.evidence_id, c.locator, 'contacts'
-FROM contacts c JOIN idmap a ON a.key = 'phone:' || c.device_owner
-JOIN idmap b ON b.key = coalesce('phone:' || c.phone, 'email:' || c.email)
+FROM contacts c JOIN idmap a ON a.kind = 'phone' AND a.value = c.device_owner
+JOIN idmap b ON b.kind = CASE WHEN c.phone IS NULL THEN 'email' ELSE 'phone' END
+  AND b.value = coalesce(c.phone, c.email)
 WHERE c.case_ref = $case_ref AND a.entity_id <> b.entity_id""",
     "ads": """
 SELECT kind, src, dst, FALSE, ts, CAST(NULL AS DECIMAL(18,2)), bucket, stmt_id, evidence_id, locator, 'ads'
 FROM (
   WITH ad AS (
     SELECT a.stmt_id, a.evidence_id, a.locator, a.ts, a.city, a.image_hashes, i.entity_id
-    FROM ads a JOIN idmap i ON i.key = 'phone:' || a.phone WHERE a.case_ref = $case_ref),
+    FROM ads a JOIN idmap i ON i.kind = 'phone' AND i.value = a.phone WHERE a.case_ref = $case_ref),
   img AS (SELECT stmt_id, evidence_id, locator, ts, entity_id, unnest(image_hashes) AS h FROM ad),
   img_pairs AS (
     SELECT DISTINCT x.h, x.entity_id AS e1, y.entity_id AS e2
@@ -88,16 +98,18 @@ SELECT 'co_location', e1, e2, FALSE, ts, CAST(NULL AS DECIMAL(18,2)), b, stmt_id
        'calls'
 FROM (
   WITH cell AS (
-    SELECT c.stmt_id, c.evidence_id, c.locator, c.ts, a.entity_id,
-           c.cell_id || '|' || strftime(c.ts, '%Y-%m-%d %H') AS b
-    FROM calls c JOIN idmap a ON a.key = 'phone:' || c.caller
+    SELECT c.stmt_id, c.evidence_id, c.locator, c.ts, a.entity_id, c.cell_id, date_trunc('hour', c.ts) AS hr
+    FROM calls c JOIN idmap a ON a.kind = 'phone' AND a.value = c.caller
     WHERE c.case_ref = $case_ref AND c.cell_id IS NOT NULL AND c.ts IS NOT NULL),
-  small AS (SELECT b FROM cell GROUP BY b HAVING count(DISTINCT entity_id) BETWEEN 2 AND 10),
+  seen AS (SELECT DISTINCT cell_id, hr, entity_id FROM cell),
+  small AS (SELECT cell_id, hr FROM seen GROUP BY cell_id, hr HAVING count(*) BETWEEN 2 AND 10),
+  present AS (SELECT x.* FROM seen x JOIN small s ON s.cell_id = x.cell_id AND s.hr = x.hr),
   pairs AS (
-    SELECT DISTINCT x.b, x.entity_id AS e1, y.entity_id AS e2
-    FROM cell x JOIN cell y ON x.b = y.b AND x.entity_id < y.entity_id WHERE x.b IN (SELECT b FROM small))
-  SELECT p.e1, p.e2, x.ts, p.b, x.stmt_id, x.evidence_id, x.locator
-  FROM pairs p JOIN cell x ON x.b = p.b AND x.entity_id IN (p.e1, p.e2)
+    SELECT x.cell_id, x.hr, x.entity_id AS e1, y.entity_id AS e2
+    FROM present x JOIN present y ON x.cell_id = y.cell_id AND x.hr = y.hr AND x.entity_id < y.entity_id)
+  SELECT p.e1, p.e2, x.ts, x.cell_id || '|' || strftime(x.hr, '%Y-%m-%d %H') AS b, x.stmt_id, x.evidence_id,
+         x.locator
+  FROM pairs p JOIN cell x ON x.cell_id = p.cell_id AND x.hr = p.hr AND x.entity_id IN (p.e1, p.e2)
 )""",
 }
 
@@ -120,10 +132,11 @@ def edge_rows_sql(sources: list[str]) -> str:
 def build_edges(con: Any, case_ref: str) -> int:
     """Compute ``edges`` and ``edge_statements`` for a case from its resolved entities.
 
-    Statements are counted with ``count(*)`` where each row is one statement (payments, calls,
-    messages, contacts) and with ``count(DISTINCT …)`` only for the kinds that can repeat one —
-    a distinct count over a million call rows is the slowest step otherwise. The edge id is hashed
-    once per edge, not once per statement.
+    Three set-based statements: the statement-level rows (entities as integers), the aggregated
+    edges (each id hashed once per edge, not once per statement), and the statements joined to
+    their edge on integers. Statements are counted with ``count(*)`` where each row is one
+    statement (payments, calls, messages, contacts) and with ``count(DISTINCT …)`` only for the
+    kinds that can repeat one — a distinct count over a million call rows would dominate.
     """
     for table in ("edges", "edge_statements"):
         con.execute(f"DELETE FROM {table} WHERE case_ref = ?", [case_ref])
@@ -131,33 +144,46 @@ def build_edges(con: Any, case_ref: str) -> int:
     if not sources:
         return 0
     params = {"case_ref": case_ref}
+    con.execute(_ENTITIES, params)
     con.execute(f"CREATE OR REPLACE TEMP TABLE _edge_rows AS {edge_rows_sql(sources)}", params)
     weights = " ".join(f"WHEN '{k}' THEN {w}" for k, w in KIND_WEIGHT.items())
     repeating = ", ".join(f"'{k}'" for k in _REPEATING)
-    for count, which, having in (
-        ("count(*)", f"kind NOT IN ({repeating})", ""),
-        (
-            "count(DISTINCT stmt_id)",
-            f"kind IN ({repeating})",
-            "HAVING kind <> 'co_location' OR count(DISTINCT bucket) >= 2",
-        ),
-    ):
-        con.execute(
-            f"""INSERT INTO edges
-            SELECT $case_ref, {EDGE_ID}, kind, src, dst, any_value(directed),
-                   (CASE kind {weights} ELSE 1.0 END) * {count}, {count}, sum(amount), min(ts), max(ts)
-            FROM _edge_rows WHERE {which} GROUP BY kind, src, dst {having}""",
-            params,
+    aggregate = " UNION ALL ".join(
+        f"""SELECT kind, src, dst, any_value(directed) AS directed,
+                   (CASE kind {weights} ELSE 1.0 END) * {count} AS weight, {count} AS n,
+                   sum(amount) AS amount, min(ts) AS first_ts, max(ts) AS last_ts
+            FROM _edge_rows WHERE {which} GROUP BY kind, src, dst {having}"""
+        for count, which, having in (
+            ("count(*)", f"kind NOT IN ({repeating})", ""),
+            (
+                "count(DISTINCT stmt_id)",
+                f"kind IN ({repeating})",
+                "HAVING kind <> 'co_location' OR count(DISTINCT bucket) >= 2",
+            ),
         )
+    )
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _palermo_edges AS
+        SELECT *, {EDGE_ID} AS edge_id FROM (
+          SELECT a.kind, a.src AS s, a.dst AS d, a.directed, a.weight, a.n, a.amount, a.first_ts,
+                 a.last_ts, es.entity_id AS src, ed.entity_id AS dst
+          FROM ({aggregate}) a JOIN _palermo_ent es ON es.eix = a.src
+          JOIN _palermo_ent ed ON ed.eix = a.dst)""",
+    )
+    con.execute(
+        """INSERT INTO edges SELECT $case_ref, edge_id, kind, src, dst, directed, weight, n, amount,
+                                   first_ts, last_ts FROM _palermo_edges""",
+        params,
+    )
     for distinct, which in (("", f"NOT IN ({repeating})"), ("DISTINCT", f"IN ({repeating})")):
         con.execute(
             f"""INSERT INTO edge_statements
             SELECT {distinct} $case_ref, e.edge_id, r.stmt_id, r.evidence_id, r.locator, r.source
-            FROM _edge_rows r JOIN edges e
-              ON e.case_ref = $case_ref AND e.kind = r.kind AND e.src = r.src AND e.dst = r.dst
+            FROM _edge_rows r JOIN _palermo_edges e ON e.kind = r.kind AND e.s = r.src AND e.d = r.dst
             WHERE r.kind {which}""",
             params,
         )
-    con.execute("DROP TABLE IF EXISTS _edge_rows")
-    row = con.execute("SELECT count(*) FROM edges WHERE case_ref = ?", [case_ref]).fetchone()
+    row = con.execute("SELECT count(*) FROM _palermo_edges").fetchone()
+    for temp in ("_edge_rows", "_palermo_edges", "_palermo_ent"):
+        con.execute(f"DROP TABLE IF EXISTS {temp}")
     return int(row[0]) if row else 0

@@ -19,7 +19,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from palermo.analytics.features import compute_features
+from palermo.analytics.features import Features, compute_features
 from palermo.analytics.indicators.catalogue import load_catalogue
 
 SEVERITY = {"high": 3.0, "medium": 2.0, "low": 1.0}
@@ -46,8 +46,14 @@ class KeyPlayer:
         return asdict(self)
 
 
-def key_players(con: Any, case_ref: str, top: int = 10) -> list[KeyPlayer]:
-    """The ``top`` entities by score, from the stored metrics, hits and roles of the last analysis."""
+def key_players(
+    con: Any, case_ref: str, top: int = 10, *, features: Features | None = None
+) -> list[KeyPlayer]:
+    """The ``top`` entities by score, from the stored metrics, hits and roles of the last analysis.
+
+    ``features`` lets ``analyze`` pass the features it has just computed for the roles, instead
+    of computing them twice; callers on their own leave it out.
+    """
     metrics = {
         str(r[0]): r[1:]
         for r in con.execute(
@@ -90,7 +96,8 @@ def key_players(con: Any, case_ref: str, top: int = 10) -> list[KeyPlayer]:
         scored.append((s, e))
     scored.sort(key=lambda x: (-x[0], x[1]))
     chosen = scored[:top]
-    features = compute_features(con, case_ref)
+    if features is None:
+        features = compute_features(con, case_ref)
     firsts = _community_leaders(metrics)
     ranks_pr = _ranks(metrics, 1)
     ranks_bt = _ranks(metrics, 2)

@@ -79,6 +79,29 @@ def mentions_sql(tables: list[str]) -> str:
     )
 
 
+def summary_sql(tables: list[str]) -> str:
+    """Like :func:`mentions_sql`, but counted per (identifier, name, scope) inside each source
+    before the keys are built: trimming and concatenating 77 k distinct values instead of 3.5 M
+    mentions is what makes resolution fast on a million-row case."""
+    others = [t for t in tables if t != "identifiers"]
+    seen = " UNION ".join(f"SELECT DISTINCT evidence_id FROM {t} WHERE case_ref = $case_ref" for t in others)
+    parts = [
+        f"SELECT {kind} AS kind, CAST({value} AS VARCHAR) AS norm, CAST({name} AS VARCHAR) AS name, "
+        f"CAST({scope} AS VARCHAR) AS scope, count(*) AS n "
+        f"FROM {table} WHERE case_ref = $case_ref"
+        + (f" AND {_ONLY_NEW_EVIDENCE.format(seen)}" if table == "identifiers" and others else "")
+        + " GROUP BY ALL"
+        for table in tables
+        for kind, value, name, scope, _ in _SOURCES[table]
+    ]
+    union = "\nUNION ALL\n".join(parts)
+    return (
+        "SELECT kind || ':' || trim(norm) AS key, nullif(trim(name), '') AS name, scope, sum(n) AS n "
+        f"FROM (\n{union}\n) AS m "
+        "WHERE norm IS NOT NULL AND trim(norm) <> '' AND kind IN ('phone', 'email', 'account') GROUP BY ALL"
+    )
+
+
 def summarise_mentions(
     con: Any, case_ref: str
 ) -> tuple[list[str], list[tuple[str, str, str | None, int]], int]:
@@ -89,9 +112,7 @@ def summarise_mentions(
     if not tables:
         return [], [], 0
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE _mention_summary AS SELECT kind || ':' || norm AS key, name, scope, "
-        f"count(*) AS n FROM ({mentions_sql(tables)}) AS m GROUP BY ALL",
-        {"case_ref": case_ref},
+        f"CREATE OR REPLACE TEMP TABLE _mention_summary AS {summary_sql(tables)}", {"case_ref": case_ref}
     )
     try:
         keys = [

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import igraph as ig
+import numpy as np
 import pandas as pd
 
 from palermo.analytics.judgements import list_judgements
@@ -123,6 +124,45 @@ def _link_graph(
     return graph, kept
 
 
+#: Entities and their members in one set-based pass over the components (DuckDB, not a Python
+#: loop per component). Ties between spellings go to the one met first in key order, as before.
+_WRITE_SQL = """
+CREATE OR REPLACE TEMP TABLE _palermo_members AS
+WITH ids AS (
+  SELECT comp, min(key) AS first_id FROM _palermo_v
+  WHERE NOT (key LIKE 'name:%' OR key LIKE 'nick:%' OR key LIKE 'part:%') GROUP BY comp),
+rules AS (
+  SELECT key, string_agg(DISTINCT rule, ',' ORDER BY rule) AS reason FROM (
+    SELECT a AS key, rule FROM _palermo_l WHERE kept UNION ALL SELECT b, rule FROM _palermo_l WHERE kept)
+  GROUP BY key),
+spelling AS (SELECT key, first(raw ORDER BY n DESC, seq) AS raw FROM _palermo_n GROUP BY key)
+SELECT v.comp, 'ent:' || substr(sha1(i.first_id), 1, 10) AS entity_id, i.first_id, v.key,
+       CASE WHEN v.key LIKE 'name:%' OR v.key LIKE 'nick:%' OR v.key LIKE 'part:%' THEN 'name'
+            ELSE split_part(v.key, ':', 1) END AS kind,
+       CASE WHEN s.raw IS NOT NULL AND (v.key LIKE 'name:%' OR v.key LIKE 'nick:%' OR v.key LIKE 'part:%')
+            THEN s.raw ELSE substr(v.key, strpos(v.key, ':') + 1) END AS value,
+       coalesce(r.reason, 'identifier') AS reason
+FROM _palermo_v v JOIN ids i USING (comp)
+LEFT JOIN rules r ON r.key = v.key LEFT JOIN spelling s ON s.key = v.key;
+INSERT INTO entity_members SELECT $case_ref, entity_id, key, kind, value, reason FROM _palermo_members;
+INSERT INTO entities
+WITH labels AS (
+  SELECT comp, first(raw ORDER BY total DESC, seq) AS label FROM (
+    SELECT comp, raw, sum(n) AS total, min(seq) AS seq FROM _palermo_n GROUP BY comp, raw)
+  GROUP BY comp),
+grouped AS (
+  SELECT comp, entity_id, any_value(first_id) AS first_id, list((kind, value) ORDER BY key) AS members,
+         CAST(count(*) AS INTEGER) AS n_members
+  FROM _palermo_members GROUP BY comp, entity_id)
+SELECT $case_ref, g.entity_id, coalesce(l.label, substr(g.first_id, strpos(g.first_id, ':') + 1)),
+       [m[2] FOR m IN g.members IF m[1] = 'name'], [m[2] FOR m IN g.members IF m[1] = 'phone'],
+       [m[2] FOR m IN g.members IF m[1] = 'email'], [m[2] FOR m IN g.members IF m[1] = 'account'],
+       g.n_members
+FROM grouped g LEFT JOIN labels l USING (comp);
+DROP TABLE _palermo_members;
+"""
+
+
 def _write(
     con: Any,
     case_ref: str,
@@ -131,62 +171,48 @@ def _write(
     kept: list[bool],
     raw_names: dict[str, Counter[str]],
 ) -> None:
-    """Write entities, their members (with the rules that attached them) and the links used."""
+    """Write entities, their members (with the rules that attached them) and the links used.
+
+    Each component holding at least one identifier is an entity, named after its most frequent
+    spelling; its id is derived from its smallest identifier key, so it is stable across runs.
+    """
     for table in ("entities", "entity_members", "entity_links"):
         con.execute(f"DELETE FROM {table} WHERE case_ref = ?", [case_ref])
-    rules: dict[str, set[str]] = defaultdict(set)
-    for (a, b, rule, _), k in zip(links, kept, strict=True):
-        if k:
-            rules[a].add(rule)
-            rules[b].add(rule)
-    entity_rows, member_rows = [], []
-    for component in graph.connected_components():
-        keys = [graph.vs[i]["key"] for i in component]
-        ids = sorted(k for k in keys if not k.startswith(("name:", "nick:", "part:")))
-        if not ids:
-            continue
-        eid = entity_id_for(ids[0])
-        spelled = Counter[str]()
-        for k in keys:
-            spelled.update(raw_names.get(k, Counter()))
-        by_kind: dict[str, list[str]] = defaultdict(list)
-        for k in sorted(keys):
-            kind, _, value = k.partition(":")
-            if kind in ("name", "nick", "part"):
-                value = raw_names[k].most_common(1)[0][0] if raw_names.get(k) else value
-                kind = "name"
-            by_kind[kind].append(value)
-            member_rows.append((case_ref, eid, k, kind, value, ",".join(sorted(rules[k])) or "identifier"))
-        label = spelled.most_common(1)[0][0] if spelled else ids[0].partition(":")[2]
-        entity_rows.append(
-            (
-                case_ref,
-                eid,
-                label,
-                by_kind["name"],
-                by_kind["phone"],
-                by_kind["email"],
-                by_kind["account"],
-                len(keys),
-            )
-        )
-    _insert(con, "entities", entity_rows, 8)
-    _insert(con, "entity_members", member_rows, 6)
-    _insert(
-        con,
-        "entity_links",
-        [(case_ref, a, b, rule, score, k) for (a, b, rule, score), k in zip(links, kept, strict=True)],
-        6,
+    vertices = pd.DataFrame(
+        {
+            "key": pd.Series(graph.vs["key"], dtype=object),
+            "comp": np.asarray(graph.connected_components().membership, dtype=np.int64),
+        }
     )
-
-
-def _insert(con: Any, table: str, rows: list[tuple[Any, ...]], width: int) -> None:
-    """Bulk insert through a registered DataFrame (row-by-row INSERTs are slow in DuckDB)."""
-    if not rows:
-        return
-    frame = pd.DataFrame(rows, columns=[f"c{i}" for i in range(width)])
-    con.register("_palermo_rows", frame)
+    spellings = pd.DataFrame(
+        [(k, raw, n) for k, counts in sorted(raw_names.items()) for raw, n in counts.items()],
+        columns=["key", "raw", "n"],
+    )
+    spellings = spellings.astype({"key": object, "raw": object, "n": "int64"})
+    spellings["seq"] = np.arange(len(spellings), dtype=np.int64)
+    component = dict(zip(vertices["key"], vertices["comp"], strict=True))
+    spellings["comp"] = np.asarray([component[k] for k in spellings["key"]], dtype=np.int64)
+    link_frame = pd.DataFrame(
+        {
+            "a": [a for a, _, _, _ in links],
+            "b": [b for _, b, _, _ in links],
+            "rule": [r for _, _, r, _ in links],
+            "score": [float(s) for _, _, _, s in links],
+            "kept": kept,
+        },
+        columns=["a", "b", "rule", "score", "kept"],
+    ).astype({"a": object, "b": object, "rule": object, "score": float, "kept": bool})
+    frames = {"_palermo_v": vertices, "_palermo_n": spellings, "_palermo_l": link_frame}
+    for name, frame in frames.items():
+        con.register(name, frame)
     try:
-        con.execute(f"INSERT INTO {table} SELECT * FROM _palermo_rows")
+        for statement in _WRITE_SQL.strip().split(";\n"):
+            if statement.strip():
+                con.execute(statement, {"case_ref": case_ref} if "$case_ref" in statement else None)
+        con.execute(
+            "INSERT INTO entity_links SELECT $case_ref, a, b, rule, score, kept FROM _palermo_l",
+            {"case_ref": case_ref},
+        )
     finally:
-        con.unregister("_palermo_rows")
+        for name in frames:
+            con.unregister(name)

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from palermo.analytics.features import Features, payments_between
+from palermo.analytics.features import Features, payments_from
 from palermo.analytics.indicators.runner import IndicatorHit
 from palermo.analytics.tables import table_exists
 
@@ -114,10 +114,7 @@ def _money_associates(
     """
     financiers = {e for e, r in roles.items() if r.role == "financier"}
     controllers = {e for e, r in roles.items() if r.role == "controller"}
-    paid: dict[str, int] = defaultdict(int)
-    for (payer, payee), n in payments_between(con, case_ref).items():
-        if payer in financiers:
-            paid[payee] += n
+    paid = payments_from(con, case_ref, financiers)
     talks = _talks_with(con, case_ref, controllers)
     for entity, n in paid.items():
         if entity in roles or n < 2:
@@ -152,7 +149,7 @@ def _drivers(con: Any, case_ref: str, features: Features, roles: dict[str, Role]
             str(e)
             for (e,) in con.execute(
                 "SELECT DISTINCT m.entity_id FROM ads a JOIN entity_members m "
-                "ON m.case_ref = a.case_ref AND m.member_key = 'phone:' || a.phone WHERE a.case_ref = ?",
+                "ON m.case_ref = a.case_ref AND m.kind = 'phone' AND m.value = a.phone WHERE a.case_ref = ?",
                 [case_ref],
             ).fetchall()
         }
@@ -177,15 +174,19 @@ def _drivers(con: Any, case_ref: str, features: Features, roles: dict[str, Role]
 
 def _talks_with(con: Any, case_ref: str, group: set[str]) -> dict[str, int]:
     """Entity → number of calls and messages exchanged with any entity of ``group``."""
-    out: dict[str, int] = defaultdict(int)
-    for src, dst, n in con.execute(
-        "SELECT src, dst, n FROM edges WHERE case_ref = ? AND kind IN ('call', 'message')", [case_ref]
-    ).fetchall():
-        if src in group:
-            out[str(dst)] += int(n)
-        if dst in group:
-            out[str(src)] += int(n)
-    return out
+    if not group:
+        return {}
+    rows = con.execute(
+        """SELECT other, sum(n) FROM (
+             SELECT dst AS other, n FROM edges
+             WHERE case_ref = $case_ref AND kind IN ('call', 'message') AND src IN (SELECT unnest($group))
+             UNION ALL
+             SELECT src, n FROM edges
+             WHERE case_ref = $case_ref AND kind IN ('call', 'message') AND dst IN (SELECT unnest($group)))
+           GROUP BY other""",
+        {"case_ref": case_ref, "group": sorted(group)},
+    ).fetchall()
+    return {str(e): int(n) for e, n in rows}
 
 
 def _victims(

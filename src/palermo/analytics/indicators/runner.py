@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import pyarrow as pa
+
 from palermo.analytics.backends.duckdb import DuckDBBackend
 from palermo.analytics.indicators.catalogue import HIT_COLUMNS, Indicator, load_catalogue
 from palermo.analytics.tables import create_analysis_tables, table_exists
@@ -51,62 +53,86 @@ def run_indicators(
     con: Any, case_ref: str, indicators: Sequence[Indicator] | None = None
 ) -> list[IndicatorHit]:
     """Run every indicator whose source tables exist; replace the case's stored hits; return them."""
-    create_analysis_tables(con)
+    return store_hits(con, case_ref, find_hits(con, case_ref, indicators))
+
+
+#: One indicator's raw result rows, keyed by the catalogue's hit columns.
+Found = list[tuple[Indicator, dict[str, Any]]]
+
+
+def find_hits(con: Any, case_ref: str, indicators: Sequence[Indicator] | None = None) -> Found:
+    """Run the indicators' SQL. It reads only the ingest tables, never the resolution, so
+    ``analyze`` runs it on a second connection while entities are being resolved."""
     backend = DuckDBBackend(con)
     catalogue = list(indicators) if indicators is not None else list(load_catalogue())
-    owner = _owners(con, case_ref)
-    hits: list[IndicatorHit] = []
+    found: Found = []
     for ind in catalogue:
         if not all(table_exists(con, t) for t in _NEEDS[ind.category]):
             continue
-        for row in backend.rows(ind.sql, {"case_ref": case_ref}):
-            rec = dict(zip(HIT_COLUMNS, row, strict=False))
-            subject = str(rec["subject"])
-            hits.append(
-                IndicatorHit(
-                    hit_id=hit_id_for(case_ref, ind.id, subject),
-                    indicator_id=ind.id,
-                    title=ind.title,
-                    severity=ind.severity,
-                    subject_kind=str(rec["subject_kind"]),
-                    subject=subject,
-                    entity_id=owner.get(f"{rec['subject_kind']}:{subject}"),
-                    score=float(rec["score"] or 0.0),
-                    detail=str(rec["detail"] or ""),
-                    supports=tuple(ind.supports),
-                    stmt_ids=tuple(str(s) for s in rec["stmt_ids"] or ()),
-                    evidence_ids=tuple(sorted(int(e) for e in rec["evidence_ids"] or ())),
-                    locators=tuple(str(s) for s in rec["locators"] or ()),
-                )
+        found.extend(
+            (ind, dict(zip(HIT_COLUMNS, row, strict=False)))
+            for row in backend.rows(ind.sql, {"case_ref": case_ref})
+        )
+    return found
+
+
+def store_hits(con: Any, case_ref: str, found: Found) -> list[IndicatorHit]:
+    """Attribute found hits to resolved entities, replace the case's stored hits and return them."""
+    create_analysis_tables(con)
+    owner = _owners(con, case_ref, [f"{rec['subject_kind']}:{rec['subject']}" for _, rec in found])
+    hits: list[IndicatorHit] = []
+    for ind, rec in found:
+        subject = str(rec["subject"])
+        hits.append(
+            IndicatorHit(
+                hit_id=hit_id_for(case_ref, ind.id, subject),
+                indicator_id=ind.id,
+                title=ind.title,
+                severity=ind.severity,
+                subject_kind=str(rec["subject_kind"]),
+                subject=subject,
+                entity_id=owner.get(f"{rec['subject_kind']}:{subject}"),
+                score=float(rec["score"] or 0.0),
+                detail=str(rec["detail"] or ""),
+                supports=tuple(ind.supports),
+                stmt_ids=tuple(str(s) for s in rec["stmt_ids"] or ()),
+                evidence_ids=tuple(sorted(int(e) for e in rec["evidence_ids"] or ())),
+                locators=tuple(str(s) for s in rec["locators"] or ()),
             )
+        )
     con.execute("DELETE FROM indicator_hits WHERE case_ref = ?", [case_ref])
     if hits:
-        con.executemany(
-            "INSERT INTO indicator_hits VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                [
-                    case_ref,
-                    h.hit_id,
-                    h.indicator_id,
-                    h.subject_kind,
-                    h.subject,
-                    h.entity_id,
-                    h.score,
-                    h.detail,
-                    list(h.stmt_ids),
-                    list(h.evidence_ids),
-                    list(h.locators),
-                ]
-                for h in hits
-            ],
+        frame = pa.table(
+            {
+                "case_ref": [case_ref] * len(hits),
+                "hit_id": [h.hit_id for h in hits],
+                "indicator_id": [h.indicator_id for h in hits],
+                "subject_kind": [h.subject_kind for h in hits],
+                "subject": [h.subject for h in hits],
+                "entity_id": pa.array([h.entity_id for h in hits], type=pa.string()),
+                "score": pa.array([h.score for h in hits], type=pa.float64()),
+                "detail": [h.detail for h in hits],
+                "stmt_ids": pa.array([list(h.stmt_ids) for h in hits], type=pa.list_(pa.string())),
+                "evidence_ids": pa.array([list(h.evidence_ids) for h in hits], type=pa.list_(pa.int64())),
+                "locators": pa.array([list(h.locators) for h in hits], type=pa.list_(pa.string())),
+            }
         )
+        con.register("_palermo_hits", frame)
+        try:
+            con.execute("INSERT INTO indicator_hits SELECT * FROM _palermo_hits")
+        finally:
+            con.unregister("_palermo_hits")
     return hits
 
 
-def _owners(con: Any, case_ref: str) -> dict[str, str]:
-    """member key → entity id, for attributing hits to resolved entities."""
+def _owners(con: Any, case_ref: str, keys: Sequence[str]) -> dict[str, str]:
+    """member key → entity id for the hits' subjects, for attributing hits to resolved entities."""
+    if not keys:
+        return {}
     rows = con.execute(
-        "SELECT member_key, entity_id FROM entity_members WHERE case_ref = ?", [case_ref]
+        "SELECT member_key, entity_id FROM entity_members WHERE case_ref = ? "
+        "AND member_key IN (SELECT unnest(?))",
+        [case_ref, sorted(set(keys))],
     ).fetchall()
     return {str(k): str(e) for k, e in rows}
 
@@ -122,32 +148,40 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
         str(r[0])
         for r in con.execute("SELECT hit_id FROM indicator_leads WHERE case_ref = ?", [case_ref]).fetchall()
     }
-    created = 0
-    for hit in hits:
-        if hit.hit_id in done:
-            continue
-        evidence_id = _first_evidence(con, case_ref, hit)
-        lead = workspace.leads.propose(
-            case_ref,
-            summary=f"{hit.title}: {hit.detail} ({hit.subject_kind} {_mask(hit.subject)})",
-            origin=f"indicator:{hit.indicator_id}",
-            evidence_id=evidence_id[0],
-            locator=evidence_id[1],
-            detail={
-                "hit_id": hit.hit_id,
-                "indicator": hit.indicator_id,
-                "severity": hit.severity,
-                "entity_id": hit.entity_id,
-                "supports": list(hit.supports),
-                "score": hit.score,
-                "statements": list(hit.stmt_ids[:200]),
-                "evidence_ids": list(hit.evidence_ids),
-            },
-        )
-        lead_id = getattr(lead, "id", None) or getattr(lead, "lead_id", None) or ""
-        con.execute("INSERT INTO indicator_leads VALUES (?, ?, ?)", [case_ref, hit.hit_id, str(lead_id)])
-        created += 1
-    return created
+    created: list[list[str]] = []
+    try:
+        for hit in hits:
+            if hit.hit_id not in done:
+                created.append([case_ref, hit.hit_id, _propose(workspace, con, case_ref, hit)])
+    finally:
+        # recorded in one statement, even when a later proposal failed, so a re-run never
+        # proposes again a lead that was created
+        if created:
+            con.executemany("INSERT INTO indicator_leads VALUES (?, ?, ?)", created)
+    return len(created)
+
+
+def _propose(workspace: Any, con: Any, case_ref: str, hit: IndicatorHit) -> str:
+    """Propose the lead for one hit; return its id."""
+    evidence_id = _first_evidence(con, case_ref, hit)
+    lead = workspace.leads.propose(
+        case_ref,
+        summary=f"{hit.title}: {hit.detail} ({hit.subject_kind} {_mask(hit.subject)})",
+        origin=f"indicator:{hit.indicator_id}",
+        evidence_id=evidence_id[0],
+        locator=evidence_id[1],
+        detail={
+            "hit_id": hit.hit_id,
+            "indicator": hit.indicator_id,
+            "severity": hit.severity,
+            "entity_id": hit.entity_id,
+            "supports": list(hit.supports),
+            "score": hit.score,
+            "statements": list(hit.stmt_ids[:200]),
+            "evidence_ids": list(hit.evidence_ids),
+        },
+    )
+    return str(getattr(lead, "id", None) or getattr(lead, "lead_id", None) or "")
 
 
 def _first_evidence(con: Any, case_ref: str, hit: IndicatorHit) -> tuple[int | None, str | None]:
