@@ -281,3 +281,12 @@ def test_edge_explanations_never_name_a_possible_victim_even_for_a_prosecutor(li
     explained = client.get(f"/api/v1/cases/{live.demo_ref}/explain/{edge['id']}").json()  # type: ignore[attr-defined]
     assert explained["summary"].startswith(f"edge {edge['id']}:")
     assert explained["statements"]
+
+
+def test_network_json_is_gzipped_only_for_clients_that_accept_it(live: Live) -> None:
+    client = _analyst(live)
+    url = f"/api/v1/cases/{live.demo_ref}/network"
+    packed = client.get(url, headers={"Accept-Encoding": "gzip"})  # type: ignore[attr-defined]
+    plain = client.get(url, headers={"Accept-Encoding": "identity"})  # type: ignore[attr-defined]
+    assert packed.headers["content-encoding"] == "gzip" and "content-encoding" not in plain.headers
+    assert packed.json() == plain.json()

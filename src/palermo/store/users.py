@@ -255,19 +255,33 @@ class UserService:
         if not token:
             raise AccessDenied("not signed in")
         digest = self._auth.hash_token(token)
+        with self._db.read() as s:  # the common case: a live session seen less than TOUCH_EVERY ago
+            sess = s.get(WebSession, digest)
+            if sess is None:
+                raise AccessDenied("not signed in")
+            user = s.get(User, sess.user_id)
+            if (
+                user is not None
+                and user.is_active
+                and now < sess.expires_at
+                and now - sess.last_seen_at < TOUCH_EVERY
+                and not self._auth.session_end_reason(sess.created_at, sess.last_seen_at, now)
+            ):
+                return ActiveSession(digest, self._public(user, now), sess.csrf_token)
+        # Otherwise end or touch it, re-checked under the write lock (another request may have won).
         with self._db.transaction() as s:
             sess = s.get(WebSession, digest)
             if sess is None:
                 raise AccessDenied("not signed in")
             user = s.get(User, sess.user_id)
             reason = self._auth.session_end_reason(sess.created_at, sess.last_seen_at, now)
-            if reason or user is None or not user.is_active or now >= sess.expires_at:
-                s.delete(sess)
-                ended = "after 30 minutes without activity" if reason == "idle" else "because it expired"
-                raise AccessDenied(f"your session ended {ended}; please sign in again")
-            if now - sess.last_seen_at >= TOUCH_EVERY:
-                sess.last_seen_at = now
-            return ActiveSession(digest, self._public(user, now), sess.csrf_token)
+            if not (reason or user is None or not user.is_active or now >= sess.expires_at):
+                if now - sess.last_seen_at >= TOUCH_EVERY:
+                    sess.last_seen_at = now
+                return ActiveSession(digest, self._public(user, now), sess.csrf_token)
+            s.delete(sess)  # committed when the block ends; raising inside it would roll it back
+        ended = "after 30 minutes without activity" if reason == "idle" else "because it expired"
+        raise AccessDenied(f"your session ended {ended}; please sign in again")
 
     def csrf_ok(self, session: ActiveSession, token: str | None) -> bool:
         """True when ``token`` is this session's CSRF token (constant-time comparison)."""
@@ -291,7 +305,7 @@ class UserService:
 
     def case_refs(self, user_id: int) -> list[str]:
         """References of the cases a user is a member of, in reference order."""
-        with self._db.transaction() as s:
+        with self._db.read() as s:
             q = (
                 select(Case.reference)
                 .join(CaseMember, CaseMember.case_id == Case.id)

@@ -9,11 +9,14 @@ frames, and scripts are restricted to this origin, so the vendored assets are al
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
@@ -78,6 +81,11 @@ class WebSettings:
 
     upload_limit_bytes: int = DEFAULT_UPLOAD_LIMIT
     secure_cookies: bool = False
+    worker_threads: int = 8
+    """Threads running the (synchronous) route handlers. Python runs one thread at a time, so more
+    threads do not add throughput to these CPU-bound handlers; they add lock hand-offs (every
+    database call or ``stat`` releases the interpreter lock and then queues to get it back) and
+    database connections beyond the pool. A few threads keep slow requests from blocking fast ones."""
 
 
 def _version() -> str:
@@ -87,9 +95,22 @@ def _version() -> str:
         return "0.0.0"
 
 
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Size the handler thread pool (see :attr:`WebSettings.worker_threads`) for the server's life."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    previous = limiter.total_tokens
+    limiter.total_tokens = app.state.settings.worker_threads
+    try:
+        yield
+    finally:
+        limiter.total_tokens = previous
+
+
 def create_app(workspace: Any, settings: WebSettings | None = None) -> FastAPI:
     """Build the FastAPI app serving ``workspace``."""
     app = FastAPI(
+        lifespan=lifespan,
         title="Palermo",
         version=_version(),
         description="Build human-trafficking cases: cases, parties, charges, evidence, proof, leads, "

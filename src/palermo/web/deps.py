@@ -32,8 +32,12 @@ analytics_lock = threading.RLock()
 _analytics: dict[FilePath, Any] = {}
 
 
-def get_workspace(request: Request) -> Workspace:
-    """The Workspace the app was created with."""
+async def get_workspace(request: Request) -> Workspace:
+    """The Workspace the app was created with.
+
+    Pure look-ups are ``async`` so FastAPI runs them on the event loop instead of handing each
+    one to the thread pool (a thread hop per dependency adds up under concurrent load).
+    """
     workspace: Workspace = request.app.state.workspace
     return workspace
 
@@ -81,7 +85,9 @@ async def check_csrf(request: Request, principal: Principal, ws: WS) -> Principa
 CsrfChecked = Annotated[PrincipalModel, Depends(check_csrf)]
 
 
-def member_case(case_ref: Annotated[str, Path(min_length=1, max_length=64)], principal: Principal) -> str:
+async def member_case(
+    case_ref: Annotated[str, Path(min_length=1, max_length=64)], principal: Principal
+) -> str:
     """A case reference the person may read; a non-member gets the same answer as for an unknown case."""
     if not principal.may(Permission.CASE_READ, case_ref):
         raise NotFoundError(f"no case {case_ref!r} that you are a member of", location="case_ref")
@@ -102,7 +108,7 @@ _cache_lock = threading.Lock()
 CACHE_ENTRIES = 256
 
 
-def _analytics_version(ws: Workspace) -> tuple[int, ...]:
+def analytics_version(ws: Workspace) -> tuple[int, ...]:
     """Changes whenever the analytics file (or its WAL) changes, i.e. after any import or analysis."""
     stamp: list[int] = []
     for name in ("analytics.duckdb", "analytics.duckdb.wal"):
@@ -124,7 +130,7 @@ def with_analytics(ws: Workspace, call: str, *args: Any, **kwargs: Any) -> Any:
     key = (ws.path, call, repr(args), repr(sorted(kwargs.items())))
     cacheable = call in CACHED_CALLS
     if cacheable:
-        version = _analytics_version(ws)
+        version = analytics_version(ws)
         with _cache_lock:
             hit = _cache.get(key)
             if hit is not None and hit[0] == version:
@@ -137,7 +143,7 @@ def with_analytics(ws: Workspace, call: str, *args: Any, **kwargs: Any) -> Any:
         if method is None:
             raise ConfigurationError(f"the analytics in this build cannot answer {call!r} yet")
         if cacheable:
-            version = _analytics_version(ws)
+            version = analytics_version(ws)
         try:
             result = method(*args, **kwargs)
         except duckdb.CatalogException as exc:  # the analysis tables do not exist yet

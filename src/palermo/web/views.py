@@ -11,6 +11,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from palermo.web.deps import with_analytics
+from palermo.web.readmodels import CaseReads
 from palermo.web.results import plain
 
 
@@ -46,15 +47,26 @@ def must_mask(node: dict[str, Any], show_identity: bool) -> bool:
 
 
 def network_view(
-    ws: Any, case_ref: str, filters: dict[str, Any], limit: int, *, show_identity: bool = False
+    reads: CaseReads, case_ref: str, filters: dict[str, Any], limit: int, *, show_identity: bool = False
 ) -> dict[str, Any]:
     """Cytoscape-ready ``{"nodes", "edges", "communities", "roles", "edge_kinds"}`` for the case.
+
+    Cached per filter set and permission until the case or its analysis changes (read-only result).
 
     People the analysis does not flag (no role, not a suspected ring member) can be victims or
     bystanders; their names and numbers come straight from the evidence. Without the
     victim-identity permission they are labelled by a pseudonymous id instead; possible victims
     always are (their identity is revealed only through the audited ``parties.reveal_identity``).
     """
+    key = ("network_view", case_ref, repr(sorted(filters.items())), limit, show_identity)
+    return reads.memo(  # type: ignore[no-any-return]
+        key, lambda: _network_view(reads.ws, case_ref, filters, limit, show_identity=show_identity)
+    )
+
+
+def _network_view(
+    ws: Any, case_ref: str, filters: dict[str, Any], limit: int, *, show_identity: bool
+) -> dict[str, Any]:
     query: dict[str, Any] = {"max_nodes": limit}
     if filters.get("community") is not None:
         query["community"] = filters["community"]
@@ -88,8 +100,18 @@ def network_view(
     return {"nodes": nodes, "edges": edges, "limit": limit, **facets}
 
 
-def explanation_view(ws: Any, case_ref: str, item_id: str, *, show_identity: bool) -> dict[str, Any]:
+def explanation_view(reads: CaseReads, case_ref: str, item_id: str, *, show_identity: bool) -> dict[str, Any]:
     """What is behind a node or edge; identifiers and names only with the victim-identity permission."""
+    key = ("explanation", case_ref, item_id, show_identity)
+    return reads.memo(  # type: ignore[no-any-return]
+        key, lambda: _explanation_view(reads, case_ref, item_id, show_identity=show_identity)
+    )
+
+
+def _explanation_view(
+    reads: CaseReads, case_ref: str, item_id: str, *, show_identity: bool
+) -> dict[str, Any]:
+    ws = reads.ws
     data: dict[str, Any] = plain(with_analytics(ws, "explain", case_ref, item_id))
     if item_id.startswith("ent:"):
         around = plain(with_analytics(ws, "network", case_ref, {"entity": item_id, "max_nodes": 100_000}))
@@ -98,7 +120,7 @@ def explanation_view(ws: Any, case_ref: str, item_id: str, *, show_identity: boo
     elif item_id.startswith("e:") and show_identity:
         full = with_analytics(ws, "network", case_ref, {"max_nodes": 1_000_000})
         edge = next((_flat(e) for e in full.get("edges", []) if _flat(e).get("id") == item_id), {})
-        hide = bool({str(edge.get("source")), str(edge.get("target"))} & possible_victims(ws, case_ref))
+        hide = bool({str(edge.get("source")), str(edge.get("target"))} & possible_victims(reads, case_ref))
     else:
         hide = not show_identity
     if hide:
@@ -113,14 +135,19 @@ def explanation_view(ws: Any, case_ref: str, item_id: str, *, show_identity: boo
     return data
 
 
-def possible_victims(ws: Any, case_ref: str) -> set[str]:
-    """Entity ids the analysis marks as possible victims (from the cached network)."""
-    data = with_analytics(ws, "network", case_ref, {"max_nodes": 1_000_000})
-    return {str(_flat(n).get("id")) for n in data.get("nodes", []) if _flat(n).get("role") in VICTIM_ROLES}
+def possible_victims(reads: CaseReads, case_ref: str) -> frozenset[str]:
+    """Entity ids the analysis marks as possible victims (scanning the whole network once per generation)."""
+
+    def scan() -> frozenset[str]:
+        data = with_analytics(reads.ws, "network", case_ref, {"max_nodes": 1_000_000})
+        nodes = data.get("nodes", [])
+        return frozenset(str(_flat(n).get("id")) for n in nodes if _flat(n).get("role") in VICTIM_ROLES)
+
+    return reads.memo(("possible_victims", case_ref), scan)  # type: ignore[no-any-return]
 
 
 def timeline_view(
-    ws: Any,
+    reads: CaseReads,
     case_ref: str,
     *,
     kind: str | None,
@@ -132,8 +159,34 @@ def timeline_view(
     """Timeline events, filtered and capped at ``limit`` (earliest first).
 
     Summaries quote the evidence (names, numbers); an event touching a possible victim is shown
-    without them unless the viewer holds the victim-identity permission.
+    without them unless the viewer holds the victim-identity permission. Cached per filter set.
     """
+    key = ("timeline_view", case_ref, kind, date_from, date_to, limit, show_identity)
+    return reads.memo(  # type: ignore[no-any-return]
+        key,
+        lambda: _timeline_view(
+            reads,
+            case_ref,
+            kind=kind,
+            date_from=date_from,
+            date_to=date_to,
+            limit=limit,
+            show_identity=show_identity,
+        ),
+    )
+
+
+def _timeline_view(
+    reads: CaseReads,
+    case_ref: str,
+    *,
+    kind: str | None,
+    date_from: date | None,
+    date_to: date | None,
+    limit: int,
+    show_identity: bool,
+) -> list[dict[str, Any]]:
+    ws = reads.ws
     start = date_from
     end = date_to + timedelta(days=1) if date_to and date_to < date.max else None
     events = with_analytics(
@@ -141,7 +194,7 @@ def timeline_view(
     )
     rows: list[dict[str, Any]] = plain(events)
     if not show_identity:
-        victims = possible_victims(ws, case_ref)
+        victims = possible_victims(reads, case_ref)
         for row in rows:
             if victims.intersection(row.get("entities") or []):
                 row["summary"] = f"{row.get('kind', 'event')} involving a possible victim (details withheld)"

@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse, Response
 
 from palermo.errors import InputError
 from palermo.security.access import Permission
-from palermo.web.deps import WS, CaseRef, Principal
+from palermo.web.deps import CaseRef, Principal
+from palermo.web.readmodels import Reads
 from palermo.web.sections import attempt
-from palermo.web.templating import render
+from palermo.web.templating import fragment, render
 from palermo.web.views import timeline_view
 
 router = APIRouter(include_in_schema=False)
@@ -37,7 +38,7 @@ def _day(value: str | None, field: str) -> date | None:
 @router.get("/cases/{case_ref}/timeline", response_class=HTMLResponse)
 def timeline_page(
     request: Request,
-    ws: WS,
+    reads: Reads,
     case_ref: CaseRef,
     principal: Principal,
     kind: Annotated[str | None, Query(max_length=40)] = None,
@@ -45,23 +46,30 @@ def timeline_page(
     date_to: Date = None,
 ) -> Response:
     principal.require(Permission.ANALYTICS_READ, case_ref)
-    events = attempt(
-        timeline_view,
-        ws,
-        case_ref,
-        kind=kind or None,
-        date_from=_day(date_from, "date_from"),
-        date_to=_day(date_to, "date_to"),
-        limit=300,
-        show_identity=principal.may(Permission.VICTIM_IDENTITY, case_ref),
+    case = reads.case(case_ref)
+    query = {
+        "kind": kind or None,
+        "date_from": _day(date_from, "date_from"),
+        "date_to": _day(date_to, "date_to"),
+        "limit": 300,
+        "show_identity": principal.may(Permission.VICTIM_IDENTITY, case_ref),
+    }
+    events = attempt(timeline_view, reads, case_ref, **query)
+    events_html = fragment(
+        request,
+        reads,
+        (case_ref, *query.values()),
+        "partials/timeline_events.html",
+        {"case": case, "events": events},
+        cache=events.ok,  # a problem ("in use", "not analysed yet") is shown, not kept
     )
     return render(
         request,
         "timeline.html",
         {
-            "case": ws.cases.get(case_ref),
+            "case": case,
             "tab": "timeline",
-            "events": events,
+            "events_html": events_html,
             "kind": kind or "",
             "date_from": date_from or "",
             "date_to": date_to or "",
@@ -70,7 +78,7 @@ def timeline_page(
 
 
 @router.get("/cases/{case_ref}/network", response_class=HTMLResponse)
-def network_page(request: Request, ws: WS, case_ref: CaseRef, principal: Principal) -> Response:
+def network_page(request: Request, reads: Reads, case_ref: CaseRef, principal: Principal) -> Response:
     """The explorer shell; ``static/js/network.js`` fetches the graph and the filter choices from the API."""
     principal.require(Permission.ANALYTICS_READ, case_ref)
-    return render(request, "network.html", {"case": ws.cases.get(case_ref), "tab": "network"})
+    return render(request, "network.html", {"case": reads.case(case_ref), "tab": "network"})

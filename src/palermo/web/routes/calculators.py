@@ -20,6 +20,7 @@ from palermo.domain.restitution import assess_restitution
 from palermo.errors import FactsError
 from palermo.web.deps import WS, CaseRef, CsrfChecked
 from palermo.web.matter import draft_matter, to_yaml
+from palermo.web.readmodels import Reads
 from palermo.web.sections import attempt
 from palermo.web.templating import render
 
@@ -35,12 +36,13 @@ def _page(
     results: dict[str, Any] | None,
     error: str | None,
     status_code: int = 200,
+    case: Any = None,
 ) -> Response:
     return render(
         request,
         "calculators.html",
         {
-            "case": ws.cases.get(case_ref),
+            "case": case or ws.cases.get(case_ref),
             "tab": "calculators",
             "facts_text": facts_text,
             "results": results,
@@ -51,10 +53,14 @@ def _page(
 
 
 @router.get("/cases/{case_ref}/calculators", response_class=HTMLResponse)
-def calculators_page(request: Request, ws: WS, case_ref: CaseRef) -> Response:
-    case = ws.cases.get(case_ref)
-    draft = draft_matter(case, ws.charges.list(case_ref), ws.parties.list(case_ref, "victim"))
-    return _page(request, ws, case_ref, to_yaml(draft), None, None)
+def calculators_page(request: Request, ws: WS, reads: Reads, case_ref: CaseRef) -> Response:
+    """The calculators with the facts draft (cached: a YAML dump of every count is not cheap)."""
+    case = reads.case(case_ref)
+    draft = reads.memo(
+        ("facts_draft", case_ref),
+        lambda: to_yaml(draft_matter(case, reads.charges(case_ref), reads.parties(case_ref, "victim"))),
+    )
+    return _page(request, ws, case_ref, draft, None, None, case=case)
 
 
 @router.post("/cases/{case_ref}/calculators", response_class=HTMLResponse)

@@ -7,13 +7,14 @@ which machine-made leads wait for a person to accept or reject them.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from palermo.security.access import Permission
 from palermo.web.deps import WS, CaseRef, CsrfChecked, Principal
+from palermo.web.readmodels import CaseReads, Reads
 from palermo.web.sections import Section, attempt, key_players
 from palermo.web.templating import render
 
@@ -47,23 +48,25 @@ def create_case(
     return RedirectResponse(f"/cases/{case.reference}?done=case-created", status_code=303)
 
 
-def dashboard_data(ws: Any, case_ref: str) -> dict[str, Section]:
-    """Each dashboard section, or the plain reason it cannot be shown yet."""
-    matrix = attempt(ws.proof.matrix, case_ref)
+def dashboard_data(reads: CaseReads, case_ref: str) -> dict[str, Section]:
+    """Each dashboard section, or the plain reason it cannot be shown yet (cached read models)."""
+    matrix = attempt(reads.matrix, case_ref)
     return {
         "matrix": matrix,
-        "gaps": attempt(matrix.value.gaps) if matrix.ok else matrix,
-        "evidence": attempt(lambda: ws.evidence.list(case_ref)[-8:][::-1]),
-        "victims": attempt(ws.parties.list, case_ref, "victim"),
-        "defendants": attempt(ws.parties.list, case_ref, "defendant"),
-        "leads": attempt(lambda: ws.leads.list(case_ref, status="proposed")),
-        "players": attempt(key_players, ws, case_ref, 8),
+        "gaps": attempt(reads.gaps, case_ref) if matrix.ok else matrix,
+        "evidence": attempt(lambda: reads.evidence(case_ref)[-8:][::-1]),
+        "victims": attempt(reads.parties, case_ref, "victim"),
+        "defendants": attempt(reads.parties, case_ref, "defendant"),
+        "leads": attempt(reads.leads, case_ref, "proposed"),
+        "players": attempt(
+            reads.memo, ("key_players", case_ref, 8), lambda: key_players(reads.ws, case_ref, 8)
+        ),
     }
 
 
 @router.get("/cases/{case_ref}", response_class=HTMLResponse)
-def dashboard(request: Request, ws: WS, case_ref: CaseRef) -> Response:
-    case = ws.cases.get(case_ref)
+def dashboard(request: Request, reads: Reads, case_ref: CaseRef) -> Response:
+    case = reads.case(case_ref)
     return render(
-        request, "dashboard.html", {"case": case, "tab": "dashboard", **dashboard_data(ws, case_ref)}
+        request, "dashboard.html", {"case": case, "tab": "dashboard", **dashboard_data(reads, case_ref)}
     )

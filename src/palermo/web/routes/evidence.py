@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from palermo.errors import NotFoundError
 from palermo.security.access import Permission
 from palermo.web.deps import WS, CaseRef, CsrfChecked
+from palermo.web.readmodels import CaseReads, Reads, reads_of
 from palermo.web.templating import render
 from palermo.web.upload import ALLOWED_SUFFIXES, spooled
 
@@ -44,12 +45,12 @@ def store_upload(
         )
 
 
-def _context(ws: Any, request: Request, case_ref: str, **extra: Any) -> dict[str, Any]:
+def _context(reads: CaseReads, request: Request, case_ref: str, **extra: Any) -> dict[str, Any]:
     limit = request.app.state.settings.upload_limit_bytes
     return {
-        "case": ws.cases.get(case_ref),
+        "case": reads.case(case_ref),
         "tab": "evidence",
-        "items": ws.evidence.list(case_ref),
+        "items": reads.evidence(case_ref),
         "accept": ",".join(sorted(ALLOWED_SUFFIXES)),
         "limit_mb": limit // (1024 * 1024),
         **extra,
@@ -57,8 +58,8 @@ def _context(ws: Any, request: Request, case_ref: str, **extra: Any) -> dict[str
 
 
 @router.get("/cases/{case_ref}/evidence", response_class=HTMLResponse)
-def evidence_page(request: Request, ws: WS, case_ref: CaseRef) -> Response:
-    return render(request, "evidence.html", _context(ws, request, case_ref))
+def evidence_page(request: Request, reads: Reads, case_ref: CaseRef) -> Response:
+    return render(request, "evidence.html", _context(reads, request, case_ref))
 
 
 @router.post("/cases/{case_ref}/evidence", response_class=HTMLResponse)
@@ -74,7 +75,11 @@ def upload(
     """Store an uploaded exhibit; htmx gets the refreshed list with the new hash, a plain POST a redirect."""
     item = store_upload(ws, request, case_ref, principal, file, source, description)
     if request.headers.get("HX-Request"):
-        return render(request, "partials/evidence_list.html", _context(ws, request, case_ref, new_item=item))
+        return render(
+            request,
+            "partials/evidence_list.html",
+            _context(reads_of(request), request, case_ref, new_item=item),
+        )
     return RedirectResponse(f"/cases/{case_ref}/evidence/{item.id}?done=uploaded", status_code=303)
 
 

@@ -11,34 +11,50 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 
 from palermo.errors import InputError, NotFoundError
 from palermo.security.access import Permission
 from palermo.web.deps import WS, CaseRef, CsrfChecked
-from palermo.web.templating import render
+from palermo.web.readmodels import CaseReads, Reads, reads_of
+from palermo.web.templating import fragment, render
 
 router = APIRouter(include_in_schema=False)
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def matrix_context(ws: Any, case_ref: str, open_element: int | None) -> dict[str, Any]:
+def matrix_context(reads: CaseReads, case_ref: str, open_element: int | None) -> dict[str, Any]:
     """What the matrix fragment shows: charges × elements × links, evidence to link, pending leads."""
-    evidence = ws.evidence.list(case_ref)
+    evidence = reads.evidence(case_ref)
     return {
-        "matrix": ws.proof.matrix(case_ref),
+        "matrix": reads.matrix(case_ref),
         "evidence": evidence,
-        "evidence_names": {e.id: e.original_filename for e in evidence},
-        "leads": ws.leads.list(case_ref, status="proposed"),
+        "evidence_names": reads.memo(
+            ("evidence_names", case_ref), lambda: {e.id: e.original_filename for e in evidence}
+        ),
+        "leads": reads.leads(case_ref, "proposed"),
         "open_element": open_element,
     }
+
+
+def matrix_html(request: Request, reads: CaseReads, case_ref: str, open_element: int | None) -> Markup:
+    """The ``#matrix`` fragment (rendered once per generation and open element; see ``fragment``)."""
+    return fragment(
+        request,
+        reads,
+        (case_ref, open_element),
+        "partials/matrix.html",
+        {"case": reads.case(case_ref), **matrix_context(reads, case_ref, open_element)},
+        cache=open_element is None,  # one cached copy per case, not one per element clicked open
+    )
 
 
 def _fragment_or_page(
     request: Request, ws: Any, case_ref: str, open_element: int | None, done: str
 ) -> Response:
     if request.headers.get("HX-Request"):
-        ctx = {"case": ws.cases.get(case_ref), **matrix_context(ws, case_ref, open_element)}
-        return render(request, "partials/matrix.html", ctx)
+        reads = reads_of(request)  # read after the write: the new generation, so fresh models
+        return HTMLResponse(matrix_html(request, reads, case_ref, open_element))
     suffix = f"&open={open_element}" if open_element else ""
     return RedirectResponse(f"/cases/{case_ref}/proof?done={done}{suffix}", status_code=303)
 
@@ -54,23 +70,26 @@ def lead_of_case(ws: Any, case_ref: str, lead_id: int) -> Any:
 @router.get("/cases/{case_ref}/proof", response_class=HTMLResponse)
 def proof_page(
     request: Request,
-    ws: WS,
+    reads: Reads,
     case_ref: CaseRef,
     open: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    ctx = {"case": ws.cases.get(case_ref), "tab": "proof", **matrix_context(ws, case_ref, open)}
+    ctx = {
+        "case": reads.case(case_ref),
+        "tab": "proof",
+        "matrix_html": matrix_html(request, reads, case_ref, open),
+    }
     return render(request, "proof.html", ctx)
 
 
 @router.get("/cases/{case_ref}/proof/matrix", response_class=HTMLResponse)
 def proof_fragment(
     request: Request,
-    ws: WS,
+    reads: Reads,
     case_ref: CaseRef,
     open: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    ctx = {"case": ws.cases.get(case_ref), **matrix_context(ws, case_ref, open)}
-    return render(request, "partials/matrix.html", ctx)
+    return HTMLResponse(matrix_html(request, reads, case_ref, open))
 
 
 @router.post("/cases/{case_ref}/proof/links", response_class=HTMLResponse)
@@ -103,10 +122,10 @@ def add_link(
 
 
 @router.get("/cases/{case_ref}/leads/{lead_id}/accept-form", response_class=HTMLResponse)
-def accept_form(request: Request, ws: WS, case_ref: CaseRef, lead_id: Id) -> Response:
+def accept_form(request: Request, ws: WS, reads: Reads, case_ref: CaseRef, lead_id: Id) -> Response:
     """The element picker for a lead that does not name its element (loaded on demand: it is long)."""
     lead = lead_of_case(ws, case_ref, lead_id)
-    ctx = {"case": ws.cases.get(case_ref), "lead": lead, "matrix": ws.proof.matrix(case_ref)}
+    ctx = {"case": reads.case(case_ref), "lead": lead, "matrix": reads.matrix(case_ref)}
     return render(request, "partials/lead_accept.html", ctx)
 
 

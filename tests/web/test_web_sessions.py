@@ -1,0 +1,55 @@
+"""Session lookup: the common case is a read; idle, expired and stale sessions still take the write path."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from palermo.errors import AccessDenied
+from palermo.workspace import Workspace
+
+from .conftest import Seeded
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+
+
+def _start(ws: Workspace) -> str:
+    user = ws.users.get("pat")
+    token: str = ws.users.start_session(user.id, now=T0).token
+    return token
+
+
+def test_live_session_resumes_without_touching(web_ws: Workspace, seeded: Seeded) -> None:
+    token = _start(web_ws)
+    assert web_ws.users.resume_session(token, now=T0 + timedelta(seconds=10)).user.username == "pat"
+
+
+def test_session_used_every_20_minutes_stays_alive_past_the_idle_timeout(
+    web_ws: Workspace, seeded: Seeded
+) -> None:
+    token = _start(web_ws)
+    for minutes in (20, 40, 60):
+        web_ws.users.resume_session(token, now=T0 + timedelta(minutes=minutes))
+    assert web_ws.users.resume_session(token, now=T0 + timedelta(minutes=75)).user.username == "pat"
+
+
+def test_idle_session_is_refused(web_ws: Workspace, seeded: Seeded) -> None:
+    token = _start(web_ws)
+    with pytest.raises(AccessDenied, match="30 minutes"):
+        web_ws.users.resume_session(token, now=T0 + timedelta(minutes=31))
+
+
+def test_idle_session_is_deleted(web_ws: Workspace, seeded: Seeded) -> None:
+    token = _start(web_ws)
+    with pytest.raises(AccessDenied):
+        web_ws.users.resume_session(token, now=T0 + timedelta(minutes=31))
+    with pytest.raises(AccessDenied, match="not signed in"):
+        web_ws.users.resume_session(token, now=T0 + timedelta(seconds=1))
+
+
+def test_deactivated_user_session_is_refused(web_ws: Workspace, seeded: Seeded) -> None:
+    token = _start(web_ws)
+    web_ws.users.deactivate("pat")
+    with pytest.raises(AccessDenied):
+        web_ws.users.resume_session(token, now=T0 + timedelta(seconds=5))
