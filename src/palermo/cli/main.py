@@ -50,6 +50,10 @@ app.command("analyze")(analyze_cli.analyze)
 app.add_typer(export_cli.app, name="export")
 
 
+def _fail(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+
+
 def run() -> None:
     """Console-script entry point: run the app and map Palermo errors to exit codes."""
     try:
@@ -58,13 +62,25 @@ def run() -> None:
         if isinstance(code, int) and code:
             sys.exit(code)
     except PalermoError as exc:
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+        _fail(str(exc))
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
         sys.exit(1)
+    except UnicodeDecodeError as exc:
+        # A binary or wrongly encoded input file: bad input, not a crash.
+        _fail(f"input is not UTF-8 text ({exc.reason})")
+        sys.exit(2)
+    except OSError as exc:
+        # A path the user gave cannot be read or written (missing folder, a directory, permissions).
+        where = f"{exc.filename}: " if exc.filename else ""
+        _fail(where + (exc.strerror or str(exc)))
+        sys.exit(2)
+    except OverflowError:
+        _fail("a number given is too large")
+        sys.exit(2)
     except (click.exceptions.ClickException, typer_click_exceptions.ClickException) as exc:
         # Usage errors (missing option, bad value): click's message, exit 2 like any bad input.
         # Typer 0.29 vendors its own click, so both exception families are caught.

@@ -1,0 +1,37 @@
+"""Bad input at the command line ends with a message and exit 2, never a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+PALERMO = [sys.executable, "-m", "palermo.cli.main"]
+
+
+def _run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*PALERMO, *args], capture_output=True, text=True, timeout=120)
+
+
+def test_binary_facts_file_is_bad_input(tmp_path: Path) -> None:
+    facts = tmp_path / "facts.yaml"
+    facts.write_bytes(b"\xff\xfe\x00garbage")
+    done = _run("law", "restitution", str(facts))
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "UTF-8" in done.stderr
+
+
+def test_unwritable_output_path_is_bad_input(tmp_path: Path) -> None:
+    # Folders are created on demand; a path under a regular file cannot be.
+    (tmp_path / "file-not-dir").write_text("not a folder", encoding="utf-8")
+    done = _run("scenario", "generate", str(tmp_path / "file-not-dir" / "x"), "--scale", "0.1")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert "file-not-dir" in done.stderr
+
+
+def test_unknown_command_is_a_usage_error() -> None:
+    done = _run("no-such-command")
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
