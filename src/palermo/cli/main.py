@@ -87,5 +87,6 @@ def run() -> None:
         exc.show()
         sys.exit(2)
 
+
 if __name__ == "__main__":
     run()
