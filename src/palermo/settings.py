@@ -29,6 +29,9 @@ DATABASE_FILE = "palermo.db"
 EVIDENCE_DIR = "evidence"
 ANALYTICS_FILE = "analytics.duckdb"
 MASTER_KEY_BYTES = 32  # AES-256
+#: A workspace holds victim identities and evidence: only its owner may enter it or read its files.
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
 DEFAULT_UPLOAD_LIMIT = 2 * 1024**3
 
 
@@ -113,7 +116,26 @@ def write_settings(settings: Settings, *, record_database_url: bool) -> None:
         lines.append(f'database_url = "{safe.render_as_string(hide_password=False)}"')
     lines.append(f'master_key_file = "{settings.master_key_file}"')
     lines.append(f"upload_limit_bytes = {settings.upload_limit_bytes}")
-    (settings.path / SETTINGS_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    fd = os.open(settings.path / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def private_folder(path: Path) -> None:
+    """Create ``path`` (or adopt it) readable, writable and enterable by its owner only (0700)."""
+    path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR_MODE)
+    os.chmod(path, PRIVATE_DIR_MODE)
+
+
+def private_file(path: Path) -> None:
+    """Create an empty file only its owner can read and write (0600), before a database fills it.
+
+    Created empty *before* SQLite opens it, so the database (and its -wal/-shm files, which SQLite
+    gives the database's mode) is never readable by others, not even for a moment.
+    """
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+    os.chmod(path, PRIVATE_FILE_MODE)
 
 
 def ensure_master_key(key_file: Path, *, workspace: Path) -> None:

@@ -18,12 +18,24 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import duckdb
+from sqlalchemy.engine import make_url
+
 from palermo.errors import ConfigurationError, InputError
 from palermo.law.library import LawLibrary, default_library
 from palermo.law.model import Provision
 from palermo.security.audit import AuditLog, AuditRecord
 from palermo.security.crypto import Keyring, MasterKey
-from palermo.settings import Settings, ensure_master_key, read_master_key, resolve, write_settings
+from palermo.settings import (
+    PRIVATE_FILE_MODE,
+    Settings,
+    ensure_master_key,
+    private_file,
+    private_folder,
+    read_master_key,
+    resolve,
+    write_settings,
+)
 from palermo.store import database
 from palermo.store.cases import CaseService
 from palermo.store.charges import ChargeService
@@ -129,6 +141,22 @@ class KeyService:
             return done
 
 
+def _private_databases(settings: Settings) -> None:
+    """Create the workspace's own database files as 0600 before anything is written to them.
+
+    The SQLite file (only when it lives in the workspace; an explicit URL elsewhere is the
+    operator's) is created empty, which SQLite accepts as a new database; DuckDB refuses an empty
+    file, so the analytics file is created by DuckDB itself and tightened at once, still inside
+    the 0700 folder nobody else can enter.
+    """
+    sqlite_file = make_url(settings.database_url).database if settings.is_sqlite else None
+    if sqlite_file and Path(sqlite_file).resolve().is_relative_to(settings.path):
+        private_file(Path(sqlite_file))
+    if not settings.analytics_file.exists():
+        duckdb.connect(str(settings.analytics_file)).close()
+    os.chmod(settings.analytics_file, PRIVATE_FILE_MODE)
+
+
 def load_law() -> LawLibrary:
     """The law library: ``PALERMO_LAW_PATH`` (an office's own law root) or the packaged one."""
     root = os.environ.get("PALERMO_LAW_PATH")
@@ -219,11 +247,12 @@ class Workspace:
             raise InputError(
                 f"{path} is already a workspace (use it, or choose another folder)", location="path"
             )
-        path.mkdir(parents=True, exist_ok=True)
+        private_folder(path)
         settings = resolve(path, database_url=database_url, master_key_file=master_key_file)
         ensure_master_key(settings.master_key_file, workspace=path)
-        settings.evidence_dir.mkdir(exist_ok=True)
+        private_folder(settings.evidence_dir)
         write_settings(settings, record_database_url=database_url is not None)
+        _private_databases(settings)
         db = database.Database(settings.database_url)
         database.upgrade(db.engine)
         return cls(settings, actor=actor, law=law, _db=db)

@@ -150,8 +150,29 @@ def test_lead_accept_via_cli(cli: Cli, exhibit: Path) -> None:
         ("party", "add", "NOPE", "-r", "victim", "-l", "V9"),
         ("charge", "add", "HT-1", "-o", "zz-unknown", "-d", "1", "-v", "2", "-n", "1"),
         ("charge", "add", "HT-1", "-o", OFFENCE, "-d", "1", "-v", "3", "-n", "1"),
+        (
+            "party",
+            "add",
+            "HT-1",
+            "-r",
+            "victim",
+            "-l",
+            "V-X",
+            "--legal-name",
+            "Qq Canary",
+            "--date-of-birth",
+            "x",
+        ),
+        ("party", "add", "HT-1", "-r", "victim", "-l", "V-X", "--date-of-birth", "2030-02-31"),
     ],
-    ids=["missing-file", "unknown-case", "unknown-offence", "tier-needs-age"],
+    ids=[
+        "missing-file",
+        "unknown-case",
+        "unknown-offence",
+        "tier-needs-age",
+        "dob-not-a-date",
+        "dob-impossible",
+    ],
 )
 def test_bad_input_exits_2_and_stores_nothing(cli: Cli, args: tuple[str, ...]) -> None:
     assert cli("party", "add", "HT-1", "-r", "victim", "-l", "V-no-age")[0] == 0  # party 3, no age

@@ -46,7 +46,7 @@ def test_original_is_content_addressed_and_read_only(
         item.sha256[2:4],
         item.sha256,
     )
-    assert stat.S_IMODE(path.stat().st_mode) == 0o444
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
 
 
 def test_acquisition_record_is_kept(workspace: Workspace, case_ref: str, exhibit_files: list[Path]) -> None:

@@ -60,3 +60,44 @@ def test_sqlite_connections_use_wal_and_synchronous_full(tmp_path: Path) -> None
         synchronous = conn.exec_driver_sql("PRAGMA synchronous").scalar()
     assert (journal, synchronous) == ("wal", 2)
     engine.dispose()
+
+
+def _rewrite_an_exhibit(engine: sa.Engine) -> None:
+    """Insert a case and an exhibit, then try to change the exhibit's digest."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO cases (id, reference, title, jurisdiction, status, created_by, created_at) "
+                "VALUES (1, 'M-1', 't', 'zz', 'open', 'x', CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO evidence_items (id, case_id, sha256, size, original_filename, media_type, "
+                "source, acquired_by, acquired_at, custody_count, created_at) "
+                "VALUES (1, 1, :s, 1, 'f', 't', 's', 'a', CURRENT_TIMESTAMP, 0, CURRENT_TIMESTAMP)"
+            ),
+            {"s": "a" * 64},
+        )
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE evidence_items SET sha256 = :s WHERE id = 1"), {"s": "b" * 64})
+
+
+def test_revision_0002_fixes_exhibit_records(empty_url: str, tmp_path: Path) -> None:
+    engine = engine_for(empty_url, tmp_path)
+    database.upgrade(engine)
+    with pytest.raises(sa.exc.DBAPIError, match="only custody_head and custody_count may change"):
+        _rewrite_an_exhibit(engine)
+    engine.dispose()
+
+
+def test_downgrade_from_0002_lifts_the_exhibit_guard(empty_url: str, tmp_path: Path) -> None:
+    engine = engine_for(empty_url, tmp_path)
+    database.upgrade(engine)
+    database.downgrade(engine, "0001")
+    _rewrite_an_exhibit(engine)
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT sha256 FROM evidence_items")).scalar_one() == "b" * 64
+    database.upgrade(engine)
+    assert database.current_revision(engine) == "0002"
+    engine.dispose()

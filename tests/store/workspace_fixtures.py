@@ -92,7 +92,7 @@ def worker_database_url() -> Iterator[str]:
 
 
 def reset_schema(url: str) -> None:
-    """Empty every table and restore the append-only triggers a tamper test may have dropped."""
+    """Empty every table; restore the append-only and fixed-exhibit triggers a tamper test dropped."""
     engine = sa.create_engine(url)
     names = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
@@ -105,6 +105,13 @@ def reset_schema(url: str) -> None:
                         "FOR EACH ROW EXECUTE FUNCTION palermo_append_only()"
                     )
                 )
+        for trigger, verb in (("evidence_items_fixed", "UPDATE"), ("evidence_items_no_delete", "DELETE")):
+            conn.execute(
+                sa.text(
+                    f"CREATE OR REPLACE TRIGGER {trigger} BEFORE {verb} ON evidence_items "
+                    "FOR EACH ROW EXECUTE FUNCTION palermo_evidence_fixed()"
+                )
+            )
     engine.dispose()
 
 

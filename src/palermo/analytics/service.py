@@ -77,6 +77,7 @@ class Analytics:
             skip_bad_rows=skip_bad_rows,
             progress=progress,
             display_name=name,
+            expected_sha256=self.workspace.evidence.get(evidence_id).sha256,
         )
 
     def imports(self, case_ref: str) -> list[ImportRecord]:

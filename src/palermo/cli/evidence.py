@@ -1,7 +1,8 @@
 """``palermo evidence add|list|verify|custody|transfer``: exhibits and their chain of custody.
 
-``verify`` and ``custody --verify`` exit 1 (IntegrityError) when anything does not verify, after
-printing every mismatch, so a nightly job can alert on the exit code alone.
+``verify`` (files and custody chains) and ``custody --verify`` (one chain) exit 1 (IntegrityError)
+when anything does not verify, after printing every mismatch, so a nightly job can alert on the
+exit code alone.
 """
 
 from __future__ import annotations
@@ -109,7 +110,8 @@ def verify(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
-    """Re-hash every stored original and report each mismatch (exit 1 if any)."""
+    """Re-hash every stored original, check every custody chain (against the exhibit record and
+    the audit log), and report each problem (exit 1 if any)."""
     with opened(workspace) as ws:
         report = ws.evidence.verify(case)
     _report(report, as_json, "evidence verify")

@@ -1,17 +1,23 @@
 """``palermo party add|list|reveal``: defendants, victims (by pseudonym), witnesses and others.
 
 A victim's identity (legal name, date of birth, contact, address) is encrypted on the way in and
-never printed by ``list``; ``reveal`` decrypts it for a named user and writes an audit event.
+never printed by ``list``; ``reveal`` decrypts it for a named user who may read it (an account of
+this workspace whose role holds victim-identity access, member of the case) and writes an audit
+event either way.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
 
 from palermo.cli.output import console, emit, table
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened
+from palermo.errors import AccessDenied, NotFoundError
+from palermo.security.access import Permission, Principal, parse_role
+from palermo.workspace import Workspace
 
 app = typer.Typer(name="party", help="Parties of a case.", no_args_is_help=True)
 
@@ -24,7 +30,9 @@ def add(
     age: Annotated[int | None, typer.Option("--age", help="Age at the time of the offence.")] = None,
     notes: Annotated[str | None, typer.Option(help="Notes (no identifying details for victims).")] = None,
     legal_name: Annotated[str | None, typer.Option("--legal-name", help="Encrypted at rest.")] = None,
-    date_of_birth: Annotated[str | None, typer.Option("--date-of-birth", help="Encrypted at rest.")] = None,
+    date_of_birth: Annotated[
+        str | None, typer.Option("--date-of-birth", help="YYYY-MM-DD, checked against --age; encrypted.")
+    ] = None,
     contact: Annotated[str | None, typer.Option("--contact", help="Encrypted at rest.")] = None,
     address: Annotated[str | None, typer.Option("--address", help="Encrypted at rest.")] = None,
     ask_identity: Annotated[
@@ -42,7 +50,9 @@ def add(
     """
     if ask_identity:
         legal_name = typer.prompt("Legal name", hide_input=True, default="", show_default=False) or None
-        date_of_birth = typer.prompt("Date of birth", hide_input=True, default="", show_default=False) or None
+        date_of_birth = (
+            typer.prompt("Date of birth, YYYY-MM-DD", hide_input=True, default="", show_default=False) or None
+        )
         contact = typer.prompt("Contact", hide_input=True, default="", show_default=False) or None
         address = typer.prompt("Address", hide_input=True, default="", show_default=False) or None
     with opened(workspace) as ws:
@@ -87,13 +97,19 @@ def list_parties(
 @app.command("reveal")
 def reveal(
     party_id: Annotated[int, typer.Argument(help="Party id.")],
-    user: Annotated[str, typer.Option("--user", "-u", help="Who is asking (recorded in the audit log).")],
+    user: Annotated[
+        str,
+        typer.Option(
+            "--user", "-u", help="Who is asking: an active account allowed to read victim identity."
+        ),
+    ],
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
-    """Decrypt and show a party's identity (audited)."""
+    """Decrypt and show a party's identity (audited; refused, and audited, unless --user is an
+    active account whose role holds victim-identity access and who is a member of the case)."""
     with opened(workspace) as ws:
-        identity = ws.parties.reveal_identity(party_id, user=user)
+        identity = ws.parties.reveal_identity(party_id, user=user, authorise=_identity_rule(ws, user))
     emit(
         identity,
         as_json,
@@ -103,3 +119,25 @@ def reveal(
             [[k, v] for k, v in identity.to_dict().items() if k != "party_id"],
         ),
     )
+
+
+def _identity_rule(ws: Workspace, username: str) -> Callable[[str], None]:
+    """The access rule for one reveal: ``username`` must be an active account whose role grants
+    victim identity (prosecutor, victim advocate) on a case they are a member of (need to know)."""
+
+    def authorise(case_ref: str) -> None:
+        try:
+            account = ws.users.get(username)
+        except NotFoundError:
+            raise AccessDenied(f"{username!r} is not a user of this workspace") from None
+        if not account.is_active:
+            raise AccessDenied(f"{username} is deactivated")
+        principal = Principal(
+            user_id=account.id,
+            username=account.username,
+            role=parse_role(account.role),
+            case_refs=frozenset(ws.users.case_refs(account.id)),
+        )
+        principal.require(Permission.VICTIM_IDENTITY, case_ref)
+
+    return authorise

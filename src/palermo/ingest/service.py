@@ -25,7 +25,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from palermo.errors import ImportDataError, NotFoundError
+from palermo.errors import ImportDataError, IntegrityError, NotFoundError
 from palermo.ingest.base import Adapter, BadRow, Batch, get_adapter
 from palermo.ingest.schema import EVIDENCE_TABLES, create_schema
 
@@ -152,11 +152,16 @@ def ingest(
     skip_bad_rows: bool = False,
     progress: Progress | None = None,
     display_name: str | None = None,
+    *,
+    expected_sha256: str | None = None,
 ) -> ImportReport:
     """Import ``file_path`` (evidence item ``evidence_id`` of ``case_ref``) through ``adapter``.
 
     ``display_name`` is the name people know the file by (the original filename of an exhibit
     whose stored copy is named by its hash); messages and the report use it.
+    ``expected_sha256`` is the exhibit's SHA-256 recorded at acquisition: when given, a file that
+    no longer hashes to it raises :class:`IntegrityError` before anything is read or stored, so
+    statements never come from an original altered after it was acquired (EV-02).
     """
     path = Path(file_path)
     shown = display_name or path.name
@@ -170,6 +175,11 @@ def ingest(
         create_schema(con)
         con.execute("SET enable_progress_bar = false")  # DuckDB's own bar would corrupt --json output
         sha = file_sha256(path)
+        if expected_sha256 is not None and sha != expected_sha256.lower():
+            raise IntegrityError(
+                f"exhibit {evidence_id} ({shown}) hashes to {sha}, but its recorded SHA-256 is "
+                f"{expected_sha256}; the original changed after acquisition, nothing imported"
+            )
         # a mapping is part of the adapter's identity: one file may be read through two mappings
         key = f"{impl.name}:{Path(str(opts['mapping'])).stem}" if opts.get("mapping") else impl.name
         report = ImportReport(case_ref, int(evidence_id), key, shown, sha, "imported")

@@ -4,9 +4,9 @@ Why content addressing: the name *is* the SHA-256, so the same file imported twi
 and any change to a stored original is visible by re-hashing it against its own name.
 
 Durability order (crash safety of multi-file imports): the file is streamed to a temporary name
-while hashed, fsync'd, renamed into place atomically, made read-only (0444) and its folder fsync'd
-*before* any database row refers to it. A crash can leave a stored blob without a row (harmless:
-the next import of that file reuses it), never a row without its blob.
+while hashed, fsync'd, renamed into place atomically, made read-only for its owner (0400) and its
+folder fsync'd *before* any database row refers to it. A crash can leave a stored blob without a
+row (harmless: the next import of that file reuses it), never a row without its blob.
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def store(root: Path, source: Path) -> tuple[str, int]:
             tmp.unlink()
             return sha, size
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(tmp, 0o444)
+        os.chmod(tmp, 0o400)  # read-only, and for the workspace owner alone
         if final.exists():
             os.chmod(final, 0o644)
         os.replace(tmp, final)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import NoReturn
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from palermo.errors import IntegrityError
 from palermo.store import blobs, custody, repository
@@ -29,9 +31,10 @@ class EvidenceIntegrity:
 
     # --- integrity -----------------------------------------------------------------------------
     def verify(self, case_ref: str | None = None) -> VerifyReport:
-        """Re-hash every stored original (of one case or all); each mismatch is reported and audited.
+        """Re-hash every stored original and check every custody chain (of one case or all).
 
-        Hashing happens outside any transaction, so verifying terabytes never blocks other writers.
+        Both kinds of problem are reported (custody ones prefixed "custody: ") and audited in one
+        event. Hashing happens outside any transaction, so verifying terabytes never blocks writers.
         """
         with self.ctx.db.read() as session:
             query = (
@@ -48,15 +51,41 @@ class EvidenceIntegrity:
             if problem:
                 mismatches.append(Mismatch(evidence_id=item_id, case_reference=reference, problem=problem))
         with self.ctx.db.transaction() as session:
+            broken = self._chain_mismatches(session, None, case_ref)[1]
+            mismatches.extend(m.model_copy(update={"problem": f"custody: {m.problem}"}) for m in broken)
+            mismatches.sort(key=lambda m: m.evidence_id)
             self.ctx.audit.record(
                 session,
                 actor=self.ctx.actor,
                 action="evidence.verify",
                 object_type="evidence",
                 outcome="failure" if mismatches else "success",
-                detail={"checked": len(rows), "mismatched": [m.evidence_id for m in mismatches]},
+                detail={
+                    "checked": len(rows),
+                    "mismatched": sorted({m.evidence_id for m in mismatches}),
+                },
             )
         return VerifyReport(checked=len(rows), mismatches=mismatches)
+
+    def _chain_mismatches(
+        self, session: Session, evidence_id: int | None, case_ref: str | None
+    ) -> tuple[int, list[Mismatch]]:
+        """How many exhibits were checked and every custody problem among them (chain and audit log)."""
+        query = (
+            select(EvidenceItem, Case).join(Case, Case.id == EvidenceItem.case_id).order_by(EvidenceItem.id)
+        )
+        if evidence_id is not None:
+            query = query.where(EvidenceItem.id == repository.evidence(session, evidence_id).id)
+        if case_ref is not None:
+            query = query.where(Case.id == repository.case_by_ref(session, case_ref).id)
+        rows = session.execute(query).all()
+        trail = custody.audited_custody(session)
+        mismatches = [
+            Mismatch(evidence_id=item.id, case_reference=case.reference, problem=str(p))
+            for item, case in rows
+            for p in custody.verify_item(session, item, trail)
+        ]
+        return len(rows), mismatches
 
     # --- custody -------------------------------------------------------------------------------
     def record_custody(
@@ -75,17 +104,12 @@ class EvidenceIntegrity:
         item_public = self.get(evidence_id)
         problem = blobs.check(self.ctx.evidence_dir, item_public.sha256, item_public.size)
         if problem:
-            with self.ctx.db.transaction() as session:
-                self.ctx.audit.record(
-                    session,
-                    actor=self.ctx.actor,
-                    action=f"custody.{event_type}",
-                    object_type="evidence",
-                    object_id=evidence_id,
-                    outcome="failure",
-                    detail={"problem": problem},
-                )
-            raise IntegrityError(f"exhibit {evidence_id}: {problem}; custody not recorded")
+            self._refuse_custody(evidence_id, event_type, problem)
+        with self.ctx.db.transaction() as session:
+            item = repository.evidence(session, evidence_id, for_update=True)
+            broken = custody.verify_item(session, item)
+        if broken:  # never extend a chain that no longer vouches for this exhibit (e.g. a swapped row)
+            self._refuse_custody(evidence_id, event_type, "; ".join(str(p) for p in broken))
         with self.ctx.db.transaction() as session:
             item = repository.evidence(session, evidence_id, for_update=True)
             event = custody.append(
@@ -111,6 +135,20 @@ class EvidenceIntegrity:
                 detail={"seq": event.seq},
             )
             return CustodyEventPublic.model_validate(event)
+
+    def _refuse_custody(self, evidence_id: int, event_type: str, problem: str) -> NoReturn:
+        """Audit the refused custody event, then raise: a failed check is itself on the record."""
+        with self.ctx.db.transaction() as session:
+            self.ctx.audit.record(
+                session,
+                actor=self.ctx.actor,
+                action=f"custody.{event_type}",
+                object_type="evidence",
+                object_id=evidence_id,
+                outcome="failure",
+                detail={"problem": problem},
+            )
+        raise IntegrityError(f"exhibit {evidence_id}: {problem}; custody not recorded")
 
     def transfer(
         self,
@@ -138,23 +176,13 @@ class EvidenceIntegrity:
             return [CustodyEventPublic.model_validate(e) for e in custody.events(session, evidence_id)]
 
     def verify_custody(self, evidence_id: int | None = None, *, case_ref: str | None = None) -> VerifyReport:
-        """Check the custody chain of one exhibit, one case's exhibits, or all of them."""
+        """Check the custody chain of one exhibit, one case's exhibits, or all of them.
+
+        Each chain is re-hashed, matched against the exhibit's record, and its length against the
+        custody events the audit log recorded for it.
+        """
         with self.ctx.db.transaction() as session:
-            query = (
-                select(EvidenceItem, Case)
-                .join(Case, Case.id == EvidenceItem.case_id)
-                .order_by(EvidenceItem.id)
-            )
-            if evidence_id is not None:
-                query = query.where(EvidenceItem.id == repository.evidence(session, evidence_id).id)
-            if case_ref is not None:
-                query = query.where(Case.id == repository.case_by_ref(session, case_ref).id)
-            rows = session.execute(query).all()
-            mismatches = [
-                Mismatch(evidence_id=item.id, case_reference=case.reference, problem=str(p))
-                for item, case in rows
-                for p in custody.verify_item(session, item)
-            ]
+            checked, mismatches = self._chain_mismatches(session, evidence_id, case_ref)
             self.ctx.audit.record(
                 session,
                 actor=self.ctx.actor,
@@ -162,6 +190,6 @@ class EvidenceIntegrity:
                 object_type="evidence",
                 object_id=evidence_id,
                 outcome="failure" if mismatches else "success",
-                detail={"checked": len(rows)},
+                detail={"checked": checked},
             )
-            return VerifyReport(checked=len(rows), mismatches=mismatches)
+            return VerifyReport(checked=checked, mismatches=mismatches)

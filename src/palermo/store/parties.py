@@ -9,17 +9,72 @@ which writes an audit event carrying the party id and never the values (AU-03, A
 from __future__ import annotations
 
 import builtins
+import re
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from palermo.errors import InputError
+from palermo.errors import AccessDenied, InputError
 from palermo.store import repository
 from palermo.store.ports import StoreContext
 from palermo.store.schemas import PartyPublic, VictimIdentity
-from palermo.store.tables import Case, Party, PartyIdentity
+from palermo.store.tables import Case, Charge, Party, PartyIdentity
 
 ROLES = ("defendant", "victim", "witness", "other")
 IDENTITY_FIELDS = ("legal_name", "date_of_birth", "contact", "address")
+MAX_AGE = 120
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def birth_date(value: str) -> date:
+    """A date of birth as a real past calendar date (YYYY-MM-DD), or InputError naming the field.
+
+    Kept as text once encrypted, so it is checked here: "not-a-date" or 2030-02-31 would otherwise
+    sit unreadable in the record until a court needs the victim's age.
+    """
+    text = value.strip()
+    try:
+        if not ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        born = date.fromisoformat(text)
+    except ValueError:
+        raise InputError(
+            "date_of_birth must be a real date as YYYY-MM-DD (e.g. 2004-07-31)", location="date_of_birth"
+        ) from None
+    if born > datetime.now(UTC).date():
+        raise InputError("date_of_birth is in the future", location="date_of_birth")
+    return born
+
+
+def offence_date(session: Session, case_id: int) -> date | None:
+    """The earliest offence date stated in the case's charge facts, if any charge states one."""
+    stated = []
+    for facts in session.scalars(select(Charge.facts).where(Charge.case_id == case_id)):
+        try:
+            stated.append(date.fromisoformat(str((facts or {})["offence_date"])))
+        except (KeyError, ValueError):
+            continue
+    return min(stated, default=None)
+
+
+def _check_age(born: date, age: int, offence: date | None) -> None:
+    """With an offence date on record, the stated age must be the age the date of birth gives;
+    without one, it can at least not exceed the age today (an offence is never in the future)."""
+    when = offence or datetime.now(UTC).date()
+    years = when.year - born.year - ((when.month, when.day) < (born.month, born.day))
+    if offence is None and age > years:
+        raise InputError(
+            f"age_at_offence {age} exceeds the age today ({years}) given by date_of_birth",
+            location="age_at_offence",
+        )
+    if offence is not None and years != age:
+        raise InputError(
+            f"age_at_offence {age} does not match date_of_birth: the case's offence date "
+            f"{offence.isoformat()} gives {years}",
+            location="age_at_offence",
+        )
 
 
 def to_public(party: Party, case: Case, has_identity: bool) -> PartyPublic:
@@ -58,10 +113,13 @@ class PartyService:
             raise InputError(f"role {role!r} must be one of {', '.join(ROLES)}", location="role")
         if not label.strip():
             raise InputError("a party needs a label (a pseudonym for a victim)", location="label")
-        if age_at_offence is not None and not 0 <= age_at_offence < 130:
+        if age_at_offence is not None and not 0 <= age_at_offence <= MAX_AGE:
             raise InputError(
-                f"age_at_offence {age_at_offence} is not a plausible age", location="age_at_offence"
+                f"age_at_offence {age_at_offence} is not a plausible age (0 to {MAX_AGE})",
+                location="age_at_offence",
             )
+        born = birth_date(date_of_birth) if date_of_birth is not None else None
+        date_of_birth = born.isoformat() if born is not None else None
         identity = {
             "legal_name": legal_name,
             "date_of_birth": date_of_birth,
@@ -72,6 +130,8 @@ class PartyService:
             raise InputError("a victim's pseudonym must not be their legal name", location="label")
         with self.ctx.db.transaction() as session:
             case = repository.case_by_ref(session, case_ref)
+            if born is not None and age_at_offence is not None:
+                _check_age(born, age_at_offence, offence_date(session, case.id))
             party = Party(
                 case_id=case.id, role=role, label=label.strip(), age_at_offence=age_at_offence, notes=notes
             )
@@ -136,8 +196,22 @@ class PartyService:
             case = repository.case_by_id(session, party.case_id)
             return to_public(party, case, session.get(PartyIdentity, party_id) is not None)
 
-    def reveal_identity(self, party_id: int, *, user: str) -> VictimIdentity:
-        """Decrypt a party's identity for ``user``; the read is audited (party id only, no values)."""
+    def reveal_identity(
+        self, party_id: int, *, user: str, authorise: Callable[[str], None] | None = None
+    ) -> VictimIdentity:
+        """Decrypt a party's identity for ``user``; the read is audited (party id only, no values).
+
+        ``authorise(case_reference)`` is the caller's access rule (the store does not know roles):
+        it raises :class:`AccessDenied` to refuse, and a refusal is audited as a failed read before
+        it propagates, so attempts leave a trace as well as reads.
+        """
+        if authorise is not None:
+            case_ref = self.get(party_id).case_reference
+            try:
+                authorise(case_ref)
+            except AccessDenied as denied:
+                self._audit_refusal(party_id, user, str(denied))
+                raise
         with self.ctx.db.transaction() as session:
             party = session.get(Party, party_id)
             if party is None:
@@ -161,3 +235,17 @@ class PartyService:
                 detail={"fields": sorted(k for k, v in values.items() if v is not None)},
             )
             return VictimIdentity(party_id=party_id, **values)
+
+    def _audit_refusal(self, party_id: int, user: str, reason: str) -> None:
+        with self.ctx.db.transaction() as session:
+            party = session.get(Party, party_id)
+            self.ctx.audit.record(
+                session,
+                actor=user,
+                action="party.identity.read",
+                object_type="party",
+                object_id=party_id,
+                case_id=party.case_id if party is not None else None,
+                outcome="failure",
+                detail={"refused": reason},
+            )
