@@ -51,7 +51,8 @@ app.add_typer(export_cli.app, name="export")
 
 
 def _fail(message: str) -> None:
-    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    """Print one error line; never wrapped, so a path in it stays whole for the reader and for grep."""
+    err_console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def run() -> None:
