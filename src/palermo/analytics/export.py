@@ -5,10 +5,12 @@ Palermo (``palermo analyze CASE --explain ID``). Edge attributes include how man
 behind each link and the first/last time; the FtM export turns resolved entities into
 ``LegalEntity`` (plus ``BankAccount``) and links into ``Payment``, ``Call`` or ``UnknownLink``.
 
-Exports leave the protected system, so by default every entity the analysis labels a *possible
-victim* is written without its name, phones, e-mails or accounts (only its id and role): a file
-lost from an analyst's laptop must not locate a victim. ``redact_victims=False`` is for exports
-made under a court order or inside the secure network.
+Exports leave the protected system, so by default only the entities the analysis suspects are named
+(:mod:`palermo.analytics.redaction`): everyone else is written under a pseudonym, without phones,
+e-mails or accounts, and free text (edge summaries) is scrubbed of their identifiers. A file lost from
+an analyst's laptop must not locate a victim. ``redact_victims=False`` (an audited
+``--reveal-identities`` on the command line) names unsuspected people too; possible victims, and
+entities sharing a possible victim's name, stay pseudonymous even then.
 """
 
 from __future__ import annotations
@@ -20,20 +22,22 @@ from typing import Any
 import networkx as nx
 from followthemoney import model
 
+from palermo.analytics.redaction import Redaction
 from palermo.errors import InputError
 
 FORMATS = ("gexf", "graphml", "ftm")
 
 
-REDACTED = "[possible victim — redacted]"
+REDACTED = "(redacted)"
 
 
-def _redacted(role: str | None, redact: bool) -> bool:
-    return redact and role == "possible_victim"
+def _stand_in(rules: Redaction, entity_id: str) -> str:
+    return f"{rules.label(entity_id, '')} {REDACTED}"
 
 
 def to_networkx(con: Any, case_ref: str, *, redact_victims: bool = True) -> nx.MultiDiGraph:
     """The resolved network with metrics and roles as node attributes (``None`` becomes "")."""
+    rules = Redaction.from_connection(con, case_ref, reveal=not redact_victims)
     graph = nx.MultiDiGraph(case=case_ref)
     for eid, label, phones, emails, accounts, community, pagerank, betweenness, role in con.execute(
         """SELECT e.entity_id, e.label, e.phones, e.emails, e.accounts, m.community, m.pagerank,
@@ -43,8 +47,8 @@ def to_networkx(con: Any, case_ref: str, *, redact_victims: bool = True) -> nx.M
            WHERE e.case_ref = ? AND m.entity_id IS NOT NULL""",
         [case_ref],
     ).fetchall():
-        if _redacted(role, redact_victims):
-            label, phones, emails, accounts = REDACTED, [], [], []
+        if rules.masked(eid):
+            label, phones, emails, accounts = _stand_in(rules, eid), [], [], []
         graph.add_node(
             eid,
             label=str(label),
@@ -91,16 +95,15 @@ def export_graph(con: Any, case_ref: str, fmt: str, out: Path | str, *, redact_v
 
 
 def _write_ftm(con: Any, case_ref: str, path: Path, redact_victims: bool) -> int:
+    rules = Redaction.from_connection(con, case_ref, reveal=not redact_victims)
     written = 0
     with path.open("w", encoding="utf-8") as fh:
-        for eid, label, names, phones, emails, accounts, role in con.execute(
-            """SELECT e.entity_id, e.label, e.names, e.phones, e.emails, e.accounts, r.role FROM entities e
-               LEFT JOIN entity_roles r ON r.case_ref = e.case_ref AND r.entity_id = e.entity_id
-               WHERE e.case_ref = ?""",
+        for eid, label, names, phones, emails, accounts in con.execute(
+            "SELECT entity_id, label, names, phones, emails, accounts FROM entities WHERE case_ref = ?",
             [case_ref],
         ).fetchall():
-            if _redacted(role, redact_victims):
-                label, names, phones, emails, accounts = REDACTED, [], [], [], []
+            if rules.masked(eid):
+                label, names, phones, emails, accounts = _stand_in(rules, eid), [], [], [], []
             entity = model.make_entity("LegalEntity")
             entity.id = _ftm_id(case_ref, eid)
             entity.add("name", label)

@@ -3,16 +3,23 @@
 ``--explain ID`` instead shows what stands behind one result (an edge ``e:…``, an entity ``ent:…``
 or an indicator hit ``hit:…``): the statements, exhibits and rows, and the SQL that produced it.
 The work is done by ``ws.analytics``; this module parses, shows progress and renders.
+
+What is shown goes through the analysis' redaction rule (:mod:`palermo.analytics.redaction`): only
+suspects are named; possible victims always, and other people unless ``--reveal-identities`` is given
+(recorded in the audit chain first), appear under a stable pseudonym, and their phones, e-mails,
+accounts and names are scrubbed from reasons, details and explanations.
 """
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from palermo.cli.output import console, emit, err_console, table
+from palermo.cli.export import RevealOpt, record_reveal
+from palermo.cli.output import console, emit, err_console, table, to_json
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
 
 
@@ -23,21 +30,34 @@ def analyze(
         typer.Option("--explain", help="Explain an edge (e:…), entity (ent:…) or indicator hit (hit:…)."),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="How many key players to show.")] = 10,
+    reveal: RevealOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
     """Analyse a case's imported evidence: summary, key players, communities, roles, indicators."""
     with opened(workspace) as ws:
+        if reveal:
+            ws.cases.get(case)  # an unknown case is an input error, not an audited reveal
+            record_reveal(ws, case, "analyze")
         analytics = ws.analytics
         try:
             if explain:
-                result: Any = analytics.explain(case, explain)
-                emit(result, as_json, lambda: _render_explanation(result))
+                shown = redacted(analytics, case, analytics.explain(case, explain), reveal)
+                emit(shown, as_json, lambda: _render_explanation(shown))
                 return
-            result = analytics.analyze(case, top=top) if as_json else _with_progress(analytics, case, top)
+            raw = analytics.analyze(case, top=top) if as_json else _with_progress(analytics, case, top)
+            result = redacted(analytics, case, raw, reveal)
             emit(result, as_json, lambda: _render(result))
         finally:
             analytics.close()
+
+
+def redacted(analytics: Any, case: str, result: Any, reveal: bool) -> dict[str, Any]:
+    """``result`` as plain data with everyone the rule does not let us name pseudonymised."""
+    from palermo.analytics.redaction import Redaction
+
+    rules = Redaction.from_connection(analytics.connect(), case, reveal=reveal)
+    return rules.tree(json.loads(to_json(result)))  # type: ignore[no-any-return]
 
 
 def _with_progress(analytics: Any, case: str, top: int) -> Any:
@@ -58,11 +78,11 @@ def _with_progress(analytics: Any, case: str, top: int) -> Any:
         return analytics.analyze(case, top=top, progress=advance)
 
 
-def _render(result: Any) -> None:
-    s = result.summary
+def _render(result: dict[str, Any]) -> None:
+    s = result["summary"]
     graph = s["graph"]
     rows = ", ".join(f"{n} {t}" for t, n in s["rows"].items() if n)
-    console.print(f"[bold]Case {result.case_ref}[/]: {rows}")
+    console.print(f"[bold]Case {result['case_ref']}[/]: {rows}")
     console.print(
         f"{s['resolution']['entities']} entities from {s['resolution']['identifiers']} identifiers; "
         f"network of {graph['nodes']} nodes, {graph['edges']} links, {graph['components']} components, "
@@ -70,15 +90,16 @@ def _render(result: Any) -> None:
         f"{sum(s['indicator_hits'].values())} red flags, {s['leads_created']} new lead(s)."
     )
     console.print("\n[bold]Key players[/]")
-    for k in result.key_players:
-        role = f" — {k.role.replace('_', ' ')}" if k.role else ""
+    for k in result["key_players"]:
+        role = f" — {k['role'].replace('_', ' ')}" if k.get("role") else ""
         console.print(
-            f"{k.rank:>2}. {k.entity_id}  {short(k.label, 30)}{role}  (score {k.score:.3f})", markup=False
+            f"{k['rank']:>2}. {k['entity_id']}  {short(k['label'], 30)}{role}  (score {k['score']:.3f})",
+            markup=False,
         )
-        for reason in k.reasons[:4]:
+        for reason in k["reasons"][:4]:
             console.print(f"      · {short(reason, 100)}", markup=False, highlight=False)
     console.print("\n[bold]Suspected ring[/] (leads for review, not findings)")
-    for f in result.flagged:
+    for f in result["flagged"]:
         console.print(f"  {f['entity_id']}  {short(f['label'], 30)} — {f['role']}", markup=False)
         for reason in f["reasons"][:2]:
             console.print(f"      · {short(reason, 100)}", markup=False, highlight=False)
@@ -92,42 +113,43 @@ def _render(result: Any) -> None:
                 short(", ".join(m["label"] for m in c["top_members"][:3]), 50),
                 ", ".join(f"{r}×{n}" for r, n in c["suspected_roles"].items()),
             ]
-            for c in result.communities[:10]
+            for c in result["communities"][:10]
         ],
     )
     table(
         "Red flags",
         ["hit id", "indicator", "severity", "detail"],
         [
-            [h.hit_id, h.indicator_id, h.severity, short(h.detail, 60)]
-            for h in sorted(result.indicator_hits, key=lambda h: (h.indicator_id, h.hit_id))
+            [h["hit_id"], h["indicator_id"], h["severity"], short(h["detail"], 60)]
+            for h in sorted(result["indicator_hits"], key=lambda h: (h["indicator_id"], h["hit_id"]))
         ],
     )
     console.print("Explain any id with [bold]palermo analyze CASE --explain ID[/].")
 
 
-def _render_explanation(x: Any) -> None:
-    console.print(f"[bold]{x.item_id}[/] ({x.kind}): {x.summary}")
-    console.print(f"evidence items: {', '.join(str(e) for e in x.evidence_ids) or 'none'}")
+def _render_explanation(x: dict[str, Any]) -> None:
+    console.print(f"[bold]{x['item_id']}[/] ({x['kind']}): ", end="")
+    console.print(x["summary"], markup=False, highlight=False)
+    console.print(f"evidence items: {', '.join(str(e) for e in x['evidence_ids']) or 'none'}")
     table(
         "Statements",
         ["stmt", "evidence", "locator", "table"],
         [
             [s.get("stmt_id"), s.get("evidence_id"), s.get("locator"), s.get("table", "")]
-            for s in x.statements[:200]
+            for s in x["statements"][:200]
         ],
     )
-    if len(x.statements) > 200:
-        console.print(f"… and {len(x.statements) - 200} more (use --json for all)")
-    if x.links:
+    if len(x["statements"]) > 200:
+        console.print(f"… and {len(x['statements']) - 200} more (use --json for all)")
+    if x["links"]:
         table(
             "Identity links",
             ["left", "right", "rule", "score", "kept"],
             [
                 [lk["left_key"], lk["right_key"], lk["rule"], f"{lk['score']:.3f}", lk["kept"]]
-                for lk in x.links
+                for lk in x["links"]
             ],
         )
-    for sql in x.sql:
+    for sql in x["sql"]:
         console.print("[bold]SQL[/]:")
         console.print(sql, markup=False, highlight=False)

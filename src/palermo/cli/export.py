@@ -1,9 +1,16 @@
-"""``palermo export graph|ftm CASE``: the case network for Gephi, yEd or Aleph."""
+"""``palermo export graph|ftm CASE``: the case network for Gephi, yEd or Aleph.
+
+Exports leave the protected system, so they are redacted by default with the analysis' one rule
+(:mod:`palermo.analytics.redaction`): only suspects are named. ``--reveal-identities`` (alias
+``--no-redact``) names unsuspected people too and is recorded in the audit chain first; possible
+victims stay pseudonymous regardless (their identity is read only through ``palermo party reveal``).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -12,27 +19,62 @@ from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOp
 
 app = typer.Typer(name="export", help="Export case data for other tools.", no_args_is_help=True)
 
+RevealOpt = Annotated[
+    bool,
+    typer.Option(
+        "--reveal-identities",
+        "--no-redact",
+        help="Name people the analysis does not suspect (audited; possible victims stay pseudonymous).",
+    ),
+]
+
+
+def record_reveal(ws: Any, case_ref: str, command: str) -> None:
+    """Write the audit event for an identity-revealing output before anything is shown or written."""
+    case = ws.cases.get(case_ref)
+    with ws.ctx.db.transaction() as session:
+        ws.ctx.audit.record(
+            session,
+            actor=ws.actor,
+            action="analysis.identities.reveal",
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            detail={"command": command},
+        )
+
+
+def ftm_mask(con: Any, case_ref: str, *, reveal: bool) -> Callable[[str, str], str | None]:
+    """The FtM exporter's ``mask`` from the analysis' redaction rule (text is scrubbed, values looked up)."""
+    from palermo.analytics.redaction import Redaction
+
+    rules = Redaction.from_connection(con, case_ref, reveal=reveal)
+
+    def mask(kind: str, value: str) -> str | None:
+        if kind == "text":
+            scrubbed = rules.scrub(value)
+            return scrubbed if scrubbed != value else None
+        return rules.mask_value(value)
+
+    return mask
+
 
 @app.command("graph")
 def graph(
     case: Annotated[str, typer.Argument(help="Case reference.")],
     fmt: Annotated[str, typer.Option("--format", "-f", help="gexf | graphml | ftm")] = "gexf",
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")] = Path("network.gexf"),
-    redact_victims: Annotated[
-        bool,
-        typer.Option(
-            "--redact-victims/--no-redact-victims",
-            help="Leave out names, phones and accounts of possible victims (default: redacted).",
-        ),
-    ] = True,
+    reveal: RevealOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
     """Write the analysed network (run ``palermo analyze`` first) with ids that ``--explain`` understands."""
     with opened(workspace) as ws:
+        if reveal:
+            record_reveal(ws, case, "export graph")
         analytics = ws.analytics
         try:
-            count = analytics.export_graph(case, fmt, out, redact_victims=redact_victims)
+            count = analytics.export_graph(case, fmt, out, redact_victims=not reveal)
         finally:
             analytics.close()
     emit(
@@ -46,16 +88,24 @@ def graph(
 def ftm(
     case: Annotated[str, typer.Argument(help="Case reference.")],
     out: Annotated[Path, typer.Argument(help="JSON-lines file to write.")],
+    reveal: RevealOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
-    """Write the case's imported statements as FollowTheMoney entities (for Aleph/OpenAleph)."""
+    """Write the case's imported statements as FollowTheMoney entities (for Aleph/OpenAleph).
+
+    Needs ``palermo analyze`` first: without the analysis nobody is known to be a suspect, so every
+    name and number would be withheld.
+    """
     from palermo.ingest.ftm import export_entities
 
     with opened(workspace) as ws:
+        if reveal:
+            record_reveal(ws, case, "export ftm")
         analytics = ws.analytics
         try:
-            count = export_entities(analytics.connect(), case, out)
+            con = analytics.connect()
+            count = export_entities(con, case, out, mask=ftm_mask(con, case, reveal=reveal))
         finally:
             analytics.close()
     emit(

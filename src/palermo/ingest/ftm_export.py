@@ -5,35 +5,103 @@ BankAccount, LegalEntity, Call and Person entities, each carrying ``evidence:<id
 ``recordId`` where the schema has one, in ``notes`` for Person, which has none) so a partner agency can ask
 for exactly the exhibit row behind it.
 Ids are derived from the case and statement ids, so exporting twice gives the same entities.
+
+The caller decides who may be named (this layer knows nothing of the analysis): ``mask(kind, value)``
+returns None for a value that may be written, or a pseudonymous stand-in. Masked names become the
+stand-in; masked phones, e-mails and accounts are left out (an account's entity id is derived from the
+stand-in, never from the number, so the id cannot be reversed by trying numbers); ``kind`` ``"text"``
+gets free text (purposes, notes) with the stand-ins already substituted. Payments and calls keep
+their structure either way.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from followthemoney import model
 from followthemoney.proxy import EntityProxy
+from followthemoney.types import registry
+
+#: ``mask(kind, value)`` with kind in name | phone | email | account | text: None to keep, else the stand-in.
+Mask = Callable[[str, str], "str | None"]
+
+#: FtM property type name → mask kind (``iban`` only in FtM versions that still have the type).
+_PROPERTY_KINDS = {"name": "name", "phone": "phone", "email": "email", "iban": "account"}
+
+
+def _keep(_kind: str, _value: str) -> str | None:
+    return None
+
+
+def _masked(mask: Mask, kind: str, value: str | None) -> tuple[str | None, bool]:
+    """``(value to write, was masked)``; identifiers that are masked are dropped, names replaced."""
+    if not value:
+        return value, False
+    stand_in = mask(kind, value)
+    if stand_in is None:
+        return value, False
+    return (stand_in if kind in ("name", "text") else None), True
 
 
 def _id(*parts: Any) -> str:
     return "palermo-" + hashlib.sha1("\x1f".join(str(p) for p in parts).encode()).hexdigest()[:24]
 
 
-def _party(case_ref: str, name: str | None, account: str | None) -> EntityProxy | None:
+def _party(case_ref: str, name: str | None, account: str | None, mask: Mask) -> EntityProxy | None:
     """A LegalEntity for a payer/payee, keyed by account (else by name) so repeats collapse."""
     if not name and not account:
         return None
+    shown_name, name_masked = _masked(mask, "name", name)
+    account_stand_in = mask("account", account) if account else None
+    if name and not name_masked and account_stand_in is not None:
+        stand_in = mask("name", name)
+        shown_name = stand_in or shown_name  # the holder of a masked account is masked too
+        name_masked = stand_in is not None
+    key = account_stand_in or account if account else shown_name
     entity = model.make_entity("LegalEntity")
-    entity.id = _id(case_ref, "party", account or name)
-    entity.add("name", name or account)
+    entity.id = _id(case_ref, "party", key)
+    entity.add("name", shown_name or account_stand_in or account)
     return entity
 
 
-def _statement_entities(con: Any, case_ref: str) -> Iterator[EntityProxy]:
+def _account(case_ref: str, account: str, mask: Mask) -> EntityProxy:
+    stand_in = mask("account", account)
+    acct = model.make_entity("BankAccount")
+    acct.id = _id(case_ref, "account", stand_in or account)
+    if stand_in is None:
+        acct.add("accountNumber", account)
+    else:
+        acct.add("notes", f"account of {stand_in} (withheld)")
+    return acct
+
+
+def _mask_proxy(proxy: EntityProxy, mask: Mask) -> EntityProxy:
+    """An imported entity with masked names replaced, masked identifiers dropped, text scrubbed."""
+    data = proxy.to_dict()
+    props: dict[str, list[str]] = {}
+    for name, values in data.get("properties", {}).items():
+        prop = proxy.schema.get(name)
+        kind = _PROPERTY_KINDS.get(prop.type.name) if prop is not None else None
+        if kind is None and name in ("accountNumber", "bankAccountNumber"):
+            kind = "account"
+        if kind is None and prop is not None and prop.type in (registry.string, registry.text):
+            kind = "text"
+        kept = []
+        for value in values:
+            shown, _ = _masked(mask, kind, value) if kind else (value, False)
+            if shown:
+                kept.append(shown)
+        if kept:
+            props[name] = kept
+    data["properties"] = props
+    return model.get_proxy(data, cleaned=False)
+
+
+def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator[EntityProxy]:
     """Payment, BankAccount, LegalEntity, Call and Person entities built from the case's statements."""
     for row in con.execute(
         "SELECT stmt_id, evidence_id, locator, ts, from_account, from_name, to_account, to_name, amount, "
@@ -45,20 +113,18 @@ def _statement_entities(con: Any, case_ref: str) -> Iterator[EntityProxy]:
         pay = model.make_entity("Payment")
         pay.id = _id(case_ref, stmt)
         for side, account, name in (("payer", fa, fn), ("beneficiary", ta, tn)):
-            party = _party(case_ref, name, account)
+            party = _party(case_ref, name, account, mask)
             if party is not None:
                 pay.add(side, party.id)
                 yield party
             if account:
-                acct = model.make_entity("BankAccount")
-                acct.id = _id(case_ref, "account", account)
-                acct.add("accountNumber", account)
+                acct = _account(case_ref, account, mask)
                 yield acct
                 pay.add(f"{side}Account", acct.id)
         pay.add("amount", str(amount))
         pay.add("currency", currency)
         pay.add("date", ts.isoformat() if ts else None)
-        pay.add("purpose", desc)
+        pay.add("purpose", _masked(mask, "text", desc)[0])
         pay.add("recordId", f"evidence:{eid}:{loc}")
         yield pay
     for stmt, eid, loc, ts, caller, callee, duration in con.execute(
@@ -68,8 +134,8 @@ def _statement_entities(con: Any, case_ref: str) -> Iterator[EntityProxy]:
     ).fetchall():
         call = model.make_entity("Call")
         call.id = _id(case_ref, stmt)
-        call.add("callerNumber", caller)
-        call.add("receiverNumber", callee)
+        call.add("callerNumber", _masked(mask, "phone", caller)[0])
+        call.add("receiverNumber", _masked(mask, "phone", callee)[0])
         call.add("date", ts.isoformat() if ts else None)
         call.add("duration", None if duration is None else str(duration))
         call.add("recordId", f"evidence:{eid}:{loc}")
@@ -81,20 +147,38 @@ def _statement_entities(con: Any, case_ref: str) -> Iterator[EntityProxy]:
     ).fetchall():
         person = model.make_entity("Person")
         person.id = _id(case_ref, stmt)
-        person.add("name", name or phone or email)
-        person.add("phone", phone)
-        person.add("email", email)
+        shown_name, name_masked = _masked(mask, "name", name)
+        shown_phone, phone_masked = _masked(mask, "phone", phone)
+        shown_email, email_masked = _masked(mask, "email", email)
+        if (phone_masked or email_masked) and name and not name_masked:
+            shown_name = mask("phone" if phone_masked else "email", phone or email or "") or shown_name
+        person.add("name", shown_name or shown_phone or shown_email or _stand_in(mask, phone, email))
+        person.add("phone", shown_phone)
+        person.add("email", shown_email)
         person.add("notes", f"recordId evidence:{eid}:{loc}")  # Person has no recordId property in FtM
         yield person
 
 
-def export_entities(con: Any, case_ref: str, out: Path | str, *, statements: bool = True) -> int:
+def _stand_in(mask: Mask, *values: str | None) -> str | None:
+    for value in values:
+        if value:
+            stand_in = mask("phone" if "@" not in value else "email", value)
+            if stand_in:
+                return stand_in
+    return None
+
+
+def export_entities(
+    con: Any, case_ref: str, out: Path | str, *, statements: bool = True, mask: Mask | None = None
+) -> int:
     """Write the case's entities to ``out`` as FtM JSON lines; return how many were written.
 
     Imported FtM entities come out exactly as they went in; with ``statements`` the payments, calls
     and contacts are added as FtM entities too. Entities that repeat (one BankAccount used by many
-    payments) are merged by id, as FtM's own aggregators do.
+    payments) are merged by id, as FtM's own aggregators do. ``mask`` (see the module docstring)
+    withholds who must not be named; without it everything is written as imported.
     """
+    masker: Mask = mask or _keep
     merged: dict[str, EntityProxy] = {}
     for entity_id, schema, props in con.execute(
         "SELECT entity_id, schema, properties FROM ftm_entities WHERE case_ref = ? ORDER BY stmt_id",
@@ -103,9 +187,11 @@ def export_entities(con: Any, case_ref: str, out: Path | str, *, statements: boo
         proxy = model.get_proxy(
             {"id": entity_id, "schema": schema, "properties": json.loads(props)}, cleaned=False
         )
+        if mask is not None:
+            proxy = _mask_proxy(proxy, mask)
         merged[entity_id] = merged[entity_id].merge(proxy) if entity_id in merged else proxy
     if statements:
-        for proxy in _statement_entities(con, case_ref):
+        for proxy in _statement_entities(con, case_ref, masker):
             assert proxy.id is not None
             merged[proxy.id] = merged[proxy.id].merge(proxy) if proxy.id in merged else proxy
     with Path(out).open("w", encoding="utf-8") as fh:
@@ -114,4 +200,4 @@ def export_entities(con: Any, case_ref: str, out: Path | str, *, statements: boo
     return len(merged)
 
 
-__all__ = ["export_entities"]
+__all__ = ["Mask", "export_entities"]

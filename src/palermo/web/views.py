@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+from palermo.analytics.redaction import Redaction, pseudonym
+from palermo.analytics.redaction import must_mask as _must_mask
 from palermo.web.deps import with_analytics
 from palermo.web.readmodels import CaseReads
 from palermo.web.results import plain
@@ -28,22 +30,30 @@ def _flat(item: dict[str, Any]) -> dict[str, Any]:
     return dict(inner) if isinstance(inner, dict) else dict(item)
 
 
-SUSPECT_ROLES = frozenset({"recruiter", "controller", "transporter", "driver", "financier", "money_handler"})
-VICTIM_ROLES = frozenset({"possible_victim", "victim"})
-
-
 def masked_label(node: dict[str, Any]) -> str:
     """A stable pseudonymous label (from the entity id) for someone who must not be named here."""
-    kind = "possible victim" if node.get("role") in VICTIM_ROLES else "person"
-    return f"{kind} {str(node.get('id', '?'))[-6:]}"
+    return pseudonym(str(node.get("id", "?")), node.get("role"))
 
 
 def must_mask(node: dict[str, Any], show_identity: bool) -> bool:
-    """Possible victims are always pseudonymous; other unsuspected people unless identities may be seen."""
-    if node.get("role") in VICTIM_ROLES:
-        return True
-    suspected = bool(node.get("ring")) or node.get("role") in SUSPECT_ROLES
-    return not suspected and not show_identity
+    """Possible victims are always pseudonymous; other unsuspected people unless identities may be seen.
+
+    The rule itself is :func:`palermo.analytics.redaction.must_mask`, shared with the CLI and exports.
+    """
+    return _must_mask(node.get("role"), node.get("ring"), reveal=show_identity)
+
+
+def case_rules(reads: CaseReads, case_ref: str, show_identity: bool) -> Redaction:
+    """The redaction rule over the whole case network (one scan per analysis generation and permission).
+
+    Built from every node, so an entity sharing a possible victim's name is masked like her.
+    """
+
+    def scan() -> Redaction:
+        data = with_analytics(reads.ws, "network", case_ref, {"max_nodes": 1_000_000})
+        return Redaction.from_nodes((_flat(n) for n in data.get("nodes", [])), reveal=show_identity)
+
+    return reads.memo(("case_rules", case_ref, show_identity), scan)  # type: ignore[no-any-return]
 
 
 def network_view(
@@ -60,13 +70,14 @@ def network_view(
     """
     key = ("network_view", case_ref, repr(sorted(filters.items())), limit, show_identity)
     return reads.memo(  # type: ignore[no-any-return]
-        key, lambda: _network_view(reads.ws, case_ref, filters, limit, show_identity=show_identity)
+        key, lambda: _network_view(reads, case_ref, filters, limit, show_identity=show_identity)
     )
 
 
 def _network_view(
-    ws: Any, case_ref: str, filters: dict[str, Any], limit: int, *, show_identity: bool
+    reads: CaseReads, case_ref: str, filters: dict[str, Any], limit: int, *, show_identity: bool
 ) -> dict[str, Any]:
+    ws = reads.ws
     query: dict[str, Any] = {"max_nodes": limit}
     if filters.get("community") is not None:
         query["community"] = filters["community"]
@@ -94,9 +105,11 @@ def _network_view(
     if filters.get("edge_kind") or filters.get("date_from") or filters.get("date_to"):
         linked = {str(e.get("source")) for e in edges} | {str(e.get("target")) for e in edges}
         nodes = [n for n in nodes if str(n["id"]) in linked]
+    rules = case_rules(reads, case_ref, show_identity)
     for node in nodes:
-        if must_mask(node, show_identity):
-            node["label"] = masked_label(node)
+        eid = str(node.get("id"))
+        if must_mask(node, show_identity) or rules.masked(eid):
+            node["label"] = pseudonym(eid, rules.role(eid) or node.get("role"))
     return {"nodes": nodes, "edges": edges, "limit": limit, **facets}
 
 
@@ -116,11 +129,12 @@ def _explanation_view(
     if item_id.startswith("ent:"):
         around = plain(with_analytics(ws, "network", case_ref, {"entity": item_id, "max_nodes": 100_000}))
         node = next((_flat(n) for n in around.get("nodes", []) if _flat(n).get("id") == item_id), {})
-        hide = must_mask(node, show_identity)
+        hide = must_mask(node, show_identity) or case_rules(reads, case_ref, show_identity).masked(item_id)
     elif item_id.startswith("e:") and show_identity:
         full = with_analytics(ws, "network", case_ref, {"max_nodes": 1_000_000})
         edge = next((_flat(e) for e in full.get("edges", []) if _flat(e).get("id") == item_id), {})
-        hide = bool({str(edge.get("source")), str(edge.get("target"))} & possible_victims(reads, case_ref))
+        rules = case_rules(reads, case_ref, show_identity)
+        hide = any(rules.masked(str(edge.get(end))) for end in ("source", "target"))
     else:
         hide = not show_identity
     if hide:
@@ -135,17 +149,6 @@ def _explanation_view(
     return data
 
 
-def possible_victims(reads: CaseReads, case_ref: str) -> frozenset[str]:
-    """Entity ids the analysis marks as possible victims (scanning the whole network once per generation)."""
-
-    def scan() -> frozenset[str]:
-        data = with_analytics(reads.ws, "network", case_ref, {"max_nodes": 1_000_000})
-        nodes = data.get("nodes", [])
-        return frozenset(str(_flat(n).get("id")) for n in nodes if _flat(n).get("role") in VICTIM_ROLES)
-
-    return reads.memo(("possible_victims", case_ref), scan)  # type: ignore[no-any-return]
-
-
 def timeline_view(
     reads: CaseReads,
     case_ref: str,
@@ -158,8 +161,9 @@ def timeline_view(
 ) -> list[dict[str, Any]]:
     """Timeline events, filtered and capped at ``limit`` (earliest first).
 
-    Summaries quote the evidence (names, numbers); an event touching a possible victim is shown
-    without them unless the viewer holds the victim-identity permission. Cached per filter set.
+    Summaries quote the evidence (names, numbers), so an event touching anyone the redaction rule
+    masks (possible victims always; other unsuspected people unless the viewer holds the
+    victim-identity permission) is shown by pseudonyms only. Cached per filter set and permission.
     """
     key = ("timeline_view", case_ref, kind, date_from, date_to, limit, show_identity)
     return reads.memo(  # type: ignore[no-any-return]
@@ -193,9 +197,10 @@ def _timeline_view(
         ws, "timeline", case_ref, start=start, end=end, kinds=[kind] if kind else None, limit=limit
     )
     rows: list[dict[str, Any]] = plain(events)
-    if not show_identity:
-        victims = possible_victims(reads, case_ref)
-        for row in rows:
-            if victims.intersection(row.get("entities") or []):
-                row["summary"] = f"{row.get('kind', 'event')} involving a possible victim (details withheld)"
+    rules = case_rules(reads, case_ref, show_identity)
+    for row in rows:
+        ids = [str(e) for e in row.get("entities") or []]
+        if not ids or any(rules.masked(e) for e in ids):  # deny by default: nobody known, nothing quoted
+            involved = " → ".join(rules.display(e) for e in ids) or "unresolved parties"
+            row["summary"] = f"{row.get('kind', 'event')} involving {involved} (details withheld)"
     return rows

@@ -1,0 +1,223 @@
+"""Who may be named outside the protected record: one deny-by-default rule for every output.
+
+Names, phones, e-mails and accounts come straight from the evidence, and resolution can split one
+person over several entities (her phone in one, the bank account in her name in another), so a rule
+that hides only the entities labelled *possible victim* leaks the rest of her. The rule here is the
+other way round: only entities the analysis suspects (a suspected ring member or a suspect role) may
+be named. Possible victims are always pseudonymous; every other person is pseudonymous unless the
+caller explicitly reveals identities (the web's victim-identity permission, or an audited
+``--reveal-identities`` on the command line). Entities that share a name with a possible victim
+count as possible victims themselves, so a revealed export does not name her through a split entity.
+
+Pseudonyms (``person 3fa2c1`` / ``possible victim 3fa2c1``) come from the entity id, so they are
+stable across exports and views and can be explained back with ``--explain``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+SUSPECT_ROLES = frozenset({"recruiter", "controller", "transporter", "driver", "financier", "money_handler"})
+VICTIM_ROLES = frozenset({"possible_victim", "victim"})
+#: Keys whose values are a masked entity's identifiers: emptied rather than rewritten.
+IDENTIFIER_KEYS = frozenset({"phones", "emails", "accounts", "names"})
+_PHONE_LIKE = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
+
+
+def is_suspected(role: str | None, ring: bool | None) -> bool:
+    """A suspected ring member or someone the analysis gives a suspect role: may be named."""
+    return bool(ring) or role in SUSPECT_ROLES
+
+
+def must_mask(role: str | None, ring: bool | None, *, reveal: bool) -> bool:
+    """Possible victims always; other unsuspected people unless identities are explicitly revealed."""
+    if role in VICTIM_ROLES:
+        return True
+    return not is_suspected(role, ring) and not reveal
+
+
+def pseudonym(entity_id: str, role: str | None) -> str:
+    """The stable stand-in label for an entity that must not be named."""
+    kind = "possible victim" if role in VICTIM_ROLES else "person"
+    return f"{kind} {str(entity_id)[-6:]}"
+
+
+def _name_key(name: str) -> frozenset[str]:
+    """Order-free name tokens, so ``Marilberg, Corliel`` matches ``Corliel Marilberg``."""
+    return frozenset(t for t in re.split(r"[\s,.]+", name.lower()) if t)
+
+
+def _variants(value: str) -> tuple[str, ...]:
+    """A name as written and in the other usual order (``Last, First`` / ``First Last``)."""
+    text = " ".join(value.split())
+    if "@" in text or any(ch.isdigit() for ch in text):
+        return (text,)
+    if "," in text:
+        last, _, first = text.partition(",")
+        return (text, f"{first.strip()} {last.strip()}")
+    parts = text.split(" ")
+    if len(parts) >= 2:
+        return (text, f"{parts[-1]}, {' '.join(parts[:-1])}", f"{parts[-1]} {' '.join(parts[:-1])}")
+    return (text,)
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What the rule needs to know about one resolved entity."""
+
+    entity_id: str
+    label: str
+    role: str | None = None
+    ring: bool = False
+    names: tuple[str, ...] = ()
+    identifiers: tuple[str, ...] = ()  # phones, e-mails, accounts
+
+
+class Redaction:
+    """The rule applied to one case: which entities are masked, their pseudonyms, and text scrubbing.
+
+    Deny by default: an entity id the case does not know is masked too.
+    """
+
+    def __init__(self, subjects: Iterable[Subject], *, reveal: bool = False) -> None:
+        self.reveal = reveal
+        subjects = list(subjects)
+        victim_keys = {
+            _name_key(n) for s in subjects if s.role in VICTIM_ROLES for n in (s.label, *s.names) if n
+        }
+        victim_keys.discard(frozenset())
+        self._roles: dict[str, str | None] = {}
+        self._labels: dict[str, str] = {s.entity_id: s.label for s in subjects}
+        self.named: set[str] = set()
+        replace: dict[str, str] = {}
+        phones: dict[str, str] = {}
+        name_keys: dict[frozenset[str], str] = {}
+        for s in subjects:
+            role = s.role
+            if not is_suspected(role, s.ring) and any(
+                _name_key(n) in victim_keys for n in (s.label, *s.names)
+            ):
+                role = "possible_victim"  # a split-off part of a possible victim
+            self._roles[s.entity_id] = role
+            if not must_mask(role, s.ring, reveal=reveal):
+                self.named.add(s.entity_id)
+                continue
+            alias = pseudonym(s.entity_id, role)
+            for name in (s.label, *s.names):
+                if len(_name_key(name)) >= 2:
+                    name_keys.setdefault(_name_key(name), alias)
+            for value in (*s.identifiers, *(v for n in (s.label, *s.names) if n for v in _variants(n))):
+                if value and len(value.strip()) >= 3:
+                    replace.setdefault(value.strip().lower(), alias)
+                    if len(_digits(value)) >= 7 and "@" not in value:
+                        phones.setdefault(_digits(value)[-9:], alias)
+        self._replace = replace
+        self._phones = phones
+        self._name_keys = name_keys
+        words = sorted(replace, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
+
+    @classmethod
+    def from_connection(cls, con: Any, case_ref: str, *, reveal: bool = False) -> Redaction:
+        """The rule for ``case_ref`` from the analysis tables (run ``analyze`` first)."""
+        rows = con.execute(
+            """SELECT e.entity_id, e.label, r.role, coalesce(r.ring, FALSE), e.names, e.phones, e.emails,
+                      e.accounts
+               FROM entities e LEFT JOIN entity_roles r
+                 ON r.case_ref = e.case_ref AND r.entity_id = e.entity_id
+               WHERE e.case_ref = ?""",
+            [case_ref],
+        ).fetchall()
+        return cls(
+            (
+                Subject(
+                    str(eid),
+                    str(label or ""),
+                    role,
+                    bool(ring),
+                    tuple(names or ()),
+                    (*(phones or ()), *(emails or ()), *(accounts or ())),
+                )
+                for eid, label, role, ring, names, phones, emails, accounts in rows
+            ),
+            reveal=reveal,
+        )
+
+    @classmethod
+    def from_nodes(cls, nodes: Iterable[Mapping[str, Any]], *, reveal: bool = False) -> Redaction:
+        """The rule from network nodes (``id``, ``label``, ``role``, ``ring``), without a connection."""
+        return cls(
+            (
+                Subject(str(n.get("id")), str(n.get("label") or ""), n.get("role"), bool(n.get("ring")))
+                for n in nodes
+            ),
+            reveal=reveal,
+        )
+
+    def masked(self, entity_id: str) -> bool:
+        return str(entity_id) not in self.named
+
+    def role(self, entity_id: str) -> str | None:
+        """The role the rule works with (a split-off part of a possible victim counts as one)."""
+        return self._roles.get(str(entity_id))
+
+    def label(self, entity_id: str, label: str) -> str:
+        """``label`` if the entity may be named, else its pseudonym."""
+        return pseudonym(entity_id, self.role(entity_id)) if self.masked(entity_id) else label
+
+    def display(self, entity_id: str) -> str:
+        """How to show an entity known only by id: its label if it may be named, else its pseudonym."""
+        return self.label(entity_id, self._labels.get(str(entity_id), str(entity_id)))
+
+    def mask_value(self, value: str) -> str | None:
+        """The pseudonym standing for a masked entity's name or identifier, or None if it may be shown."""
+        text = value.strip()
+        hit = self._replace.get(text.lower())
+        if hit is None and len(_digits(text)) >= 7 and "@" not in text:
+            hit = self._phones.get(_digits(text)[-9:])
+        if hit is None:
+            hit = self._name_keys.get(_name_key(text))
+        return hit
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every name or identifier of a masked entity replaced by its pseudonym."""
+        if self._pattern is not None:
+            text = self._pattern.sub(lambda m: self._replace[m.group(0).lower()], text)
+        if self._phones:
+            text = _PHONE_LIKE.sub(lambda m: self._phones.get(_digits(m.group(0))[-9:], m.group(0)), text)
+        return text
+
+    def tree(self, data: Any) -> Any:
+        """A JSON-like structure with masked entities pseudonymised and all text scrubbed.
+
+        A dict carrying a masked ``entity_id`` (or ``id``) gets its ``label`` / ``subject`` replaced
+        and its identifier lists emptied; every string anywhere is scrubbed.
+        """
+        if isinstance(data, str):
+            return self.scrub(data)
+        if isinstance(data, list | tuple):
+            return [self.tree(v) for v in data]
+        if not isinstance(data, dict):
+            return data
+        eid = data.get("entity_id") or (
+            data.get("id") if str(data.get("id", "")).startswith("ent:") else None
+        )
+        out = {k: self.tree(v) for k, v in data.items()}
+        if eid and self.masked(str(eid)):
+            alias = pseudonym(str(eid), self.role(str(eid)))
+            for key in ("label", "subject", "name"):
+                if key in out:
+                    out[key] = alias
+            for key in IDENTIFIER_KEYS & out.keys():
+                out[key] = []
+        return out
+
+
+__all__ = ["SUSPECT_ROLES", "VICTIM_ROLES", "Redaction", "Subject", "is_suspected", "must_mask", "pseudonym"]
