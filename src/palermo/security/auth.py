@@ -85,7 +85,7 @@ class PasswordHasher:
 
     def __init__(self, parameters: Parameters | None = None) -> None:
         self._argon = _Argon2.from_parameters(parameters) if parameters else _Argon2(type=Type.ID)
-        self._dummy: str | None = None
+        self._decoy: str | None = None
 
     def hash(self, password: str) -> str:
         """Return the PHC-format argon2id hash of ``password`` (salt and parameters included)."""
@@ -98,11 +98,11 @@ class PasswordHasher:
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 
-    def dummy_verify(self, password: str) -> None:
+    def decoy_verify(self, password: str) -> None:
         """Spend the time of one verification, so an unknown username answers as slowly as a known one."""
-        if self._dummy is None:
-            self._dummy = self.hash(secrets.token_hex(16))
-        self.verify(self._dummy, password)
+        if self._decoy is None:
+            self._decoy = self.hash(secrets.token_hex(16))
+        self.verify(self._decoy, password)
 
 
 def check_password_strength(password: str, username: str) -> None:
@@ -205,7 +205,7 @@ class Authenticator:
     def verify_password(self, password_hash: str | None, password: str) -> bool:
         """Verify, spending the same time when there is no user (``password_hash`` None)."""
         if password_hash is None:
-            self.hasher.dummy_verify(password)
+            self.hasher.decoy_verify(password)
             return False
         return self.hasher.verify(password_hash, password)
 

@@ -38,7 +38,7 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Section:
         return Section(problem=f"Not available in this installation: {exc.message}")
     except PalermoError as exc:
         return Section(problem=str(exc))
-    except (ImportError, NotImplementedError) as exc:
+    except ImportError as exc:
         return Section(problem=f"This part of Palermo is not installed yet ({type(exc).__name__}).")
 
 
