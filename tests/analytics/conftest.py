@@ -14,6 +14,9 @@ import duckdb
 import pytest
 
 from palermo.ingest.schema import columns_of, create_schema
+from palermo.scenario import Scenario, generate
+from palermo.scenario.demo_case import build_demo_case
+from palermo.workspace import Workspace
 
 CASE = "TEST-1"
 Rows = Callable[..., None]
@@ -54,3 +57,20 @@ class Loader:
 @pytest.fixture
 def load(con: duckdb.DuckDBPyConnection) -> Loader:
     return Loader(con)
+
+
+def ingested_demo(root: Path, key: Path) -> tuple[Workspace, Scenario, str]:
+    """A workspace under ``root`` holding the seed-7 demo case with every exhibit imported (not analysed).
+
+    Shared by the module-scoped fixtures that exercise the analysis through the front door, so the
+    case is built the one way the demo builds it. The caller closes the workspace.
+    """
+    ws = Workspace.init(root / "ws", master_key_file=key)
+    scenario = generate(seed=7, scale=1)
+    files = scenario.write(root / "files")
+    case_ref = build_demo_case(ws, scenario, files)
+    by_name = {s.path.name: s for s in files.sources}
+    for item in ws.evidence.list(case_ref):
+        source = by_name[item.original_filename]
+        ws.analytics.ingest(case_ref, item.id, source.adapter, source.options)
+    return ws, scenario, case_ref

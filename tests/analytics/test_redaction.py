@@ -21,8 +21,9 @@ from palermo.analytics.redaction import Redaction, Subject, must_mask, pseudonym
 from palermo.cli.analyze import redacted
 from palermo.cli.main import run
 from palermo.scenario import generate
-from palermo.scenario.demo_case import build_demo_case
 from palermo.workspace import Workspace
+
+from .conftest import ingested_demo
 
 
 def _name_forms(name: str) -> set[str]:
@@ -36,15 +37,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     key = root / "master.key"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PALERMO_MASTER_KEY_FILE", str(key))
-        ws = Workspace.init(root / "ws", master_key_file=key)
-        scenario = generate(seed=7, scale=1)
-        files = scenario.write(root / "files")
-        case_ref = build_demo_case(ws, scenario, files)
-        by_name = {s.path.name: s for s in files.sources}
+        ws, scenario, case_ref = ingested_demo(root, key)
         analytics = ws.analytics
-        for item in ws.evidence.list(case_ref):
-            source = by_name[item.original_filename]
-            analytics.ingest(case_ref, item.id, source.adapter, source.options)
         analytics.analyze(case_ref)
         secrets: set[str] = set()
         for victim in scenario.truth.victims:
