@@ -1,8 +1,9 @@
-"""Online ads: one JSON object per line, with phones, emails and image hashes as identifiers."""
+"""Online ads: one JSON object per line; phones, emails and image hashes are read from ``ads`` itself."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -37,10 +38,24 @@ def test_blank_lines_are_skipped_and_locators_stay_physical(con: duckdb.DuckDBPy
     ]
 
 
-def test_one_image_reused_in_two_cities_is_one_identifier(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+def test_one_image_reused_in_two_cities_is_one_hash(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
     ingest(con, "C-1", 3, fx / "ads.jsonl", "ads_jsonl")
-    hits = con.execute("SELECT count(*) FROM identifiers WHERE kind = 'image' AND norm = 'ab12cd'").fetchone()
-    assert hits == (2,)
+    hits = con.execute(
+        "SELECT count(*), count(DISTINCT city) FROM ads WHERE list_contains(image_hashes, 'ab12cd')"
+    ).fetchone()
+    assert hits == (2, 2)
+
+
+def test_ad_phones_and_emails_are_mentions_without_copies(
+    con: duckdb.DuckDBPyConnection, mentions: Any, fx: Path
+) -> None:
+    ingest(con, "C-1", 3, fx / "ads.jsonl", "ads_jsonl")
+    found = mentions(con, "C-1", "locator = 'jsonl:line:1'")
+    assert found == [
+        ("email", "velar.boss@example.org", None, "ads.email", "jsonl:line:1"),
+        ("phone", "+12025550178", None, "ads.phone", "jsonl:line:1"),
+    ]
+    assert con.execute("SELECT count(*) FROM identifiers").fetchone() == (0,)
 
 
 def test_bad_ads_are_reported_by_line(con: duckdb.DuckDBPyConnection, fx: Path) -> None:

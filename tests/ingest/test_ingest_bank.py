@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import openpyxl
@@ -36,15 +37,15 @@ def test_amounts_are_positive_and_thousands_separators_read(con: duckdb.DuckDBPy
     assert amounts == [Decimal("1200.00"), Decimal("189.50"), Decimal("9500.00"), Decimal("300.00")]
 
 
-def test_accounts_are_recorded_as_identifiers_with_holder_names(
-    con: duckdb.DuckDBPyConnection, fx: Path
+def test_accounts_are_mentions_with_holder_names(
+    con: duckdb.DuckDBPyConnection, mentions: Any, fx: Path
 ) -> None:
     ingest(con, "C-1", 1, fx / "bank_ok.csv", "bank_csv")
-    found = con.execute(
-        "SELECT raw, name FROM identifiers WHERE kind = 'account' AND norm = 'NL91ABNA0417164300' "
-        "AND locator = 'line:2'"
-    ).fetchall()
-    assert found == [("NL91 ABNA 0417 1643 00", "Mara Velden")]
+    found = mentions(con, "C-1", "norm = 'NL91ABNA0417164300' AND locator = 'line:2'")
+    assert [(kind, name, locator) for kind, _, name, _, locator in found] == [
+        ("account", "Mara Velden", "line:2")
+    ]
+    assert con.execute("SELECT count(*) FROM identifiers").fetchone() == (0,)
 
 
 def test_bad_rows_fail_the_import_naming_file_and_line(con: duckdb.DuckDBPyConnection, fx: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -26,9 +27,16 @@ def test_calls_keep_time_duration_kind_and_cell(con: duckdb.DuckDBPyConnection, 
     assert row == ("2025-03-14 23:02:00", "+12025550178", 0, "sms", "C-101", "Springfield", "1:line:3")
 
 
-def test_every_call_yields_caller_and_callee_identifiers(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+def test_every_call_yields_caller_and_callee_mentions(
+    con: duckdb.DuckDBPyConnection, mentions: Any, fx: Path
+) -> None:
     ingest(con, "C-1", 1, fx / "cdr_ok.csv", "cdr_csv", {"region": "US"})
-    assert con.execute("SELECT count(*) FROM identifiers WHERE kind = 'phone'").fetchone() == (6,)
+    found = mentions(con, "C-1")
+    assert len(found) == 6 and {(kind, source) for kind, _, _, source, _ in found} == {
+        ("phone", "calls.caller"),
+        ("phone", "calls.callee"),
+    }
+    assert con.execute("SELECT count(*) FROM identifiers").fetchone() == (0,)
 
 
 def test_bad_records_list_time_phone_duration_and_type_problems(

@@ -9,6 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from palermo.analytics.resolve import resolve
 from palermo.errors import ImportDataError
 from palermo.ingest.ftm import export_entities
 from palermo.ingest.service import ingest
@@ -31,13 +32,27 @@ def test_import_lifts_phones_emails_and_accounts_into_identifiers(
 ) -> None:
     ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm")
     found = set(con.execute("SELECT kind, norm FROM identifiers").fetchall())
-    assert found == {
+    assert found == {  # the Call's numbers are in ``calls``, not copied here
         ("phone", "+12025550178"),
         ("email", "velar.boss@example.org"),
         ("account", "NL91ABNA0417164300"),
         ("account", "GB29NWBK60161331926819"),
-        ("phone", "+12025550199"),
     }
+    assert con.execute("SELECT caller, callee FROM calls").fetchall() == [("+12025550178", "+12025550199")]
+
+
+def test_people_of_a_stream_that_also_holds_payments_are_resolved(
+    con: duckdb.DuckDBPyConnection, fx: Path
+) -> None:
+    """The stream fills ``payments`` and ``calls`` too; its Person's e-mail must still reach
+    resolution (an earlier reading skipped ``identifiers`` for any evidence in those tables)."""
+    ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm")
+    resolve(con, "C-1")
+    members = con.execute(
+        "SELECT m.member_key FROM entity_members m JOIN entity_members e USING (case_ref, entity_id) "
+        "WHERE e.member_key = 'email:velar.boss@example.org' ORDER BY 1"
+    ).fetchall()
+    assert ("phone:+12025550178",) in members and ("email:velar.boss@example.org",) in members
 
 
 def test_round_trip_returns_the_same_entities(

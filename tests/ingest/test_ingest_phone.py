@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -26,13 +27,11 @@ def test_contact_with_two_phones_and_an_email_gives_three_rows(
 
 
 def test_contact_phones_become_identifiers_with_the_saved_name(
-    con: duckdb.DuckDBPyConnection, fx: Path
+    con: duckdb.DuckDBPyConnection, mentions: Any, fx: Path
 ) -> None:
     ingest(con, "C-1", 7, fx / "phone_device.json", "phone_json")
-    names = con.execute(
-        "SELECT DISTINCT name FROM identifiers WHERE norm = '+12025550199' AND name IS NOT NULL"
-    ).fetchall()
-    assert names == [("Mira new",)]
+    names = {name for _, _, name, _, _ in mentions(con, "C-1", "norm = '+12025550199' AND name IS NOT NULL")}
+    assert names == {"Mira new"}
 
 
 def test_outgoing_message_without_sender_is_from_the_owner(con: duckdb.DuckDBPyConnection, fx: Path) -> None:

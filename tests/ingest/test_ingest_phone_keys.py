@@ -7,7 +7,7 @@ import random
 import duckdb
 
 from palermo.ingest.normalise import normalise_phone
-from palermo.ingest.tabular import phone_key_sql
+from palermo.ingest.tabular import nanp_sql, phone_key_sql
 
 _ALPHABET = "0123456789 ().-+"
 
@@ -75,3 +75,34 @@ def test_spellings_of_one_number_share_a_key() -> None:
         for raw in ("(305) 555-2591", "305-555-2591", "305 555 2591", "305.555.2591")
     }
     assert keys == {"3055552591"}
+
+
+def _keys(seed: int = 5, count: int = 20000) -> list[str]:
+    """Keys of every shape the North-American rule looks at, and near misses (area code 0/1,
+    9 or 12 digits, other country codes), so both its answers and its refusals are checked."""
+    rng = random.Random(seed)
+    out = [
+        "2125550143",
+        "12125550143",
+        "+12125550143",
+        "0125550143",
+        "1125550143",
+        "+11255501430",
+        "+442079460000",
+    ]
+    for _ in range(count):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(9, 12)))
+        out.append(rng.choice(["", "", "1", "+", "+1"]) + digits)
+    return out
+
+
+def test_north_american_numbers_read_in_sql_match_phonenumbers() -> None:
+    con = duckdb.connect()
+    con.execute("CREATE TABLE k (key VARCHAR)")
+    con.executemany("INSERT INTO k VALUES (?)", [[k] for k in _keys()])
+    for region in ("US", "CA", "GB", None):
+        answered = con.execute(f"SELECT key, {nanp_sql('key', region)} AS e164 FROM k").fetchall()
+        fast = [(key, e164) for key, e164 in answered if e164 is not None]
+        assert len(fast) > (1000 if region in ("US", "CA") else 100), region
+        differ = [(key, e164) for key, e164 in fast if normalise_phone(key, region) != e164]
+        assert differ == [], region

@@ -13,6 +13,7 @@ import pytest
 from palermo.errors import NotFoundError
 from palermo.ingest.base import Adapter, BadRow, Batch, get_adapter, list_adapters
 from palermo.ingest.phone import cols
+from palermo.ingest.schema import create_schema
 from palermo.ingest.service import ingest, list_imports
 
 COUNTS = (
@@ -114,3 +115,33 @@ def test_staged_adapter_also_reads_without_a_connection(fx: Path) -> None:
     items = list(get_adapter("cdr_csv").read(fx / "cdr_ok.csv", evidence_id=3, options={}))
     calls = [i for i in items if isinstance(i, Batch) and i.table == "calls"]
     assert [r[1] for r in calls[0].rows] == ["line:2", "line:3", "line:4"]
+
+
+def test_old_workspaces_lose_only_the_identifier_copies_the_analysis_ignored(fx: Path) -> None:
+    """Before ``identifiers`` was narrowed, imports copied every call's numbers into it; opening
+    such a database drops those copies once, and keeps what a FollowTheMoney stream lifted."""
+    from palermo.ingest.schema import ddl
+
+    con = duckdb.connect()
+    con.execute(ddl())  # the old layout: no analytics_meta yet
+    ident = "INSERT INTO identifiers VALUES ('C-1', ?, 'line:2', ?, 'phone', '555', '+15555', NULL)"
+    imports = (
+        "INSERT INTO imports (case_ref, evidence_id, adapter, sha256, rows_ok, rows_bad, status, started_at, "
+        "finished_at) VALUES ('C-1', ?, ?, 'x', 1, 0, 'imported', now(), now())"
+    )
+    con.execute(imports, [1, "cdr_csv"])
+    con.execute(imports, [2, "ftm"])
+    con.execute(
+        "INSERT INTO calls (case_ref, evidence_id, locator, stmt_id) VALUES ('C-1', 1, 'line:2', '1:line:2')"
+    )
+    con.execute(
+        "INSERT INTO calls (case_ref, evidence_id, locator, stmt_id) VALUES ('C-1', 2, 'l:1', '2:l:1')"
+    )
+    con.execute(ident, [1, "1:line:2:caller"])
+    con.execute(ident, [2, "2:line:2:phone0"])
+    create_schema(con)
+    assert con.execute("SELECT evidence_id FROM identifiers").fetchall() == [(2,)]
+    con.execute(ident, [1, "1:line:2:custom"])  # written after the change: kept from now on
+    create_schema(con)
+    assert con.execute("SELECT count(*) FROM identifiers").fetchone() == (2,)
+    con.close()

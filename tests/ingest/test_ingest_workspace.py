@@ -53,7 +53,7 @@ def test_cli_ingest_reports_json(ws: Any, fx: Path) -> None:
         app, ["ingest", "C-1", str(evidence_id), "--adapter", "ads_jsonl", "--json", "-w", str(ws.path)]
     )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["tables"] == {"ads": 3, "identifiers": 6}
+    assert json.loads(result.stdout)["tables"] == {"ads": 3}
 
 
 def test_cli_bad_rows_raise_an_input_error_naming_the_original_file_and_line(ws: Any, fx: Path) -> None:

@@ -54,20 +54,16 @@ _SOURCES: dict[str, list[tuple[str, str, str, str, str]]] = {
         ("kind", "norm", "name", "norm", "identifiers"),
     ],
 }
-#: The ``identifiers`` table repeats what the source tables already say; it is read only for evidence
-#: items that filled no source table (FtM streams, mappings that only yield identifiers).
-_ONLY_NEW_EVIDENCE = "evidence_id NOT IN ({})"
+# ``identifiers`` holds only what the tables above do not (``palermo.ingest.schema.DERIVED_IDENTIFIERS``
+# lists the columns read here), so every row of it is read.
 
 
 def mentions_sql(tables: list[str]) -> str:
     """The SQL that lists one case's identifier mentions from the given source tables."""
-    others = [t for t in tables if t != "identifiers"]
-    seen = " UNION ".join(f"SELECT DISTINCT evidence_id FROM {t} WHERE case_ref = $case_ref" for t in others)
     parts = [
         f"SELECT {kind} AS kind, CAST({value} AS VARCHAR) AS norm, CAST({name} AS VARCHAR) AS name, "
         f"CAST({scope} AS VARCHAR) AS scope, '{source}' AS source, stmt_id, evidence_id, locator "
         f"FROM {table} WHERE case_ref = $case_ref"
-        + (f" AND {_ONLY_NEW_EVIDENCE.format(seen)}" if table == "identifiers" and others else "")
         for table in tables
         for kind, value, name, scope, source in _SOURCES[table]
     ]
@@ -83,14 +79,10 @@ def summary_sql(tables: list[str]) -> str:
     """Like :func:`mentions_sql`, but counted per (identifier, name, scope) inside each source
     before the keys are built: trimming and concatenating 77 k distinct values instead of 3.5 M
     mentions is what makes resolution fast on a million-row case."""
-    others = [t for t in tables if t != "identifiers"]
-    seen = " UNION ".join(f"SELECT DISTINCT evidence_id FROM {t} WHERE case_ref = $case_ref" for t in others)
     parts = [
         f"SELECT {kind} AS kind, CAST({value} AS VARCHAR) AS norm, CAST({name} AS VARCHAR) AS name, "
         f"CAST({scope} AS VARCHAR) AS scope, count(*) AS n "
-        f"FROM {table} WHERE case_ref = $case_ref"
-        + (f" AND {_ONLY_NEW_EVIDENCE.format(seen)}" if table == "identifiers" and others else "")
-        + " GROUP BY ALL"
+        f"FROM {table} WHERE case_ref = $case_ref GROUP BY ALL"
         for table in tables
         for kind, value, name, scope, _ in _SOURCES[table]
     ]

@@ -2,7 +2,7 @@
 
 Ads are where trafficking becomes visible from outside: the same phone behind ads in many cities,
 the same photos reused, third-person wording, age-suggestive terms. The adapter keeps the text as
-posted (indicators read it) and records each phone, email and image hash as an identifier, so
+posted (indicators read it) with its phone and email normalised and its image hashes as a list, so
 resolution can tie ads to the phones in the call records and the seized devices.
 
 Only ``ad_id``, ``posted_at`` and ``text`` are required; scraped data is patchy and a missing price
@@ -209,7 +209,8 @@ class AdsJsonlAdapter:
     def _statements(
         self, con: Any, parsed: str, *, evidence_id: int, options: Mapping[str, Any]
     ) -> Iterator[Batch]:
-        """Ads and their identifiers from the good lines of ``parsed``."""
+        """Ads from the good lines of ``parsed``. Their phones, e-mails and image hashes are read from
+        ``ads`` itself by the analysis, so nothing is copied into ``identifiers``."""
         ads = f"{parsed}_rows"
         con.execute(f"CREATE TEMP TABLE {ads} AS SELECT _line, {_COLUMNS} FROM {parsed} WHERE NOT _bad")
         spec = TableSpec(
@@ -245,25 +246,6 @@ class AdsJsonlAdapter:
             ),
             sql=f"SELECT {eid}, locator, stmt_id, ts, site, city, title, body, phone, email, price, "
             f"currency, image_hashes, age_claimed FROM ({rows})",
-        )
-        ident = ("evidence_id", "locator", "stmt_id", "kind", "raw", "norm", "name")
-        for kind in ("phone", "email"):
-            yield Batch(
-                "identifiers",
-                ident,
-                sql=(
-                    f"SELECT {eid}, locator, stmt_id || ':{kind}', '{kind}', raw_{kind}, {kind}, NULL "
-                    f"FROM ({rows}) WHERE {kind} IS NOT NULL"
-                ),
-            )
-        yield Batch(
-            "identifiers",
-            ident,
-            sql=(
-                f"SELECT {eid}, locator, stmt_id || ':image' || (i - 1), 'image', image_hashes[i], "
-                "image_hashes[i], NULL "
-                f"FROM (SELECT *, unnest(generate_series(1, len(image_hashes))) AS i FROM ({rows}))"
-            ),
         )
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:

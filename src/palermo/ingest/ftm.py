@@ -177,7 +177,8 @@ class FtmAdapter:
                             json.dumps(proxy.to_dict()["properties"], ensure_ascii=False),
                         )
                     )
-                    idents.extend(_identifiers(proxy, evidence_id, loc, region))
+                    if proxy.schema.name != "Call":  # its numbers are the caller/callee of ``calls``
+                        idents.extend(_identifiers(proxy, evidence_id, loc, region))
                     flows.see(proxy, loc)
                     if len(entities) >= CHUNK:
                         yield Batch("ftm_entities", cols("ftm_entities"), entities)

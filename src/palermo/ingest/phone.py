@@ -43,7 +43,11 @@ def parse_ts(value: Any) -> datetime | None:
 
 
 class _Rows:
-    """Accumulates rows per table for one extraction, with their identifier statements."""
+    """Accumulates rows per table for one extraction.
+
+    Only the device's own number goes into ``identifiers`` (a phone with no contacts has no other
+    row that names its owner); the numbers in contacts, messages and calls are read from those
+    tables by the analysis."""
 
     def __init__(self, evidence_id: int, region: str | None) -> None:
         self.eid, self.region = evidence_id, region
@@ -124,12 +128,10 @@ class PhoneJsonAdapter:
             phones = [p for p in (c.get("phones") or []) if p]
             emails = [e for e in (c.get("emails") or []) if e]
             for j, raw in enumerate(phones):
-                stmt = out.add("contacts", loc, f":phone{j}", (owner, name, out.phone(raw), None))
-                out.ident(loc, stmt, "phone", "phone", raw, out.phone(raw), name)
+                out.add("contacts", loc, f":phone{j}", (owner, name, out.phone(raw), None))
             for j, raw in enumerate(emails):
                 email = normalise_email(str(raw))
-                stmt = out.add("contacts", loc, f":email{j}", (owner, name, None, email))
-                out.ident(loc, stmt, "email", "email", raw, email, name)
+                out.add("contacts", loc, f":email{j}", (owner, name, None, email))
             if not phones and not emails:
                 out.add("contacts", loc, "", (owner, name, None, None))
         for i, m in enumerate(_items(doc, "messages", path.name)):
@@ -144,11 +146,9 @@ class PhoneJsonAdapter:
             out_going = str(m.get("direction") or "").lower() == "out"
             sender = out.phone(m.get("from")) or (owner if out_going else None)
             recipient = out.phone(m.get("to")) or (None if out_going else owner)
-            stmt = out.add(
+            out.add(
                 "messages", loc, "", (ts, sender, recipient, m.get("body"), clean_text(m.get("app")), owner)
             )
-            out.ident(loc, stmt, "sender", "phone", m.get("from") or owner_raw, sender, None)
-            out.ident(loc, stmt, "recipient", "phone", m.get("to") or owner_raw, recipient, None)
         for i, k in enumerate(_items(doc, "calls", path.name)):
             loc = f"json:$.calls[{i}]"
             ts = parse_ts(k.get("timestamp")) if isinstance(k, dict) else None
@@ -161,9 +161,7 @@ class PhoneJsonAdapter:
             except (TypeError, ValueError):
                 yield BadRow(path.name, None, "duration_s", "not a whole number of seconds", loc)
                 continue
-            stmt = out.add("calls", loc, "", (ts, caller, callee, duration, "voice", None, None))
-            out.ident(loc, stmt, "caller", "phone", k.get("from") or owner_raw, caller, None)
-            out.ident(loc, stmt, "callee", "phone", k.get("to") or owner_raw, callee, None)
+            out.add("calls", loc, "", (ts, caller, callee, duration, "voice", None, None))
         yield from out.batches()
 
 

@@ -6,6 +6,14 @@ to the evidence item (``evidence_id``) and the place in it (``locator``, e.g. ``
 ``stmt_id`` is ``<evidence_id>:<locator>`` plus a suffix when one source line yields several
 statements, so it is unique across the whole workspace.
 
+``identifiers`` holds only the strong identifiers that no evidence table column already carries:
+the phones, e-mails and accounts of FollowTheMoney entities, a device's own number, and columns a
+YAML mapping names as identifiers beyond the usual ones. The identifier columns of the evidence
+tables themselves (:data:`DERIVED_IDENTIFIERS`: a call's caller, a payment's accounts, an ad's phone
+…) are read straight from those tables by the analysis (``palermo.analytics.mentions``); copying
+them into ``identifiers`` as well doubled what an import wrote (3.5 M extra rows for a million calls
+and a million payments) for rows nothing read, and put every victim's number on disk twice more.
+
 The data tables carry no primary keys or indexes on purpose: DuckDB appends millions of rows much
 faster without them, and uniqueness is guaranteed one level up, by the ``imports`` table (one import
 per case, evidence item and adapter).
@@ -87,6 +95,25 @@ TABLE_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
 #: The tables an adapter may write to (``imports`` is written by the service only).
 EVIDENCE_TABLES: tuple[str, ...] = tuple(TABLE_COLUMNS)
 
+#: Identifier columns of the evidence tables, as ``(table, kind, column, name column)``: the analysis
+#: reads these mentions from the tables themselves, so adapters do not copy them into ``identifiers``.
+DERIVED_IDENTIFIERS: frozenset[tuple[str, str, str, str | None]] = frozenset(
+    {
+        ("payments", "account", "from_account", "from_name"),
+        ("payments", "account", "to_account", "to_name"),
+        ("calls", "phone", "caller", None),
+        ("calls", "phone", "callee", None),
+        ("messages", "phone", "sender", None),
+        ("messages", "phone", "recipient", None),
+        ("contacts", "phone", "phone", "name"),
+        ("contacts", "email", "email", "name"),
+        ("contacts", "phone", "device_owner", None),
+        ("ads", "phone", "phone", None),
+        ("ads", "email", "email", None),
+        ("ads", "image", "image_hashes", None),
+    }
+)
+
 #: Identifier kinds the ``identifiers`` table may hold.
 IDENTIFIER_KINDS: frozenset[str] = frozenset({"phone", "email", "account", "image"})
 
@@ -106,6 +133,27 @@ CREATE TABLE IF NOT EXISTS imports (
     finished_at TIMESTAMP NOT NULL,
     UNIQUE (case_ref, evidence_id, adapter)
 );
+"""
+
+
+META_DDL = """
+CREATE TABLE IF NOT EXISTS analytics_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
+"""
+
+#: Imports made before ``identifiers`` was narrowed copied every identifier column into it. The
+#: analysis of that time read those copies only for evidence that filled no evidence table (and so
+#: missed the people of a FollowTheMoney stream that also held payments); deleting exactly the
+#: copies it ignored keeps such a workspace's results as they were, FtM streams now included.
+_NARROW_IDENTIFIERS = """
+DELETE FROM identifiers i
+WHERE EXISTS (SELECT 1 FROM imports m WHERE m.case_ref = i.case_ref AND m.evidence_id = i.evidence_id
+              AND m.adapter <> 'ftm')
+  AND EXISTS (SELECT 1 FROM (
+    SELECT case_ref, evidence_id FROM payments UNION SELECT case_ref, evidence_id FROM calls
+    UNION SELECT case_ref, evidence_id FROM messages UNION SELECT case_ref, evidence_id FROM contacts
+    UNION SELECT case_ref, evidence_id FROM ads) s
+    WHERE s.case_ref = i.case_ref AND s.evidence_id = i.evidence_id);
+INSERT OR IGNORE INTO analytics_meta VALUES ('identifiers', 'narrow');
 """
 
 
@@ -132,9 +180,13 @@ def create_schema(con: Any) -> None:
     copying the DDL, so the shape is defined in exactly one place.
     """
     con.execute(ddl())
+    con.execute(META_DDL)
+    if con.execute("SELECT 1 FROM analytics_meta WHERE key = 'identifiers'").fetchone() is None:
+        con.execute(_NARROW_IDENTIFIERS)
 
 
 __all__ = [
+    "DERIVED_IDENTIFIERS",
     "EVIDENCE_TABLES",
     "IDENTIFIER_KINDS",
     "TABLE_COLUMNS",
