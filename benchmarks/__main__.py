@@ -22,7 +22,8 @@ def ratios(report: Report) -> dict[str, float | None]:
     ingest = report.seconds("ingest")
     analyze = report.seconds("analyze")
     palermo = ingest + analyze
-    bare = report.seconds("bare duckdb read")
+    bare = report.seconds("bare duckdb read, file")
+    bare_memory = report.seconds("bare duckdb read, memory")
     base = report.seconds("baseline pandas+networkx")
     rows = sum(report.rows.values())
     return {
@@ -30,6 +31,7 @@ def ratios(report: Report) -> dict[str, float | None]:
         "palermo_rows_per_s": round(rows / palermo) if palermo else None,
         "palermo_peak_rss_gb": round(report.peak("ingest", "analyze") / 1024, 2),
         "ingest_over_bare_duckdb": round(ingest / bare, 2) if bare else None,
+        "ingest_over_bare_in_memory": round(ingest / bare_memory, 2) if bare_memory else None,
         "baseline_over_palermo": round(base / palermo, 2) if base and palermo else None,
         "baseline_peak_rss_gb": round(report.peak("baseline pandas+networkx") / 1024, 2) if base else None,
     }
