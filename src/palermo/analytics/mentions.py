@@ -113,7 +113,8 @@ def summarise_mentions(
         named = [
             (str(k), str(name), None if scope is None else str(scope), int(n))
             for k, name, scope, n in con.execute(
-                "SELECT key, name, scope, n FROM _mention_summary WHERE name IS NOT NULL"
+                # ordered: the spellings' order breaks ties between equally frequent labels
+                "SELECT key, name, scope, n FROM _mention_summary WHERE name IS NOT NULL ORDER BY ALL"
             ).fetchall()
         ]
         total = con.execute("SELECT coalesce(sum(n), 0) FROM _mention_summary").fetchone()

@@ -164,7 +164,7 @@ def match_names(keys: list[str], threshold: float = 0.9) -> list[tuple[str, str,
         rows.append({"unique_id": key, "given": toks[0], "surname": toks[-1]})
     frame = pd.DataFrame(rows).astype("string")
     pairs = link_records(frame, _person_spec(len(full)), threshold=threshold)
-    return [
+    return sorted(  # Splink returns pairs in whatever order its threads finish
         (str(a), str(b), float(p))
         for a, b, p in zip(pairs.id_l, pairs.id_r, pairs.match_probability, strict=True)
-    ]
+    )
