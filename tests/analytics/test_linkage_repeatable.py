@@ -4,9 +4,9 @@ ask for the analysis to be re-run, and a link that comes and goes between runs c
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import duckdb
-from tests.analytics.conftest import CASE, Loader
 
 from palermo.analytics.mentions import summarise_mentions
 from palermo.analytics.names import match_names
@@ -70,7 +70,7 @@ def test_name_matching_repeats_exactly() -> None:
     assert match_names(keys, threshold=0.85) == first
 
 
-def test_named_mentions_come_in_a_defined_order(con: duckdb.DuckDBPyConnection, load: Loader) -> None:
+def test_named_mentions_come_in_a_defined_order(con: duckdb.DuckDBPyConnection, load: Any) -> None:
     """The spellings of a name are numbered in the order resolution reads them, and that number
     breaks ties between equally frequent labels; read in hash order, labels changed between runs."""
     for i in range(400):
@@ -82,5 +82,5 @@ def test_named_mentions_come_in_a_defined_order(con: duckdb.DuckDBPyConnection, 
             to_account=f"US{(i * 7) % 41:04d}",
             to_name=f"payee {i % 29}",
         )
-    _, named, _ = summarise_mentions(con, CASE)
+    _, named, _ = summarise_mentions(con, "TEST-1")
     assert len(named) > 100 and named == sorted(named, key=lambda r: (r[0], r[1], r[2] or "", r[3]))
