@@ -67,3 +67,49 @@ def test_cli_lists_adapters_and_mappings() -> None:
     result = CliRunner().invoke(app, ["ingest", "adapters", "--json"])
     listed = json.loads(result.stdout)
     assert "bank_csv" in {a["name"] for a in listed["adapters"]} and "vast2008_cdr" in listed["mappings"]
+
+
+def _tables(analytics: Any) -> dict[str, list[tuple[Any, ...]]]:
+    con = analytics.connect()
+    return {
+        t: con.execute(f"SELECT * EXCLUDE (evidence_id, stmt_id) FROM {t} ORDER BY ALL").fetchall()
+        for t in ("payments", "calls", "ads")
+    }
+
+
+def test_several_exhibits_imported_side_by_side_match_one_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fx: Path
+) -> None:
+    files = [("bank_ok.csv", "bank_csv"), ("cdr_ok.csv", "cdr_csv"), ("ads.jsonl", "ads_jsonl")]
+    found = []
+    for name, parallel in (("serial", False), ("parallel", True)):
+        key = tmp_path / name / "master.key"
+        monkeypatch.setenv("PALERMO_MASTER_KEY_FILE", str(key))
+        workspace = Workspace.init(tmp_path / name / "ws", master_key_file=key)
+        workspace.cases.create("C-1", "Synthetic ring")
+        jobs = [(_add(workspace, "C-1", fx / f), adapter, None) for f, adapter in files]
+        analytics = workspace.analytics
+        if parallel:
+            reports = analytics.ingest_many("C-1", jobs, workers=3)
+            assert [r.evidence_id for r in reports] == [e for e, _, _ in jobs]  # in the order asked
+            assert {r.status for r in reports} == {"imported"}
+            again = analytics.ingest_many("C-1", jobs)
+            assert {r.status for r in again} == {"already_imported"}
+        else:
+            for evidence_id, adapter, _ in jobs:
+                analytics.ingest("C-1", evidence_id, adapter)
+        found.append(_tables(analytics))
+        analytics.close()
+        workspace.close()
+    assert found[0] == found[1] and all(found[0].values())
+
+
+def test_a_bad_exhibit_among_several_fails_alone(ws: Any, fx: Path) -> None:
+    good = _add(ws, "C-1", fx / "cdr_ok.csv")
+    bad = _add(ws, "C-1", fx / "cdr_bad.csv")
+    analytics = ws.analytics
+    with pytest.raises(ImportDataError, match=r"cdr_bad\.csv:3"):
+        analytics.ingest_many("C-1", [(bad, "cdr_csv", None), (good, "cdr_csv", None)])
+    assert [r.evidence_id for r in analytics.imports("C-1")] == [good]  # the good one is kept, whole
+    assert analytics.connect().execute("SELECT count(*) FROM calls").fetchone() == (3,)
+    analytics.close()

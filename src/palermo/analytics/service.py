@@ -7,7 +7,9 @@ to the module that implements it, so the class stays small while ingest and anal
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -79,6 +81,59 @@ class Analytics:
             display_name=name,
             expected_sha256=self.workspace.evidence.get(evidence_id).sha256,
         )
+
+    def ingest_many(
+        self,
+        case_ref: str,
+        jobs: Sequence[tuple[int, str, Mapping[str, Any] | None]],
+        *,
+        skip_bad_rows: bool = False,
+        workers: int = 2,
+    ) -> list[ImportReport]:
+        """Import several evidence items ``(evidence_id, adapter, options)``, up to ``workers`` at once.
+
+        Why: one import keeps only about one core busy (DuckDB's inserts wait on its parse, the
+        phones not answered in SQL go through ``phonenumbers`` in Python), so on the two cores issue
+        4 budgets, two imports side by side finish the scenario's eight exhibits about a fifth sooner.
+        Each import is exactly :meth:`ingest` on its own cursor of the workspace database, in its
+        own transaction: DuckDB appends from concurrent transactions without conflict, so each one
+        stays atomic and idempotent. The largest files start first. When some fail, the others are
+        kept (a re-run skips what was imported) and, once all have finished, the first failure in
+        ``jobs`` order is raised. Reports come back in ``jobs`` order.
+        """
+        con = self.connect()
+        known = [(i, int(e), a, o, self._evidence_file(case_ref, int(e))) for i, (e, a, o) in enumerate(jobs)]
+        order = sorted(known, key=lambda job: -os.path.getsize(job[4][0]))
+
+        def run(job: tuple[int, int, str, Mapping[str, Any] | None, tuple[Path, str | None]]) -> ImportReport:
+            _, evidence_id, adapter, options, (path, name) = job
+            cursor = con.cursor()
+            try:
+                return ingest(
+                    cursor,
+                    case_ref,
+                    evidence_id,
+                    path,
+                    adapter,
+                    options or {},
+                    skip_bad_rows=skip_bad_rows,
+                    display_name=name,
+                    expected_sha256=self.workspace.evidence.get(evidence_id).sha256,
+                )
+            finally:
+                cursor.close()
+
+        results: dict[int, ImportReport | BaseException] = {}
+        with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="palermo-ingest") as pool:
+            futures = {job[0]: pool.submit(run, job) for job in order}
+            for index, future in futures.items():
+                error = future.exception()
+                results[index] = error if error is not None else future.result()
+        for index in sorted(results):
+            outcome = results[index]
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [r for _, r in sorted(results.items()) if isinstance(r, ImportReport)]
 
     def imports(self, case_ref: str) -> list[ImportRecord]:
         """The imports done for a case, oldest first."""

@@ -68,10 +68,12 @@ def _ingest_and_analyse(ws: Workspace, case_ref: str, files: Any, notes: list[st
     by_name = {s.path.name: s for s in files.sources}
     analytics = ws.analytics
     try:
-        for item in ws.evidence.list(case_ref):
-            source = by_name.get(item.original_filename)
-            if source is not None:
-                analytics.ingest(case_ref, item.id, source.adapter, source.options)
+        jobs = [
+            (item.id, source.adapter, source.options)
+            for item in ws.evidence.list(case_ref)
+            if (source := by_name.get(item.original_filename)) is not None
+        ]
+        analytics.ingest_many(case_ref, jobs)
         if hasattr(analytics, "analyze"):
             analytics.analyze(case_ref)
         else:
