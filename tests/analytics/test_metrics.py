@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import duckdb
@@ -93,3 +94,25 @@ def test_a_cancelled_background_computation_stores_nothing(con: duckdb.DuckDBPyC
     pending.cancel()
     assert not pending.in_background
     assert con.execute("SELECT count(*) FROM node_metrics").fetchone() == (0,)
+
+
+def test_an_analysis_started_beside_other_threads_does_not_fork_them(
+    con: duckdb.DuckDBPyConnection, load: Any
+) -> None:
+    """The web server starts analyses from handler threads: forking there could copy a lock another
+    thread holds; the child then comes from the fork server, with the same results."""
+    _prepare(con, load)
+    compute_metrics(con, CASE)
+    here = con.execute("SELECT * FROM node_metrics ORDER BY entity_id").fetchall()
+    started: list[str | None] = []
+
+    def analyse() -> None:
+        pending = start_metrics(con, CASE, min_edges=0)
+        started.append(pending.start_method)
+        pending.finish()
+
+    worker = threading.Thread(target=analyse)
+    worker.start()
+    worker.join()
+    assert started == ["forkserver"]
+    assert con.execute("SELECT * FROM node_metrics ORDER BY entity_id").fetchall() == here

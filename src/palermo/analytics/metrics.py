@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import multiprocessing
 import random
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -121,7 +122,8 @@ def start_metrics(
 
     igraph holds Python's GIL while it computes, so a thread cannot overlap it with the SQL of the
     indicators; with ``background`` (and a graph large enough to be worth it) the measures are
-    computed in a forked child process instead, while the caller goes on with DuckDB work.
+    computed in a child process instead (see :func:`_start_method`), while the caller goes on with
+    DuckDB work.
     ``min_edges`` is the graph size from which a child process is worth its start-up.
     """
     con.execute("DELETE FROM node_metrics WHERE case_ref = ?", [case_ref])
@@ -145,8 +147,9 @@ class PendingMetrics:
         self._args = (seed, exact_limit)
         self._child: Any = None
         self._pipe: Any = None
-        if background and _fork_available():
-            context = multiprocessing.get_context("fork")
+        self.start_method: str | None = _start_method() if background else None
+        if self.start_method is not None:
+            context: Any = multiprocessing.get_context(self.start_method)
             self._pipe, sender = context.Pipe(duplex=False)
             self._child = context.Process(
                 target=_measure_into, args=(sender, graph, seed, exact_limit), daemon=True
@@ -209,8 +212,20 @@ _MEASURES = (
 )
 
 
-def _fork_available() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+def _start_method() -> str | None:
+    """How to start the metrics child: ``fork`` when this process runs a single Python thread (the
+    CLI, the benchmark: the child starts at once and shares the graph's pages), else ``forkserver``.
+
+    Forking a process in which other threads run (the web server's handlers, which start an
+    analysis from POST /analysis) copies whatever locks those threads hold at that instant, and a
+    child that needs one of them waits for ever. The fork server is a clean single-threaded
+    process; the graph is pickled to it (about 0.2 s for half a million edges). None when neither
+    is available (the measures are then computed in this process).
+    """
+    methods = multiprocessing.get_all_start_methods()
+    if "fork" in methods and threading.active_count() == 1:
+        return "fork"
+    return "forkserver" if "forkserver" in methods else None
 
 
 def _measure_into(sender: Any, graph: ig.Graph, seed: int, exact_limit: tuple[int, int]) -> None:
