@@ -100,9 +100,16 @@ def test_north_american_numbers_read_in_sql_match_phonenumbers() -> None:
     con = duckdb.connect()
     con.execute("CREATE TABLE k (key VARCHAR)")
     con.executemany("INSERT INTO k VALUES (?)", [[k] for k in _keys()])
-    for region in ("US", "CA", "GB", None):
+    for region in ("US", "CA", "us", "Ca", "GB", None):
         answered = con.execute(f"SELECT key, {nanp_sql('key', region)} AS e164 FROM k").fetchall()
         fast = [(key, e164) for key, e164 in answered if e164 is not None]
-        assert len(fast) > (1000 if region in ("US", "CA") else 100), region
+        assert len(fast) > (1000 if region and region.upper() in ("US", "CA") else 100), region
         differ = [(key, e164) for key, e164 in fast if normalise_phone(key, region) != e164]
         assert differ == [], region
+
+
+def test_a_region_in_lower_case_is_the_same_region() -> None:
+    """``-o region=us`` and the API pass the text through; phonenumbers only knows "US"."""
+    assert (
+        normalise_phone("(212) 555-0143", "us") == normalise_phone("(212) 555-0143", "US") == "+12125550143"
+    )

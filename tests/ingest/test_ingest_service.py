@@ -117,31 +117,101 @@ def test_staged_adapter_also_reads_without_a_connection(fx: Path) -> None:
     assert [r[1] for r in calls[0].rows] == ["line:2", "line:3", "line:4"]
 
 
-def test_old_workspaces_lose_only_the_identifier_copies_the_analysis_ignored(fx: Path) -> None:
-    """Before ``identifiers`` was narrowed, imports copied every call's numbers into it; opening
-    such a database drops those copies once, and keeps what a FollowTheMoney stream lifted."""
+def test_old_workspaces_lose_only_the_identifier_copies(fx: Path) -> None:
+    """Before ``identifiers`` was narrowed, imports copied the evidence tables' identifier columns
+    into it. Opening such a database drops exactly those copies (and FtM Calls' numbers, which are in
+    ``calls``); identifiers that exist nowhere else stay: a mapping's extra identifier column, a
+    device's own number, the people of an FtM stream."""
     from palermo.ingest.schema import ddl
 
     con = duckdb.connect()
     con.execute(ddl())  # the old layout: no analytics_meta yet
-    ident = "INSERT INTO identifiers VALUES ('C-1', ?, 'line:2', ?, 'phone', '555', '+15555', NULL)"
     imports = (
         "INSERT INTO imports (case_ref, evidence_id, adapter, sha256, rows_ok, rows_bad, status, started_at, "
         "finished_at) VALUES ('C-1', ?, ?, 'x', 1, 0, 'imported', now(), now())"
     )
-    con.execute(imports, [1, "cdr_csv"])
-    con.execute(imports, [2, "ftm"])
+    for evidence_id, adapter in ((1, "cdr_csv"), (2, "ftm"), (3, "mapping:bank_extra"), (4, "phone_json")):
+        con.execute(imports, [evidence_id, adapter])
     con.execute(
-        "INSERT INTO calls (case_ref, evidence_id, locator, stmt_id) VALUES ('C-1', 1, 'line:2', '1:line:2')"
+        "INSERT INTO ftm_entities (case_ref, evidence_id, locator, stmt_id, entity_id, schema) VALUES "
+        "('C-1', 2, 'jsonl:line:1', '2:jsonl:line:1', 'p1', 'Person'), "
+        "('C-1', 2, 'jsonl:line:2', '2:jsonl:line:2', 'c1', 'Call')"
     )
-    con.execute(
-        "INSERT INTO calls (case_ref, evidence_id, locator, stmt_id) VALUES ('C-1', 2, 'l:1', '2:l:1')"
+    rows = [
+        (1, "line:2", "1:line:2:caller", "phone", False),  # a copy of calls.caller
+        (1, "line:2", "1:line:2:callee", "phone", False),
+        (3, "line:2", "3:line:2:from_account", "account", False),  # a copy of payments.from_account
+        (3, "line:2", "3:line:2:description", "email", True),  # a mapping's extra column: nowhere else
+        (4, "json:$.device", "4:json:$.device:owner_phone", "phone", True),  # the device's own number
+        (4, "json:$.messages[0]", "4:json:$.messages[0]:sender", "phone", False),
+        (4, "json:$.contacts[0]", "4:json:$.contacts[0]:email0:email", "email", False),
+        (2, "jsonl:line:1", "2:jsonl:line:1:phone0", "phone", True),  # an FtM Person's phone
+        (2, "jsonl:line:2", "2:jsonl:line:2:callerNumber0", "phone", False),  # an FtM Call's: in calls
+    ]
+    for evidence_id, locator, stmt_id, kind, _ in rows:
+        con.execute(
+            "INSERT INTO identifiers VALUES ('C-1', ?, ?, ?, ?, 'x', 'x', NULL)",
+            [evidence_id, locator, stmt_id, kind],
+        )
+    create_schema(con)
+    kept = {r[0] for r in con.execute("SELECT stmt_id FROM identifiers").fetchall()}
+    assert kept == {stmt_id for _, _, stmt_id, _, keep in rows if keep}
+    con.execute(  # written after the change: kept from now on, the clean-up runs once
+        "INSERT INTO identifiers VALUES ('C-1', 1, 'line:3', '1:line:3:caller', 'phone', 'x', 'x', NULL)"
     )
-    con.execute(ident, [1, "1:line:2:caller"])
-    con.execute(ident, [2, "2:line:2:phone0"])
     create_schema(con)
-    assert con.execute("SELECT evidence_id FROM identifiers").fetchall() == [(2,)]
-    con.execute(ident, [1, "1:line:2:custom"])  # written after the change: kept from now on
-    create_schema(con)
-    assert con.execute("SELECT count(*) FROM identifiers").fetchone() == (2,)
+    assert con.execute("SELECT count(*) FROM identifiers").fetchone() == (len(kept) + 1,)
     con.close()
+
+
+def test_an_import_keeps_insertion_order_to_itself(fx: Path, tmp_path: Path) -> None:
+    """Line numbers need insertion order; turning it on must not change it for another import
+    running beside this one (the setting is per session, and put back afterwards)."""
+    con = duckdb.connect(str(tmp_path / "a.duckdb"))
+    create_schema(con)
+    con.execute("SET GLOBAL preserve_insertion_order = false")
+    other = con.cursor()
+    other.execute("SET SESSION preserve_insertion_order = false")
+    report = ingest(other, "C-1", 1, fx / "cdr_ok.csv", "cdr_csv")
+    assert report.rows_ok == 3
+    assert other.execute("SELECT locator FROM calls ORDER BY ts").fetchall() == [
+        ("line:2",),
+        ("line:3",),
+        ("line:4",),
+    ]
+    setting = "SELECT value, scope FROM duckdb_settings() WHERE name = 'preserve_insertion_order'"
+    seen: list[tuple[Any, ...]] = []
+
+    class Probe:
+        """An adapter that looks at the setting from inside an import and from beside it."""
+
+        name, description = "probe", "test"
+
+        def stage(self, cur: Any, path: Path, **_: Any) -> Any:
+            seen.extend([cur.execute(setting).fetchone(), con.execute(setting).fetchone()])
+            yield Batch("calls", cols("calls")[:3], [(9, "line:2", "9:line:2")])
+
+        def read(self, path: Path, **_: Any) -> Any:
+            raise NotImplementedError
+
+    ingest(other, "C-1", 9, fx / "cdr_bad.csv", Probe())
+    assert seen == [("true", "LOCAL"), ("false", "GLOBAL")]  # on for the import, not for the others
+    assert other.execute(setting).fetchone() == ("false", "LOCAL")  # its own session value, back
+    assert con.execute(setting).fetchone() == ("false", "GLOBAL")  # the database's, untouched
+    other.close()
+    con.close()
+
+
+def test_a_rule_on_a_column_the_analysis_reads_is_not_copied_whatever_its_name_column() -> None:
+    from palermo.ingest.spec import Field, IdentifierRule, TableSpec
+    from palermo.ingest.tabular import stored_rules
+
+    spec = TableSpec(
+        "payments",
+        (Field("from_account", "a", "account"), Field("description", "d")),
+        identifiers=(
+            IdentifierRule("account", "from_account"),  # payments.from_account is read, with from_name
+            IdentifierRule("email", "description", "from_name"),  # nowhere else: kept
+        ),
+    )
+    assert stored_rules(spec) == (IdentifierRule("email", "description", "from_name"),)

@@ -113,3 +113,12 @@ def test_a_bad_exhibit_among_several_fails_alone(ws: Any, fx: Path) -> None:
     assert [r.evidence_id for r in analytics.imports("C-1")] == [good]  # the good one is kept, whole
     assert analytics.connect().execute("SELECT count(*) FROM calls").fetchone() == (3,)
     analytics.close()
+
+
+def test_an_exhibit_named_twice_is_imported_once(ws: Any, fx: Path) -> None:
+    evidence_id = _add(ws, "C-1", fx / "cdr_ok.csv")
+    analytics = ws.analytics
+    reports = analytics.ingest_many("C-1", [(evidence_id, "cdr_csv", None), (evidence_id, "cdr_csv", None)])
+    assert [r.status for r in reports] == ["imported", "already_imported"]
+    assert analytics.connect().execute("SELECT count(*) FROM calls").fetchone() == (3,)
+    analytics.close()

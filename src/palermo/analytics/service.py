@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -123,12 +124,30 @@ class Analytics:
             finally:
                 cursor.close()
 
+        # one exhibit named twice (or added twice: the store gives a file one id) is imported once;
+        # the repeats report "already_imported", as they would one after the other
+        first: dict[tuple[int, str, str | None], int] = {}
+        repeats: dict[int, int] = {}
+        for index, evidence_id, adapter, options, _ in known:
+            mapping = (options or {}).get("mapping")
+            key = (evidence_id, adapter, Path(str(mapping)).stem if mapping else None)
+            if key in first:
+                repeats[index] = first[key]
+            else:
+                first[key] = index
         results: dict[int, ImportReport | BaseException] = {}
         with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="palermo-ingest") as pool:
-            futures = {job[0]: pool.submit(run, job) for job in order}
+            futures = {job[0]: pool.submit(run, job) for job in order if job[0] not in repeats}
             for index, future in futures.items():
                 error = future.exception()
                 results[index] = error if error is not None else future.result()
+        for index, original in repeats.items():
+            done = results[original]
+            results[index] = (
+                done
+                if isinstance(done, BaseException)
+                else replace(done, status="already_imported", rows_ok=0, rows_bad=0, tables={}, bad_rows=[])
+            )
         for index in sorted(results):
             outcome = results[index]
             if isinstance(outcome, BaseException):

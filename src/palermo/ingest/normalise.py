@@ -42,8 +42,10 @@ def normalise_phone(raw: str | None, region: str | None = DEFAULT_REGION) -> str
         return None
     if text.startswith("00"):
         text = "+" + text[2:]
-    try:
-        number = phonenumbers.parse(text, None if text.startswith("+") else (region or None))
+    try:  # region codes are upper case to phonenumbers ("us" would be an unknown region)
+        number = phonenumbers.parse(
+            text, None if text.startswith("+") else (region.upper() if region else None)
+        )
     except phonenumbers.NumberParseException:
         number = None
     if number is not None and phonenumbers.is_possible_number(number):

@@ -114,6 +114,11 @@ DERIVED_IDENTIFIERS: frozenset[tuple[str, str, str, str | None]] = frozenset(
     }
 )
 
+#: ``(table, kind, column)`` of :data:`DERIVED_IDENTIFIERS`: a rule naming one of these is not copied into
+#: ``identifiers`` whatever name column it gives, because the analysis already reads that column (with
+#: the table's own name column beside it).
+DERIVED_COLUMNS: frozenset[tuple[str, str, str]] = frozenset((t, k, c) for t, k, c, _ in DERIVED_IDENTIFIERS)
+
 #: Identifier kinds the ``identifiers`` table may hold.
 IDENTIFIER_KINDS: frozenset[str] = frozenset({"phone", "email", "account", "image"})
 
@@ -140,19 +145,22 @@ META_DDL = """
 CREATE TABLE IF NOT EXISTS analytics_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL);
 """
 
-#: Imports made before ``identifiers`` was narrowed copied every identifier column into it. The
-#: analysis of that time read those copies only for evidence that filled no evidence table (and so
-#: missed the people of a FollowTheMoney stream that also held payments); deleting exactly the
-#: copies it ignored keeps such a workspace's results as they were, FtM streams now included.
+#: Imports made before ``identifiers`` was narrowed copied the identifier columns of the evidence
+#: tables into it: a row whose statement id ends with the column it was copied from (``…:caller``,
+#: ``…:from_account``, an ad's ``…:image0``) and whose kind is that column's. Those copies (and the
+#: numbers of FtM Calls, which are in ``calls`` too) are deleted once; everything else stays: the
+#: extra identifier columns of a YAML mapping, a seized device's own number, FtM entities' identifiers.
 _NARROW_IDENTIFIERS = """
 DELETE FROM identifiers i
 WHERE EXISTS (SELECT 1 FROM imports m WHERE m.case_ref = i.case_ref AND m.evidence_id = i.evidence_id
               AND m.adapter <> 'ftm')
-  AND EXISTS (SELECT 1 FROM (
-    SELECT case_ref, evidence_id FROM payments UNION SELECT case_ref, evidence_id FROM calls
-    UNION SELECT case_ref, evidence_id FROM messages UNION SELECT case_ref, evidence_id FROM contacts
-    UNION SELECT case_ref, evidence_id FROM ads) s
-    WHERE s.case_ref = i.case_ref AND s.evidence_id = i.evidence_id);
+  AND ((i.kind = 'account' AND regexp_matches(i.stmt_id, ':(from|to)_account$'))
+    OR (i.kind = 'phone' AND regexp_matches(i.stmt_id, ':(caller|callee|sender|recipient|phone)$'))
+    OR (i.kind = 'email' AND regexp_matches(i.stmt_id, ':email$'))
+    OR (i.kind = 'image' AND regexp_matches(i.stmt_id, ':image[0-9]+$')));
+DELETE FROM identifiers i
+WHERE EXISTS (SELECT 1 FROM ftm_entities f WHERE f.case_ref = i.case_ref AND f.evidence_id = i.evidence_id
+              AND f.locator = i.locator AND f.schema = 'Call');
 INSERT OR IGNORE INTO analytics_meta VALUES ('identifiers', 'narrow');
 """
 
@@ -186,6 +194,7 @@ def create_schema(con: Any) -> None:
 
 
 __all__ = [
+    "DERIVED_COLUMNS",
     "DERIVED_IDENTIFIERS",
     "EVIDENCE_TABLES",
     "IDENTIFIER_KINDS",

@@ -241,16 +241,24 @@ def _run(
     """Consume the adapter inside the open transaction, filling ``report``.
 
     Line numbers come from the order DuckDB stores rows in (``rowid``), which is file order only
-    while ``preserve_insertion_order`` is on; a caller that turned it off gets it back afterwards.
+    while ``preserve_insertion_order`` is on. It is turned on for this connection's session only
+    (a plain ``SET`` would change it for the whole database, under another import running beside
+    this one) and put back as it was: the session's own value, or the database's again.
     """
-    ordered = bool(con.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0])
-    if not ordered:
-        con.execute("SET preserve_insertion_order = true")
+    row = con.execute(
+        "SELECT value, scope FROM duckdb_settings() WHERE name = 'preserve_insertion_order'"
+    ).fetchone()
+    own = row is not None and str(row[1]).upper() == "LOCAL"
+    back = (
+        f"SET SESSION preserve_insertion_order = {str(row[0]).lower() == 'true'}"
+        if own and row is not None
+        else "RESET SESSION preserve_insertion_order"
+    )
+    con.execute("SET SESSION preserve_insertion_order = true")
     try:
         _consume(con, impl, path, report, opts, skip_bad_rows, progress)
     finally:
-        if not ordered:
-            con.execute("SET preserve_insertion_order = false")
+        con.execute(back)
 
 
 def _consume(

@@ -22,7 +22,7 @@ import pyarrow as pa
 
 from palermo.ingest.base import BadRow, Batch
 from palermo.ingest.normalise import normalise_phone
-from palermo.ingest.schema import DERIVED_IDENTIFIERS, TABLE_COLUMNS
+from palermo.ingest.schema import DERIVED_COLUMNS, TABLE_COLUMNS
 from palermo.ingest.spec import PARSED, Field, IdentifierRule, TableSpec, literal, raw_sql, rules, value_sql
 from palermo.ingest.staging import Staged, quote_ident
 
@@ -72,10 +72,8 @@ def _problems(spec: TableSpec, value_of: Callable[[Field], str]) -> list[tuple[s
 
 def stored_rules(spec: TableSpec) -> tuple[IdentifierRule, ...]:
     """The identifier rules whose mentions go into ``identifiers``: those the target table does not
-    already carry in an identifier column the analysis reads (``DERIVED_IDENTIFIERS``)."""
-    return tuple(
-        r for r in rules(spec) if (spec.table, r.kind, r.column, r.name_column) not in DERIVED_IDENTIFIERS
-    )
+    already carry in an identifier column the analysis reads (``DERIVED_COLUMNS``)."""
+    return tuple(r for r in rules(spec) if (spec.table, r.kind, r.column) not in DERIVED_COLUMNS)
 
 
 def _count(raw: str) -> str:
@@ -142,7 +140,8 @@ def nanp_sql(key: str, region: str | None) -> str:
 
     Ten digits whose area code starts 2-9 (read in a region of country code 1), the same behind a
     ``1`` trunk prefix, or ``+1`` and such ten digits: ``phonenumbers`` takes all three as possible
-    numbers of country code 1, and nothing else about them changes the answer. Most numbers in US
+    numbers of country code 1, and nothing else about them changes the answer (the region is read
+    upper-cased, as :func:`~palermo.ingest.normalise.normalise_phone` reads it). Most numbers in US
     call records and ads have these shapes, and ``phonenumbers`` spends about 10 µs on each, more
     than the rest of an ads import; ``test_ingest_phone_keys`` checks the rule against it.
     """
