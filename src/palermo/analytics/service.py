@@ -103,11 +103,23 @@ class Analytics:
         ``jobs`` order is raised. Reports come back in ``jobs`` order.
         """
         con = self.connect()
-        known = [(i, int(e), a, o, self._evidence_file(case_ref, int(e))) for i, (e, a, o) in enumerate(jobs)]
+        # the case store is read here, in this thread; the workers only touch their DuckDB cursors
+        known = [
+            (
+                i,
+                int(e),
+                a,
+                o,
+                (*self._evidence_file(case_ref, int(e)), self.workspace.evidence.get(int(e)).sha256),
+            )
+            for i, (e, a, o) in enumerate(jobs)
+        ]
         order = sorted(known, key=lambda job: -os.path.getsize(job[4][0]))
 
-        def run(job: tuple[int, int, str, Mapping[str, Any] | None, tuple[Path, str | None]]) -> ImportReport:
-            _, evidence_id, adapter, options, (path, name) = job
+        def run(
+            job: tuple[int, int, str, Mapping[str, Any] | None, tuple[Path, str | None, str]],
+        ) -> ImportReport:
+            _, evidence_id, adapter, options, (path, name, sha256) = job
             cursor = con.cursor()
             try:
                 return ingest(
@@ -119,7 +131,7 @@ class Analytics:
                     options or {},
                     skip_bad_rows=skip_bad_rows,
                     display_name=name,
-                    expected_sha256=self.workspace.evidence.get(evidence_id).sha256,
+                    expected_sha256=sha256,
                 )
             finally:
                 cursor.close()
