@@ -12,7 +12,6 @@ rules, so the cost measured is the pandas way of doing that work.
 from __future__ import annotations
 
 import math
-import re
 import unicodedata
 
 import jellyfish
@@ -20,50 +19,9 @@ import numpy as np
 import pandas as pd
 import recordlinkage
 
-_TOKEN = re.compile(r"[a-z0-9]+")
-_NOISE = frozenset({"mr", "mrs", "ms", "miss", "dr", "sr", "jr", "the"})
-_ORGANISATION = frozenset(
-    {
-        "llc",
-        "inc",
-        "ltd",
-        "co",
-        "corp",
-        "company",
-        "gmbh",
-        "bv",
-        "sa",
-        "plc",
-        "bank",
-        "rent",
-        "properties",
-        "apts",
-        "apartments",
-        "hotel",
-        "motel",
-        "inn",
-        "lodge",
-        "suites",
-        "store",
-        "market",
-        "foods",
-        "retail",
-        "logistics",
-        "health",
-        "schools",
-        "builders",
-        "motors",
-        "services",
-        "beneficiary",
-        "cash",
-        "deposit",
-        "atm",
-        "transfer",
-        "payment",
-        "salary",
-        "new",
-    }
-)
+# The word lists are Palermo's own (data, not work): the two must agree on what a person's name is.
+from palermo.analytics.names import _NOISE, _ORGANISATION, _TOKEN
+
 #: m and u priors per level, the same numbers as Palermo's Splink comparisons (names._person_spec).
 GIVEN_M, GIVEN_U = (0.70, 0.18, 0.08, 0.04), (0.01, 0.03, 0.05, 0.91)
 SURNAME_M, SURNAME_U = (0.85, 0.13, 0.02), (0.005, 0.01, 0.985)
