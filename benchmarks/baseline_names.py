@@ -5,58 +5,31 @@ name is global, a nickname or partial name is scoped to its device or account) a
 spelling variants of person names. A notebook analyst does the same with the ``recordlinkage``
 package: block on surname and on (given name, first three letters of the surname), compare with
 Jaro-Winkler and Damerau-Levenshtein (jellyfish), and score with the same m/u priors, re-estimating
-u from a random sample of pairs as Splink does. Nothing here calls Palermo's code, only the same
-rules, so the cost measured is the pandas way of doing that work.
+u from a random sample of pairs as Splink does. Only the per-name rules (``name_key``,
+``is_person_name``: plain Python, the same cost on both sides) are Palermo's own; the matching is
+the pandas way of doing that work.
 """
 
 from __future__ import annotations
 
 import math
-import unicodedata
 
 import jellyfish
 import numpy as np
 import pandas as pd
 import recordlinkage
 
-# The word lists are Palermo's own (data, not work): the two must agree on what a person's name is.
-from palermo.analytics.names import _NOISE, _ORGANISATION, _TOKEN
+# What counts as a name, and its key, are Palermo's own rules (plain Python per name, the same cost
+# either way): the two must agree on them, so they are imported, not copied.
+from palermo.analytics.names import is_person_name, name_key
+
+__all__ = ["match_names", "name_key"]
 
 #: m and u priors per level, the same numbers as Palermo's Splink comparisons (names._person_spec).
 GIVEN_M, GIVEN_U = (0.70, 0.18, 0.08, 0.04), (0.01, 0.03, 0.05, 0.91)
 SURNAME_M, SURNAME_U = (0.85, 0.13, 0.02), (0.005, 0.01, 0.985)
 #: Random pairs drawn to re-estimate u (Splink: ``estimate_u_using_random_sampling(max_pairs=2e5)``).
 U_MAX_PAIRS = 200_000
-
-
-def tokens(name: str) -> list[str]:
-    """Lower-case ASCII tokens, given name first, initials before words (as Palermo)."""
-    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
-    if "," in text:
-        last, _, first = text.partition(",")
-        text = f"{first} {last}"
-    words = [t for t in _TOKEN.findall(text) if t not in _NOISE]
-    return [t for t in words if len(t) == 1] + [t for t in words if len(t) > 1]
-
-
-def name_key(name: str, scope: str | None) -> str | None:
-    """Global key for a full name, scoped key for a nickname or partial name."""
-    toks = tokens(name)
-    if not toks:
-        return None
-    if len(toks) == 1:
-        return f"nick:{scope or '-'}:{toks[0]}"
-    if sum(1 for t in toks if len(t) >= 2) >= 2:
-        return "name:" + " ".join(toks)
-    return f"part:{scope or '-'}:" + " ".join(toks)
-
-
-def is_person_name(key: str) -> bool:
-    """2-4 alphabetic words, none of them an organisation word."""
-    if not key.startswith(("name:", "part:")):
-        return False
-    toks = key.rsplit(":", 1)[1].split(" ")
-    return 2 <= len(toks) <= 4 and all(t.isalpha() and t not in _ORGANISATION for t in toks)
 
 
 def _levels(gl: pd.Series, gr: pd.Series, sl: pd.Series, sr: pd.Series) -> tuple[np.ndarray, np.ndarray]:
