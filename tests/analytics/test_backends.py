@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import importlib.util
+import sys
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -28,9 +29,29 @@ def test_transpile_to_spark_uses_spark_functions() -> None:
     assert "COLLECT_LIST" in transpile(SQL, "spark").upper()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("pyspark") is not None, reason="pyspark is installed")
-def test_spark_backend_without_pyspark_is_a_configuration_error() -> None:
+def test_spark_backend_without_pyspark_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     from palermo.analytics.backends.spark import SparkBackend
 
-    with pytest.raises(ConfigurationError, match="pyspark"):
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)  # as if the spark extra were not installed
+    with pytest.raises(ConfigurationError, match=r"pip install 'palermo\[spark\]'"):
         SparkBackend()
+
+
+def test_spark_backend_without_java_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    pytest.importorskip("pyspark")
+    from palermo.analytics.backends.spark import SparkBackend, java_available
+
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no java on it
+    assert not java_available()
+    with pytest.raises(ConfigurationError, match="Java runtime"):
+        SparkBackend()
+
+
+def test_spark_sql_is_shown_as_spark_will_run_it() -> None:
+    from palermo.analytics.backends.spark import SparkBackend
+
+    shown = SparkBackend.show_sql(SparkBackend.__new__(SparkBackend), SQL)
+    assert "COLLECT_LIST" in shown.upper() and ":k" in shown

@@ -8,26 +8,40 @@ trace any of them to the evidence."""
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from palermo.analytics.backends.spark import SparkBackend
 from palermo.analytics.features import compute_features
 from palermo.analytics.graph import build_edges
-from palermo.analytics.indicators.runner import Found, IndicatorHit, find_hits, propose_leads, store_hits
+from palermo.analytics.indicators.runner import (
+    INGEST_TABLES,
+    Found,
+    IndicatorHit,
+    find_hits,
+    propose_leads,
+    store_hits,
+)
 from palermo.analytics.keyplayers import KeyPlayer, key_players
 from palermo.analytics.metrics import GraphSummary, start_metrics
 from palermo.analytics.resolve import Resolution, resolve
 from palermo.analytics.roles import Role, infer_roles
 from palermo.analytics.tables import create_analysis_tables, table_exists
-from palermo.errors import NotFoundError
+from palermo.errors import InputError, NotFoundError
 
 Progress = Callable[[str], None]
+#: Where the analysis can run: DuckDB alone, or Spark for the steps that scale with the data.
+ENGINES = ("duckdb", "spark")
 STEPS = ("resolve", "network", "graph load", "indicators", "roles", "metrics", "key players", "leads")
 
 
@@ -49,9 +63,22 @@ class AnalysisResult:
 
 
 def analyze(
-    con: Any, case_ref: str, workspace: Any | None = None, *, top: int = 10, progress: Progress | None = None
+    con: Any,
+    case_ref: str,
+    workspace: Any | None = None,
+    *,
+    top: int = 10,
+    progress: Progress | None = None,
+    engine: str = "duckdb",
 ) -> AnalysisResult:
-    """Run the pipeline on a case's ingested data; with a workspace, also propose indicator leads."""
+    """Run the pipeline on a case's ingested data; with a workspace, also propose indicator leads.
+
+    ``engine="spark"`` runs the set-based steps that scale with the data on a local Spark session:
+    the indicator catalogue (over a Parquet copy of the case's ingest tables, deleted afterwards) and
+    Splink's name matching. Everything else is the same code on either engine, so the results agree.
+    """
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}", location="engine")
     create_analysis_tables(con)
     con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress; DuckDB's would garble it
     if workspace is not None:
@@ -75,10 +102,12 @@ def analyze(
 
     # The indicators' SQL reads only the ingest tables: it runs on a second connection while the
     # resolution below is busy in Python and Splink (DuckDB releases the GIL while it executes).
-    with _Background(con, find_hits, case_ref) as finding:
-        resolution: Resolution = resolve(con, case_ref)
-        step("resolve")
-        found = finding.result()
+    with _spark_engine(con, case_ref, engine == "spark") as spark:
+        find = find_hits if spark is None else partial(find_hits, backend=spark)
+        with _Background(con, find, case_ref) as finding:
+            resolution: Resolution = resolve(con, case_ref, spark=None if spark is None else spark.session)
+            step("resolve")
+            found = finding.result()
     n_edges = build_edges(con, case_ref)
     step("network")
     pending = start_metrics(con, case_ref)  # igraph runs in a child process on large graphs …
@@ -123,6 +152,25 @@ def analyze(
         flagged=flagged(con, case_ref),
         timings=timings,
     )
+
+
+@contextmanager
+def _spark_engine(con: Any, case_ref: str, wanted: bool) -> Iterator[SparkBackend | None]:
+    """A Spark backend holding the case's ingest tables as views, or ``None`` for DuckDB only.
+
+    The Parquet copy holds every number and name of the evidence: it lives in a private temporary
+    folder and is deleted, and its views dropped, as soon as the analysis no longer needs them."""
+    if not wanted:
+        yield None
+        return
+    backend = SparkBackend()
+    with tempfile.TemporaryDirectory(prefix="palermo-spark-") as folder:
+        loaded = backend.load_duckdb_tables(con, INGEST_TABLES, Path(folder), case_ref=case_ref)
+        try:
+            yield backend
+        finally:
+            for table in loaded:
+                backend.session.catalog.dropTempView(table)
 
 
 class _Background:

@@ -51,21 +51,24 @@ def link_records(
     *,
     threshold: float = 0.5,
     id_column: str = "unique_id",
+    spark: Any | None = None,
 ) -> pd.DataFrame:
     """Score candidate pairs and return those with match probability ≥ ``threshold``.
 
     One frame deduplicates; two frames link (``link_only``). The result has columns
     ``id_l``, ``id_r``, ``match_probability``, ``match_weight``, with ``id_l < id_r`` for dedupe.
     A fresh in-memory DuckDB connection keeps Splink's many scratch tables out of the case file.
+    With ``spark`` (a ``SparkSession``, see ``backends.spark.spark_session``) the same model,
+    blocking and training run on Spark instead: Splink generates the SQL for either engine.
     """
     inputs = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
     link_type: Literal["dedupe_only", "link_only"] = "dedupe_only" if len(inputs) == 1 else "link_only"
     empty = pd.DataFrame(columns=["id_l", "id_r", "match_probability", "match_weight"])
     if any(len(f) == 0 for f in inputs) or (link_type == "dedupe_only" and len(inputs[0]) < 2):
         return empty
-    con = duckdb.connect()
+    con = duckdb.connect() if spark is None else None
     try:
-        api = DuckDBAPI(connection=con)
+        api: Any = _spark_api(spark) if con is None else DuckDBAPI(connection=con)
         registered = [api.register(f) for f in inputs]
         settings = SettingsCreator(
             link_type=link_type,
@@ -81,11 +84,20 @@ def link_records(
         pred = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
         out: pd.DataFrame = pred.as_pandas_dataframe()  # type: ignore[no-untyped-call]
     finally:
-        con.close()
+        if con is not None:
+            con.close()
     if out.empty:
         return empty
     out = out.rename(columns={f"{id_column}_l": "id_l", f"{id_column}_r": "id_r"})
     return out[["id_l", "id_r", "match_probability", "match_weight"]].reset_index(drop=True)
+
+
+def _spark_api(spark: Any) -> Any:
+    """Splink's Spark API on a session. ``break_lineage_method="persist"`` keeps Splink's iterative
+    steps from growing ever longer query plans without needing a checkpoint directory."""
+    from splink import SparkAPI
+
+    return SparkAPI(spark_session=spark, break_lineage_method="persist")  # type: ignore[no-untyped-call]
 
 
 def _train(linker: Linker, spec: LinkSpec, n_records: int) -> None:

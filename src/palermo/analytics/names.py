@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 import pandas as pd
 import splink.comparison_level_library as cll
@@ -153,8 +154,11 @@ def is_person_name(key: str) -> bool:
     return 2 <= len(toks) <= 4 and all(t.isalpha() and t not in _ORGANISATION for t in toks)
 
 
-def match_names(keys: list[str], threshold: float = 0.9) -> list[tuple[str, str, float]]:
-    """Pairs of person-name keys that Splink scores as the same person, with the probability."""
+def match_names(
+    keys: list[str], threshold: float = 0.9, *, spark: Any | None = None
+) -> list[tuple[str, str, float]]:
+    """Pairs of person-name keys that Splink scores as the same person, with the probability
+    (on Spark when given a ``SparkSession``, else on an in-memory DuckDB)."""
     full = sorted({k for k in keys if is_person_name(k)})
     if len(full) < 2:
         return []
@@ -163,7 +167,7 @@ def match_names(keys: list[str], threshold: float = 0.9) -> list[tuple[str, str,
         toks = _name_tokens(key)
         rows.append({"unique_id": key, "given": toks[0], "surname": toks[-1]})
     frame = pd.DataFrame(rows).astype("string")
-    pairs = link_records(frame, _person_spec(len(full)), threshold=threshold)
+    pairs = link_records(frame, _person_spec(len(full)), threshold=threshold, spark=spark)
     return sorted(  # Splink returns pairs in whatever order its threads finish
         (str(a), str(b), float(p))
         for a, b, p in zip(pairs.id_l, pairs.id_r, pairs.match_probability, strict=True)

@@ -52,13 +52,14 @@ def entity_id_for(key: str) -> str:
     return "ent:" + hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
-def resolve(con: Any, case_ref: str, *, name_threshold: float = 0.85) -> Resolution:
-    """Resolve one case's identifiers into entities and write ``entities``/``entity_members``."""
+def resolve(con: Any, case_ref: str, *, name_threshold: float = 0.85, spark: Any | None = None) -> Resolution:
+    """Resolve one case's identifiers into entities and write ``entities``/``entity_members``
+    (names matched by Splink on ``spark``, a ``SparkSession``, when given)."""
     create_analysis_tables(con)
     id_keys, named, total = summarise_mentions(con, case_ref)
     result = Resolution(mentions=total, identifiers=len(id_keys))
     links, raw_names = _deterministic_links(con, case_ref, named)
-    for a, b, score in match_names(sorted(raw_names), threshold=name_threshold):
+    for a, b, score in match_names(sorted(raw_names), threshold=name_threshold, spark=spark):
         links.append((a, b, "splink", score))
     for j in list_judgements(con, case_ref):
         if j.verdict == "same":

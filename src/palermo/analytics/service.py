@@ -171,9 +171,14 @@ class Analytics:
         return list_imports(self.connect(), case_ref)
 
     # --- analysis: one-line delegations to palermo.analytics.{analysis,keyplayers,explain,...} ---
-    def analyze(self, case_ref: str, *, top: int = 10, progress: Any = None) -> AnalysisResult:
-        """Resolve, build the network, rank key players, run indicators and propose leads."""
-        return analysis.analyze(self.connect(), case_ref, self.workspace, top=top, progress=progress)
+    def analyze(
+        self, case_ref: str, *, top: int = 10, progress: Any = None, engine: str = "duckdb"
+    ) -> AnalysisResult:
+        """Resolve, build the network, rank key players, run indicators and propose leads
+        (``engine="spark"``: indicators and name matching on a local Spark session)."""
+        return analysis.analyze(
+            self.connect(), case_ref, self.workspace, top=top, progress=progress, engine=engine
+        )
 
     def key_players(self, case_ref: str, top: int = 10) -> list[KeyPlayer]:
         """Key players of the last analysis, ranked, with reasons."""

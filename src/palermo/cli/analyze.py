@@ -30,6 +30,14 @@ def analyze(
         typer.Option("--explain", help="Explain an edge (e:…), entity (ent:…) or indicator hit (hit:…)."),
     ] = None,
     top: Annotated[int, typer.Option("--top", min=1, help="How many key players to show.")] = 10,
+    engine: Annotated[
+        str,
+        typer.Option(
+            "--engine",
+            help="duckdb (default), or spark: indicators and name matching on a local Spark session "
+            "(needs the palermo[spark] extra and Java 17 or 21).",
+        ),
+    ] = "duckdb",
     reveal: RevealOpt = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
@@ -45,7 +53,11 @@ def analyze(
                 shown = redacted(analytics, case, analytics.explain(case, explain), reveal)
                 emit(shown, as_json, lambda: _render_explanation(shown))
                 return
-            raw = analytics.analyze(case, top=top) if as_json else _with_progress(analytics, case, top)
+            raw = (
+                analytics.analyze(case, top=top, engine=engine)
+                if as_json
+                else _with_progress(analytics, case, top, engine)
+            )
             result = redacted(analytics, case, raw, reveal)
             emit(result, as_json, lambda: _render(result))
         finally:
@@ -60,7 +72,7 @@ def redacted(analytics: Any, case: str, result: Any, reveal: bool) -> dict[str, 
     return rules.tree(json.loads(to_json(result)))  # type: ignore[no-any-return]
 
 
-def _with_progress(analytics: Any, case: str, top: int) -> Any:
+def _with_progress(analytics: Any, case: str, top: int, engine: str) -> Any:
     from palermo.analytics.analysis import STEPS
 
     with Progress(
@@ -75,7 +87,7 @@ def _with_progress(analytics: Any, case: str, top: int) -> Any:
         def advance(step: str) -> None:
             bar.update(task, advance=1, description=f"{step} done")
 
-        return analytics.analyze(case, top=top, progress=advance)
+        return analytics.analyze(case, top=top, progress=advance, engine=engine)
 
 
 def _render(result: dict[str, Any]) -> None:

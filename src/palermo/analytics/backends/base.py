@@ -45,6 +45,10 @@ class Backend(ABC):
     def columns(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[str]:
         """Column names a query returns (used by :meth:`dicts`)."""
 
+    @abstractmethod
+    def table_exists(self, name: str) -> bool:
+        """Whether the engine has a table or view of that name (ingest may not have created every one)."""
+
 
 def transpile(sql: str, dialect: str) -> str:
     """Translate DuckDB SQL into ``dialect`` with sqlglot, failing loudly on what cannot be expressed.

@@ -1,33 +1,81 @@
 """Spark backend for data that no longer fits on one machine; pyspark is imported lazily.
 
-The DuckDB SQL of the analyses is translated with sqlglot. pyspark is an optional extra
-(``palermo[spark]``), so importing this module must not require it: only constructing a backend does.
+The DuckDB SQL of the analyses is translated with sqlglot and run on a real ``SparkSession``
+(local mode on one machine, a cluster in production). pyspark is an optional extra
+(``palermo[spark]``) and needs a Java runtime (17 or 21), so importing this module must not require
+either: only starting a session does, and a missing one is a :class:`ConfigurationError` that says
+what to install.
+
+A case's ingest tables reach Spark as Parquet: :meth:`SparkBackend.load_duckdb_tables` copies one
+case's rows out of the workspace's DuckDB file and registers them as views under the same names, so
+the indicator catalogue runs unchanged on either engine (tests compare the two hit for hit).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import os
+import shutil
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from palermo.analytics.backends.base import Backend, transpile
+from palermo.analytics.tables import table_exists
 from palermo.errors import ConfigurationError
 
 
+def java_available() -> bool:
+    """Whether a Java runtime is reachable the way pyspark looks for one (``JAVA_HOME``, then PATH)."""
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return True
+    return shutil.which("java") is not None
+
+
+def spark_session(*, cores: int | None = None, app_name: str = "palermo") -> Any:
+    """A local Spark session configured for Palermo's analyses, or the one already running.
+
+    UTC session time zone (the hour-of-day indicators must read timestamps as DuckDB does), no web UI,
+    few shuffle partitions (the default 200 is for clusters), loopback networking unless the caller
+    chose an address, and Splink's string-similarity UDF jar, which ships inside the splink wheel, so
+    name matching needs no download.
+    """
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise ConfigurationError("the Spark backend needs pyspark: pip install 'palermo[spark]'") from exc
+    if not java_available():
+        raise ConfigurationError(
+            "the Spark backend needs a Java runtime (17 or 21): set JAVA_HOME or install one "
+            "(Debian: apt install openjdk-17-jre-headless)"
+        )
+    from splink.backends.spark import similarity_jar_location
+
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    n = cores or os.cpu_count() or 2
+    return (
+        SparkSession.builder.master(f"local[{n}]")
+        .appName(app_name)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.shuffle.partitions", str(2 * n))
+        .config("spark.jars", similarity_jar_location())
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .getOrCreate()
+    )
+
+
 class SparkBackend(Backend):
-    """Runs translated SQL on a ``pyspark.sql.SparkSession``; ``$name`` parameters become literals."""
+    """Runs translated SQL on a ``pyspark.sql.SparkSession``; ``$name`` parameters become ``:name``."""
 
     dialect = "spark"
 
     def __init__(self, session: Any | None = None) -> None:
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError as exc:  # pragma: no cover - depends on the optional extra
-            raise ConfigurationError("the Spark backend needs pyspark: pip install 'palermo[spark]'") from exc
-        self.session = session or SparkSession.builder.master("local[*]").getOrCreate()
+        self.session = session if session is not None else spark_session()
         self._columns: Sequence[str] = ()
 
     def _sql(self, sql: str, params: Mapping[str, Any] | None) -> Any:
-        spark_sql = transpile(sql, self.dialect)
+        spark_sql = transpile(sql, self.dialect)  # sqlglot writes DuckDB's $name as Spark's :name
         return self.session.sql(spark_sql, args=dict(params) if params else None)
 
     def rows(self, sql: str, params: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
@@ -40,3 +88,36 @@ class SparkBackend(Backend):
 
     def columns(self, sql: str, params: Mapping[str, Any] | None = None) -> Sequence[str]:
         return self._columns
+
+    def table_exists(self, name: str) -> bool:
+        """Whether a table or temporary view of that name is registered in the session."""
+        return bool(self.session.catalog.tableExists(name))
+
+    def load_duckdb_tables(
+        self, con: Any, tables: Iterable[str], folder: Path, *, case_ref: str | None = None
+    ) -> list[str]:
+        """Copy tables (one case's rows, when ``case_ref`` is given) from DuckDB to Parquet under
+        ``folder`` and register each as a Spark view of the same name; returns the tables loaded.
+
+        Tables the DuckDB file does not have are skipped, as the analyses skip indicators whose
+        sources were never imported. The Parquet files stay in ``folder``: Spark reads them lazily.
+        """
+        folder.mkdir(parents=True, exist_ok=True)
+        loaded = []
+        for table in tables:
+            if not table_exists(con, table):
+                continue
+            target = folder / f"{table}.parquet"
+            where = "WHERE case_ref = $case_ref" if case_ref is not None else ""
+            con.execute(
+                f"COPY (SELECT * FROM {table} {where}) TO '{_quoted(target)}' (FORMAT parquet)",
+                {"case_ref": case_ref} if case_ref is not None else None,
+            )
+            self.session.read.parquet(str(target)).createOrReplaceTempView(table)
+            loaded.append(table)
+        return loaded
+
+
+def _quoted(path: Path) -> str:
+    """A path as the body of a SQL string literal."""
+    return str(path).replace("'", "''")

@@ -15,11 +15,14 @@ from typing import Any
 
 import pyarrow as pa
 
+from palermo.analytics.backends.base import Backend
 from palermo.analytics.backends.duckdb import DuckDBBackend
 from palermo.analytics.indicators.catalogue import HIT_COLUMNS, Indicator, load_catalogue
-from palermo.analytics.tables import create_analysis_tables, table_exists
+from palermo.analytics.tables import create_analysis_tables
 
 _NEEDS = {"money": ("payments",), "ads": ("ads",), "communications": ("calls", "messages")}
+#: Every ingest table an indicator reads (what the Spark engine must be given).
+INGEST_TABLES = tuple(sorted({t for tables in _NEEDS.values() for t in tables}))
 
 
 @dataclass(frozen=True)
@@ -60,18 +63,23 @@ def run_indicators(
 Found = list[tuple[Indicator, dict[str, Any]]]
 
 
-def find_hits(con: Any, case_ref: str, indicators: Sequence[Indicator] | None = None) -> Found:
+def find_hits(
+    con: Any, case_ref: str, indicators: Sequence[Indicator] | None = None, *, backend: Backend | None = None
+) -> Found:
     """Run the indicators' SQL. It reads only the ingest tables, never the resolution, so
-    ``analyze`` runs it on a second connection while entities are being resolved."""
-    backend = DuckDBBackend(con)
+    ``analyze`` runs it on a second connection while entities are being resolved.
+
+    ``backend`` chooses the engine: DuckDB on ``con`` by default; a :class:`SparkBackend` runs the
+    same catalogue on Spark over the tables it was given (``SparkBackend.load_duckdb_tables``)."""
+    engine = backend if backend is not None else DuckDBBackend(con)
     catalogue = list(indicators) if indicators is not None else list(load_catalogue())
     found: Found = []
     for ind in catalogue:
-        if not all(table_exists(con, t) for t in _NEEDS[ind.category]):
+        if not all(engine.table_exists(t) for t in _NEEDS[ind.category]):
             continue
         found.extend(
             (ind, dict(zip(HIT_COLUMNS, row, strict=False)))
-            for row in backend.rows(ind.sql, {"case_ref": case_ref})
+            for row in engine.rows(ind.sql, {"case_ref": case_ref})
         )
     return found
 
