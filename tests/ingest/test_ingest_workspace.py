@@ -122,3 +122,33 @@ def test_an_exhibit_named_twice_is_imported_once(ws: Any, fx: Path) -> None:
     assert [r.status for r in reports] == ["imported", "already_imported"]
     assert analytics.connect().execute("SELECT count(*) FROM calls").fetchone() == (3,)
     analytics.close()
+
+
+def test_cli_ingests_several_exhibits_side_by_side(ws: Any, fx: Path, tmp_path: Path) -> None:
+    second = tmp_path / "cdr_second.csv"
+    second.write_text(
+        (fx / "cdr_ok.csv").read_text(encoding="utf-8").replace("r1,", "r9,").replace("C-101", "C-909"),
+        encoding="utf-8",
+    )
+    ids = [_add(ws, "C-1", fx / "cdr_ok.csv"), _add(ws, "C-1", second)]
+    args = ["ingest", "C-1", *map(str, ids), "-a", "cdr_csv", "--region", "US", "--json", "-w", str(ws.path)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    reports = json.loads(result.stdout)
+    assert [(r["evidence_id"], r["status"], r["rows_ok"]) for r in reports] == [
+        (ids[0], "imported", 3),
+        (ids[1], "imported", 3),
+    ]
+    again = json.loads(CliRunner().invoke(app, args).stdout)
+    assert [r["status"] for r in again] == ["already_imported", "already_imported"]
+
+
+def test_cli_keeps_the_good_exhibits_when_one_of_several_fails(ws: Any, fx: Path) -> None:
+    good, bad = _add(ws, "C-1", fx / "bank_ok.csv"), _add(ws, "C-1", fx / "bank_bad.csv")
+    args = ["ingest", "C-1", str(good), str(bad), "-a", "bank_csv", "-w", str(ws.path)]
+    result = CliRunner().invoke(app, args)
+    assert isinstance(result.exception, ImportDataError) and result.exception.exit_code == 2
+    assert "bank_bad.csv:3" in str(result.exception)
+    analytics = ws.analytics
+    assert [r.evidence_id for r in analytics.imports("C-1")] == [good]
+    analytics.close()

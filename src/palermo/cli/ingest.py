@@ -1,9 +1,10 @@
 """``palermo ingest …``: turn an evidence item of a case into analytics statements.
 
-``palermo ingest CASE EVIDENCE_ID --adapter NAME`` is the everyday form (the evidence must already
+``palermo ingest CASE EVIDENCE_ID... --adapter NAME`` is the everyday form (the evidence must already
 be in the case: ``palermo evidence add``), so every statement points at an exhibit with a hash and
-a custody chain. ``palermo ingest adapters`` lists the adapters and built-in mappings, and
-``palermo ingest imports CASE`` what has been imported. The work itself is in
+a custody chain; several exhibits of one kind are imported side by side (``Analytics.ingest_many``).
+``palermo ingest adapters`` lists the adapters and built-in mappings, and ``palermo ingest imports
+CASE`` what has been imported. The work itself is in
 ``palermo.ingest.service``; this module only parses, shows progress and renders.
 """
 
@@ -42,8 +43,8 @@ app = typer.Typer(
     cls=_DefaultRun,
     help=(
         "Import evidence items (bank, CDR, phone, ads, FtM, YAML mappings) into the case's analytics.\n\n"
-        "Usage: palermo ingest CASE EVIDENCE_ID --adapter NAME [--mapping FILE] [--region US] "
-        "[--option KEY=VALUE] [--skip-bad-rows] [--json] [-w WORKSPACE]"
+        "Usage: palermo ingest CASE EVIDENCE_ID... --adapter NAME [--mapping FILE] [--region US] "
+        "[--option KEY=VALUE] [--skip-bad-rows] [--workers N] [--json] [-w WORKSPACE]"
     ),
     no_args_is_help=True,
 )
@@ -93,7 +94,13 @@ def _render(report: ImportReport) -> None:
 @app.command("run", hidden=True)
 def run(
     case_ref: Annotated[str, typer.Argument(metavar="CASE", help="Case reference.")],
-    evidence_id: Annotated[int, typer.Argument(metavar="EVIDENCE_ID", help="Evidence item id in the case.")],
+    evidence_ids: Annotated[
+        list[int],
+        typer.Argument(
+            metavar="EVIDENCE_ID...",
+            help="Evidence item id(s) in the case; several are imported side by side, each atomically.",
+        ),
+    ],
     adapter: Annotated[
         str | None, typer.Option("--adapter", "-a", help="Adapter name (palermo ingest adapters).")
     ] = None,
@@ -107,10 +114,16 @@ def run(
     skip_bad_rows: Annotated[
         bool, typer.Option("--skip-bad-rows", help="Keep the good rows, list the bad.")
     ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, help="With several exhibits: how many to import at once.")
+    ] = 2,
     workspace: WorkspaceOpt = None,
     as_json: AsJson = False,
 ) -> None:
-    """Import one evidence item of CASE through an adapter (atomic; importing twice adds nothing)."""
+    """Import evidence items of CASE through an adapter (each atomic; importing twice adds nothing).
+
+    Several EVIDENCE_IDs of the same kind (the statements of three banks, say) are imported side by
+    side; when one fails the others are kept, and the command exits with the first failure."""
     name = adapter or ("mapping" if mapping else None)
     if name is None:
         raise InputError(
@@ -118,6 +131,10 @@ def run(
             location="--adapter",
         )
     options = _options(option, region, mapping)
+    if len(evidence_ids) > 1:
+        _run_many(case_ref, evidence_ids, name, options, skip_bad_rows, workers, workspace, as_json)
+        return
+    evidence_id = evidence_ids[0]
     ws = _open_workspace(workspace)
     analytics = ws.analytics
     try:
@@ -145,6 +162,46 @@ def run(
         analytics.close()
         ws.close()
     emit(report, as_json, lambda: _render(report))
+
+
+def _run_many(
+    case_ref: str,
+    evidence_ids: list[int],
+    adapter: str,
+    options: dict[str, Any],
+    skip_bad_rows: bool,
+    workers: int,
+    workspace: Path | None,
+    as_json: bool,
+) -> None:
+    """Several exhibits through ``Analytics.ingest_many``: one report per exhibit, in the order given."""
+    ws = _open_workspace(workspace)
+    analytics = ws.analytics
+    try:
+        with Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=as_json,
+        ) as bar:
+            bar.add_task(f"importing {len(evidence_ids)} exhibits, {workers} at a time", total=None)
+            reports = analytics.ingest_many(
+                case_ref,
+                [(evidence_id, adapter, options) for evidence_id in evidence_ids],
+                skip_bad_rows=skip_bad_rows,
+                workers=workers,
+            )
+    finally:
+        analytics.close()
+        ws.close()
+
+    def render() -> None:
+        for report in reports:
+            _render(report)
+
+    emit(reports, as_json, render)
 
 
 @app.command("adapters")
