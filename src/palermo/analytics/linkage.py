@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -58,38 +59,85 @@ def link_records(
     One frame deduplicates; two frames link (``link_only``). The result has columns
     ``id_l``, ``id_r``, ``match_probability``, ``match_weight``, with ``id_l < id_r`` for dedupe.
     A fresh in-memory DuckDB connection keeps Splink's many scratch tables out of the case file.
-    With ``spark`` (a ``SparkSession``, see ``backends.spark.spark_session``) the same model,
-    blocking and training run on Spark instead: Splink generates the SQL for either engine.
+
+    With ``spark`` (a ``SparkSession``, see ``backends.spark.spark_session``) the model is still
+    trained on that in-memory DuckDB, then saved and scored on Spark: the frames are in this process
+    anyway, training samples at most ``u_max_pairs``, and the engines sample random pairs
+    differently, so training on Spark gave slightly different u values (match probabilities up to
+    0.018 apart at 55 000 names). One trained model gives the same probability to every pair both
+    engines compare alike; the part that grows with the data (blocking, comparing, scoring every
+    candidate pair) is what runs on Spark. The comparisons themselves can still differ: Splink's
+    Spark UDF for Jaro(-Winkler) scores some strings lower than DuckDB (and the textbook algorithm,
+    as ``jellyfish`` computes it): "elsahya"/"selaya" 0.869 against 0.897, so at 55 000 names 3 of
+    6 263 pairs fall below the threshold on Spark only.
     """
     inputs = [frames] if isinstance(frames, pd.DataFrame) else list(frames)
     link_type: Literal["dedupe_only", "link_only"] = "dedupe_only" if len(inputs) == 1 else "link_only"
     empty = pd.DataFrame(columns=["id_l", "id_r", "match_probability", "match_weight"])
     if any(len(f) == 0 for f in inputs) or (link_type == "dedupe_only" and len(inputs[0]) < 2):
         return empty
-    con = duckdb.connect() if spark is None else None
+    con = duckdb.connect()
     try:
-        api: Any = _spark_api(spark) if con is None else DuckDBAPI(connection=con)
+        api = DuckDBAPI(connection=con)
         registered = [api.register(f) for f in inputs]
-        settings = SettingsCreator(
-            link_type=link_type,
-            unique_id_column_name=id_column,
-            probability_two_random_records_match=spec.prior_match_probability,
-            blocking_rules_to_generate_predictions=[block_on(*cols) for cols in spec.blocking],
-            comparisons=list(spec.comparisons),
-            retain_intermediate_calculation_columns=False,
-            **spec.extra,
-        )
+        settings = _settings(spec, link_type, id_column, spec.comparisons, spec.prior_match_probability)
         linker = Linker(registered if len(registered) > 1 else registered[0], settings, log_level=None)
         _train(linker, spec, sum(len(f) for f in inputs))
+        if spark is not None:
+            # Splink's saved JSON keeps DuckDB's SQL in custom levels, which scored differently on
+            # Spark; the comparisons are rebuilt for Spark from the spec and given the trained values.
+            model = linker.misc.save_model_to_json()
+            trained = _trained_comparisons(spec.comparisons, model["comparisons"])
+            prior = float(model["probability_two_random_records_match"])
+            spark_api = _spark_api(spark)
+            on_spark = [spark_api.register(f) for f in inputs]
+            linker = Linker(
+                on_spark if len(on_spark) > 1 else on_spark[0],
+                _settings(spec, link_type, id_column, trained, prior),
+                log_level=None,
+            )
         pred = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
         out: pd.DataFrame = pred.as_pandas_dataframe()  # type: ignore[no-untyped-call]
     finally:
-        if con is not None:
-            con.close()
+        con.close()
     if out.empty:
         return empty
     out = out.rename(columns={f"{id_column}_l": "id_l", f"{id_column}_r": "id_r"})
     return out[["id_l", "id_r", "match_probability", "match_weight"]].reset_index(drop=True)
+
+
+def _settings(
+    spec: LinkSpec,
+    link_type: Literal["dedupe_only", "link_only"],
+    id_column: str,
+    comparisons: Sequence[Any],
+    prior: float,
+) -> SettingsCreator:
+    return SettingsCreator(
+        link_type=link_type,
+        unique_id_column_name=id_column,
+        probability_two_random_records_match=prior,
+        blocking_rules_to_generate_predictions=[block_on(*cols) for cols in spec.blocking],
+        comparisons=list(comparisons),
+        retain_intermediate_calculation_columns=False,
+        **spec.extra,
+    )
+
+
+def _trained_comparisons(creators: Sequence[Any], trained: Sequence[dict[str, Any]]) -> list[Any]:
+    """Copies of the spec's comparison creators carrying the m and u values a trained model holds
+    (its non-null levels, in order; a level training left without a value keeps its prior)."""
+    out = []
+    for creator, comparison in zip(creators, trained, strict=True):
+        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+        copy = deepcopy(creator)
+        out.append(
+            copy.configure(
+                m_probabilities=[lv.get("m_probability") for lv in levels],
+                u_probabilities=[lv.get("u_probability") for lv in levels],
+            )
+        )
+    return out
 
 
 def _spark_api(spark: Any) -> Any:
