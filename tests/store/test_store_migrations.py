@@ -99,5 +99,17 @@ def test_downgrade_from_0002_lifts_the_exhibit_guard(empty_url: str, tmp_path: P
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT sha256 FROM evidence_items")).scalar_one() == "b" * 64
     database.upgrade(engine)
-    assert database.current_revision(engine) == "0002"
+    assert database.current_revision(engine) == database.head_revision()
+    engine.dispose()
+
+
+def test_revision_0003_adds_the_totp_replay_guard_and_removes_it_on_downgrade(
+    empty_url: str, tmp_path: Path
+) -> None:
+    engine = engine_for(empty_url, tmp_path)
+    database.upgrade(engine)
+    assert "totp_last_step" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
+    database.downgrade(engine, "0002")
+    assert "totp_last_step" not in {c["name"] for c in sa.inspect(engine).get_columns("users")}
+    database.upgrade(engine)
     engine.dispose()

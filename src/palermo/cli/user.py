@@ -1,4 +1,4 @@
-"""``palermo user add|list|unlock|member``: web accounts and case membership.
+"""``palermo user add|list|unlock|totp|member``: web accounts, two-factor enrolment, case membership.
 
 Passwords are typed at a hidden prompt (never a command-line argument, which would land in shell
 history and the process list), or generated with ``--generate`` and shown once.
@@ -88,6 +88,31 @@ def unlock(
     with opened(workspace) as ws:
         user = ws.users.unlock(username)
     emit(user.to_dict(), as_json, lambda: console.print(f"Unlocked {user.username}."))
+
+
+@app.command("totp")
+def totp(
+    username: Annotated[str, typer.Argument()],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Enrol USERNAME in two-factor sign-in: a new TOTP secret, shown once for an authenticator app.
+
+    From then on the web sign-in asks for the app's 6-digit code, and each code works once. Running
+    it again replaces the secret (a lost phone): the old app's codes stop working at once.
+    """
+    from palermo.security.auth import totp_provisioning_uri
+
+    with opened(workspace) as ws:
+        secret = ws.users.enrol_totp(username)
+    uri = totp_provisioning_uri(secret, username)
+
+    def render() -> None:
+        console.print(f"Two-factor sign-in enrolled for {username}. For the authenticator app (shown once):")
+        console.print(f"  secret: [bold]{secret}[/]")
+        console.print(f"  URI:    {uri}", highlight=False)
+
+    emit({"username": username, "secret": secret, "uri": uri}, as_json, render)
 
 
 @app.command("member")

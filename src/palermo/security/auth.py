@@ -226,8 +226,11 @@ class Authenticator:
     def session_end_reason(self, created_at: datetime, last_seen_at: datetime, now: datetime) -> str | None:
         return session_end_reason(created_at, last_seen_at, now, self.policy)
 
-    def verify_totp(self, secret: str, code: str, now: datetime) -> bool:
-        return verify_totp(secret, code, now)
+    def totp_step(self, secret: str, code: str, now: datetime) -> int | None:
+        return totp_step(secret, code, now)
+
+    def new_totp_secret(self) -> str:
+        return new_totp_secret()
 
     new_token = staticmethod(new_token)
     hash_token = staticmethod(hash_token)
@@ -239,9 +242,23 @@ def new_totp_secret() -> str:
     return pyotp.random_base32()
 
 
-def verify_totp(secret: str, code: str, now: datetime) -> bool:
-    """Check a 6-digit TOTP code, allowing one 30-second step of clock drift either way."""
+def totp_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step (Unix time // 30) a 6-digit TOTP code belongs to, or None if it is wrong.
+
+    One step of clock drift is allowed either way. The caller must refuse a step at or before the
+    last one accepted for the account (RFC 6238 § 5.2): that is what makes a code single-use.
+    """
     cleaned = code.replace(" ", "")
-    if not cleaned.isdigit():
-        return False
-    return bool(pyotp.TOTP(secret).verify(cleaned, for_time=now, valid_window=1))
+    if len(cleaned) != 6 or not cleaned.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        if hmac.compare_digest(totp.generate_otp(step), cleaned):
+            return step
+    return None
+
+
+def totp_provisioning_uri(secret: str, username: str, issuer: str = "Palermo") -> str:
+    """The ``otpauth://`` URI an authenticator app reads (typed in, or shown as a QR code)."""
+    return str(pyotp.TOTP(secret).provisioning_uri(name=username, issuer_name=issuer))

@@ -62,7 +62,8 @@ class AuthRules(Protocol):
     def session_end_reason(
         self, created_at: datetime, last_seen_at: datetime, now: datetime
     ) -> str | None: ...
-    def verify_totp(self, secret: str, code: str, now: datetime) -> bool: ...
+    def totp_step(self, secret: str, code: str, now: datetime) -> int | None: ...
+    def new_totp_secret(self) -> str: ...
     def new_token(self) -> str: ...
     def hash_token(self, token: str) -> str: ...
     def tokens_match(self, token: str | None, expected_hash: str) -> bool: ...
@@ -176,16 +177,23 @@ class UserService:
         """Check credentials; every failure raises the same AccessDenied so usernames cannot be probed."""
         now = _now(now)
         with self._db.transaction() as s:
-            row = s.scalar(select(User).where(User.username == username.strip()))
+            # FOR UPDATE (PostgreSQL; SQLite serialises writers anyway): two sign-ins racing with the
+            # same TOTP code must not both see the old last step and both succeed
+            row = s.scalar(select(User).where(User.username == username.strip()).with_for_update())
             ok = self._auth.verify_password(row.password_hash if row else None, password)
+            step: int | None = None
             if row is None:
                 self._record(s, "anonymous", "login", None, "failure")
             else:
                 locked = self._auth.is_locked(row.locked_until, now)
                 if ok and row.totp_secret is not None:
-                    ok = bool(totp) and self._auth.verify_totp(row.totp_secret, totp or "", now)
+                    step = self._auth.totp_step(row.totp_secret, totp, now) if totp else None
+                    # a code is single-use: its step must come after the last one accepted (replay)
+                    ok = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
                 if ok and not locked and row.is_active:
                     row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+                    if step is not None:
+                        row.totp_last_step = step
                     self._record(s, row.username, "login", row.id)
                     return self._public(row, now)
                 if not locked:
@@ -196,6 +204,19 @@ class UserService:
                         self._record(s, row.username, "user.lock", row.id)
                 self._record(s, row.username, "login", row.id, "failure")
         raise AccessDenied(SIGN_IN_FAILED)
+
+    def enrol_totp(self, username: str, *, actor: str = "system") -> str:
+        """Give the account a new TOTP secret (replacing any old one) and return it, to be shown once.
+
+        From then on sign-in needs a code from the authenticator app holding that secret; codes of the
+        old secret stop working at once. The audit event records that it happened, never the secret.
+        """
+        secret = self._auth.new_totp_secret()
+        with self._db.transaction() as s:
+            row = self._row(s, username)
+            row.totp_secret, row.totp_last_step = secret, None
+            self._record(s, actor, "user.totp", row.id)
+        return secret
 
     def unlock(self, username: str, *, actor: str = "system") -> UserPublic:
         """Administrator release of a locked account (CJIS AC-7: no automatic unlock)."""

@@ -1,0 +1,98 @@
+"""Two-factor sign-in: enrolment through the CLI, and each TOTP code accepted once (IA-02, RFC 6238 § 5.2)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pyotp
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from palermo.cli.main import app
+from palermo.errors import AccessDenied
+from palermo.workspace import Workspace
+
+from .conftest import PASSWORD, login_token
+
+T0 = datetime(2026, 11, 29, 12, 0, 10, tzinfo=UTC)  # 10 s into a 30-second step
+
+
+@pytest.fixture
+def tess(web_ws: Workspace) -> pyotp.TOTP:
+    web_ws.users.add("tess", PASSWORD, "analyst")
+    return pyotp.TOTP(web_ws.users.enrol_totp("tess", actor="admin.a"))
+
+
+def _sign_in(ws: Workspace, code: str | None, at: datetime) -> str:
+    return ws.users.authenticate("tess", PASSWORD, code, now=at).username
+
+
+def test_a_code_signs_in_once_and_never_again(web_ws: Workspace, tess: pyotp.TOTP) -> None:
+    code = tess.at(T0)
+    assert _sign_in(web_ws, code, T0) == "tess"
+    with pytest.raises(AccessDenied):
+        _sign_in(web_ws, code, T0 + timedelta(seconds=5))  # same step: a replay
+
+
+def test_the_next_steps_code_is_accepted_after_one_was_used(web_ws: Workspace, tess: pyotp.TOTP) -> None:
+    assert _sign_in(web_ws, tess.at(T0), T0) == "tess"
+    later = T0 + timedelta(seconds=30)
+    assert _sign_in(web_ws, tess.at(later), later) == "tess"
+
+
+def test_an_older_code_still_inside_the_drift_window_is_refused_after_a_newer_one(
+    web_ws: Workspace, tess: pyotp.TOTP
+) -> None:
+    now = T0 + timedelta(seconds=30)
+    assert _sign_in(web_ws, tess.at(now), now) == "tess"
+    with pytest.raises(AccessDenied):
+        _sign_in(web_ws, tess.at(T0), now)  # the previous step's code would pass the ±1 step drift
+
+
+def test_codes_outside_one_step_of_drift_and_malformed_codes_are_refused(
+    web_ws: Workspace, tess: pyotp.TOTP
+) -> None:
+    for code in (tess.at(T0 - timedelta(seconds=60)), tess.at(T0 + timedelta(seconds=60)), "12345", "abcdef"):
+        with pytest.raises(AccessDenied):
+            _sign_in(web_ws, code, T0)
+    with pytest.raises(AccessDenied):
+        _sign_in(web_ws, None, T0)
+
+
+def test_enrolling_again_replaces_the_secret(web_ws: Workspace, tess: pyotp.TOTP) -> None:
+    fresh = pyotp.TOTP(web_ws.users.enrol_totp("tess"))
+    with pytest.raises(AccessDenied):
+        _sign_in(web_ws, tess.at(T0), T0)
+    assert _sign_in(web_ws, fresh.at(T0), T0) == "tess"
+
+
+def test_enrolment_is_audited_without_the_secret(web_ws: Workspace, tess: pyotp.TOTP) -> None:
+    events = [e for e in web_ws.audit.events() if e.action == "user.totp"]
+    assert [e.actor for e in events] == ["admin.a"]
+    assert tess.secret not in json.dumps([vars(e) for e in events], default=str)
+
+
+def test_the_web_sign_in_refuses_a_replayed_code(
+    app_client: TestClient, web_ws: Workspace, tess: pyotp.TOTP
+) -> None:
+    code = tess.now()
+
+    def post(code: str) -> int:
+        token = login_token(app_client)
+        form = {"username": "tess", "password": PASSWORD, "totp": code, "login_token": token}
+        return app_client.post("/login", data=form, follow_redirects=False).status_code
+
+    assert post(code) == 303
+    app_client.cookies.clear()
+    assert post(code) == 401
+
+
+def test_cli_enrols_and_shows_a_secret_that_signs_in(web_ws: Workspace) -> None:
+    web_ws.users.add("tess", PASSWORD, "analyst")
+    result = CliRunner().invoke(app, ["user", "totp", "tess", "--json", "-w", str(web_ws.path)])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.stdout)
+    assert shown["uri"].startswith("otpauth://totp/Palermo:tess?secret=" + shown["secret"])
+    assert _sign_in(web_ws, pyotp.TOTP(shown["secret"]).at(T0), T0) == "tess"
