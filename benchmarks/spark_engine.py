@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,7 +28,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from palermo.analytics.backends.spark import SparkBackend, spark_session
+from palermo.analytics.backends.spark import SparkBackend, isolated, spark_session
 from palermo.analytics.indicators.runner import INGEST_TABLES, Found, find_hits
 from palermo.analytics.mentions import summarise_mentions
 from palermo.analytics.names import match_names
@@ -78,10 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     duck_hits = _timed(times, "duckdb indicators", find_hits, con, CASE)
     duck_pairs = _timed(times, "duckdb name matching", match_names, keys, 0.85)
     session = _timed(times, "spark session start", spark_session, cores=args.cores)
-    backend = SparkBackend(session)
-    _timed(times, "spark parquet hand-over", backend.load_duckdb_tables, con, INGEST_TABLES, workdir / "pq",
-           case_ref=CASE)
-    spark_hits = _timed(times, "spark indicators", find_hits, con, CASE, backend=backend)
+    with isolated(session) as own:
+        backend = SparkBackend(own)
+        _timed(times, "spark parquet hand-over", backend.load_duckdb_tables, con, INGEST_TABLES,
+               workdir / "pq", case_ref=CASE)
+        spark_hits = _timed(times, "spark indicators", find_hits, con, CASE, backend=backend)
     spark_pairs = _timed(times, "spark name matching", match_names, keys, 0.85, spark=session)
     same = _hits(spark_hits) == _hits(duck_hits)
     # Splink's Spark UDF for Jaro-Winkler differs from DuckDB's on some strings (linkage.link_records)
@@ -99,6 +101,8 @@ def main(argv: list[str] | None = None) -> int:
                    "pairs": [len(duck_pairs), len(spark_pairs), len(only_one)]}
         args.json.write_text(json.dumps(figures, indent=1))
     con.close()
+    if args.workdir is None:
+        shutil.rmtree(workdir, ignore_errors=True)  # a synthetic case, but gigabytes of it
     return 0 if same else 1
 
 

@@ -72,3 +72,53 @@ def test_loader_rejects_a_malformed_legal_term(tmp_path: Path) -> None:
     bad.write_text(yaml.safe_dump(raw), encoding="utf-8")
     with pytest.raises(LawDataError, match="supports"):
         load_catalogue(bad)
+
+
+def test_no_indicator_uses_backslash_b_word_boundaries() -> None:
+    """``\\b`` is ASCII-only in DuckDB (RE2) and Unicode-aware in Spark (Java 17): "herö" matched "her"
+    on one engine only. The catalogue writes its boundaries as explicit ASCII classes instead."""
+    assert [i.id for i in INDICATORS if "\\b" in i.sql] == []
+
+
+def test_cash_deposits_that_net_to_zero_do_not_abort_the_indicators(tmp_path: Path) -> None:
+    from palermo.analytics.indicators.runner import find_hits
+
+    from .conftest import Loader
+
+    con = duckdb.connect(str(tmp_path / "a.duckdb"))
+    create_schema(con)
+    load = Loader(con)
+    for amount, city in ((50, "Miami"), (-50, "Newark"), (30, "Denver"), (-30, "Miami"), (0, "Newark")):
+        load.add(
+            "payments",
+            1,
+            ts="2025-01-01 10:00",
+            to_account="X1",
+            amount=amount,
+            channel="cash_deposit",
+            city=city,
+        )
+    load.add(
+        "payments", 1, ts="2025-01-02 10:00", from_account="X1", to_account="Y1", amount=10, channel="wire"
+    )
+    found = find_hits(con, "TEST-1", [i for i in INDICATORS if i.id == "M_FUNNEL_ACCOUNT"])
+    assert found == []  # was: ConversionException (100 * out / 0), and no analysis at all
+
+
+def test_a_hits_statements_are_stored_in_exhibit_and_row_order(tmp_path: Path) -> None:
+    from palermo.analytics.indicators.runner import store_hits
+
+    con = duckdb.connect(str(tmp_path / "a.duckdb"))
+    create_schema(con)
+    record = {
+        "subject_kind": "phone",
+        "subject": "+15555550100",
+        "score": 1.0,
+        "detail": "d",
+        "stmt_ids": ["7:line:10", "2:line:3", "7:line:9"],
+        "evidence_ids": [7, 2],
+        "locators": ["line:10", "line:3", "line:9"],
+    }
+    (hit,) = store_hits(con, "TEST-1", [(INDICATORS[0], record)])
+    assert hit.stmt_ids == ("2:line:3", "7:line:9", "7:line:10")
+    assert hit.locators == ("line:3", "line:9", "line:10")  # still row-aligned with the statements

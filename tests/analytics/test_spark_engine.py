@@ -26,7 +26,7 @@ import pytest
 pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'palermo[spark]')")
 
 from palermo.analytics.analysis import analyze
-from palermo.analytics.backends.spark import SparkBackend, java_available, spark_session
+from palermo.analytics.backends.spark import SparkBackend, isolated, java_available, spark_session
 from palermo.analytics.indicators import load_catalogue
 from palermo.analytics.indicators.runner import INGEST_TABLES, Found, find_hits
 from palermo.analytics.linkage import link_records
@@ -90,10 +90,12 @@ def test_every_indicator_finds_on_spark_exactly_what_it_finds_on_duckdb(
     world: dict[str, Any], spark: Any, tmp_path: Path
 ) -> None:
     con = world["con"]
-    backend = SparkBackend(spark)
-    assert backend.load_duckdb_tables(con, INGEST_TABLES, tmp_path, case_ref=CASE) == list(INGEST_TABLES)
+    with isolated(spark) as session:
+        backend = SparkBackend(session)
+        loaded = backend.load_duckdb_tables(con, INGEST_TABLES, tmp_path, case_ref=CASE)
+        assert loaded == list(INGEST_TABLES)
+        on_spark = _comparable(find_hits(con, CASE, backend=backend))
     on_duckdb = _comparable(find_hits(con, CASE))
-    on_spark = _comparable(find_hits(con, CASE, backend=backend))
     # not vacuous: every indicator of the catalogue fires on this scenario, so every query ran on both
     assert {hit[0] for hit in on_duckdb} == {ind.id for ind in load_catalogue()}
     assert on_spark == on_duckdb
@@ -109,10 +111,11 @@ def test_hit_details_are_the_same_text_on_every_run(world: dict[str, Any]) -> No
 
 
 def test_spark_sees_only_the_case_it_was_given(world: dict[str, Any], spark: Any, tmp_path: Path) -> None:
-    backend = SparkBackend(spark)
-    backend.load_duckdb_tables(world["con"], ["payments"], tmp_path, case_ref="ANOTHER-CASE")
-    assert backend.rows("SELECT count(*) FROM payments") == [(0,)]
-    assert backend.load_duckdb_tables(world["con"], ["no_such_table"], tmp_path) == []
+    with isolated(spark) as session:
+        backend = SparkBackend(session)
+        backend.load_duckdb_tables(world["con"], ["payments"], tmp_path, case_ref="ANOTHER-CASE")
+        assert backend.rows("SELECT count(*) FROM payments") == [(0,)]
+        assert backend.load_duckdb_tables(world["con"], ["no_such_table"], tmp_path) == []
 
 
 def test_name_matching_on_spark_agrees_with_duckdb(world: dict[str, Any], spark: Any) -> None:
@@ -127,6 +130,15 @@ def test_name_matching_on_spark_agrees_with_duckdb(world: dict[str, Any], spark:
     assert [p for _, _, p in on_spark] == pytest.approx([p for _, _, p in on_duckdb], abs=1e-9)
 
 
+def _jobs(spark: Any) -> int:
+    return len(spark.sparkContext.statusTracker().getJobIdsForGroup())
+
+
+def _cached(spark: Any) -> int:
+    """How many RDDs Spark keeps in memory (Splink persists its working tables)."""
+    return int(spark.sparkContext._jsc.getPersistentRDDs().size())
+
+
 def test_the_whole_analysis_on_the_spark_engine_agrees_with_duckdb(
     world: dict[str, Any], spark: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,9 +148,12 @@ def test_the_whole_analysis_on_the_spark_engine_agrees_with_duckdb(
     copy = tmp_path / "copy.duckdb"
     world["con"].execute("CHECKPOINT")
     shutil.copy(world["path"], copy)
+    jobs = _jobs(spark)
     with duckdb.connect(str(copy)) as other:
         by_spark = analyze(other, CASE, engine="spark")
         spark_views = {t.name for t in spark.catalog.listTables()}
+    assert _jobs(spark) > jobs + 19  # the indicators and Splink really ran on Spark
+    assert _cached(spark) == 0  # and nothing of the evidence stays cached in Spark's memory
     by_duckdb = analyze(world["con"], CASE)
     assert by_spark.summary == by_duckdb.summary
     assert [p.entity_id for p in by_spark.key_players] == [p.entity_id for p in by_duckdb.key_players]
@@ -149,6 +164,42 @@ def test_the_whole_analysis_on_the_spark_engine_agrees_with_duckdb(
     # the Parquet copy of the evidence is gone and its views dropped once the analysis is done
     assert not set(INGEST_TABLES) & spark_views
     assert not list(scratch.glob("palermo-spark-*"))
+
+
+def test_spark_writes_its_scratch_files_encrypted_in_a_private_folder(
+    world: dict[str, Any], spark: Any
+) -> None:
+    """Shuffle and spill files hold the evidence Spark reads: no readable copy may reach the disk."""
+    from palermo.analytics.backends import spark as spark_module
+
+    conf = spark.sparkContext.getConf()
+    assert conf.get("spark.io.encryption.enabled") == "true"
+    scratch = spark_module._scratch
+    assert scratch is not None and conf.get("spark.local.dir") == str(scratch)
+    assert scratch.stat().st_mode & 0o077 == 0  # only this user can list or read it
+    analyze(world["con"], CASE, engine="spark")  # shuffles every table of the case
+    phones = [
+        str(r[0])
+        for r in world["con"]
+        .execute("SELECT DISTINCT caller FROM calls WHERE caller IS NOT NULL LIMIT 50")
+        .fetchall()
+    ]
+    written = [p for p in scratch.rglob("*") if p.is_file()]
+    assert written  # Spark did write scratch files there …
+    blob = b"".join(p.read_bytes() for p in written)
+    assert [n for n in phones if n.encode() in blob] == []  # … and none of them holds a number in the clear
+
+
+def test_two_analyses_in_one_process_do_not_see_each_others_views(
+    world: dict[str, Any], spark: Any, tmp_path: Path
+) -> None:
+    with isolated(spark) as first, isolated(spark) as second:
+        SparkBackend(first).load_duckdb_tables(world["con"], ["payments"], tmp_path / "a", case_ref=CASE)
+        SparkBackend(second).load_duckdb_tables(world["con"], ["payments"], tmp_path / "b", case_ref="OTHER")
+        assert first.sql("SELECT count(*) FROM payments").collect()[0][0] > 0
+        assert second.sql("SELECT count(*) FROM payments").collect()[0][0] == 0
+        assert not spark.catalog.tableExists("payments")
+    assert [t.name for t in first.catalog.listTables()] == []
 
 
 def test_an_unknown_engine_is_the_users_mistake(world: dict[str, Any]) -> None:
@@ -184,3 +235,15 @@ def test_febrl4_linked_on_spark_keeps_f1_at_least_0_99(spark: Any) -> None:
     pairs = link_records([_prepare(left), _prepare(right)], _febrl_spec(), threshold=0.5, spark=spark)
     found = {tuple(sorted(p)) for p in zip(pairs.id_l, pairs.id_r, strict=True)}
     assert _f1(found, {tuple(sorted(p)) for p in links}) >= 0.99
+    assert _cached(spark) == 0  # Splink's persisted working tables were released
+
+
+def test_word_boundaries_in_indicator_regexes_read_the_same_on_both_engines(spark: Any) -> None:
+    """Non-ASCII letters beside a keyword: the catalogue's boundary idiom must agree across engines."""
+    sql = (
+        "SELECT x, regexp_matches(lower(x), '(^|[^A-Za-z0-9_])(she|her|girls)([^A-Za-z0-9_]|$)') AS hit "
+        "FROM (VALUES ('herö'), ('éher'), ('her'), ('other'), ('her.'), ('ask her now')) AS t(x) ORDER BY x"
+    )
+    with isolated(spark) as session:
+        on_spark = SparkBackend(session).rows(sql)
+    assert on_spark == duckdb.sql(sql).fetchall()

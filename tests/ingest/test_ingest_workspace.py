@@ -145,10 +145,14 @@ def test_cli_ingests_several_exhibits_side_by_side(ws: Any, fx: Path, tmp_path: 
 
 def test_cli_keeps_the_good_exhibits_when_one_of_several_fails(ws: Any, fx: Path) -> None:
     good, bad = _add(ws, "C-1", fx / "bank_ok.csv"), _add(ws, "C-1", fx / "bank_bad.csv")
-    args = ["ingest", "C-1", str(good), str(bad), "-a", "bank_csv", "-w", str(ws.path)]
+    args = ["ingest", "C-1", str(good), str(bad), "-a", "bank_csv", "--json", "-w", str(ws.path)]
     result = CliRunner().invoke(app, args)
     assert isinstance(result.exception, ImportDataError) and result.exception.exit_code == 2
     assert "bank_bad.csv:3" in str(result.exception)
+    # the exhibit that was imported is still reported, and the failed one says why
+    entries = json.loads(result.stdout)
+    assert [(e["evidence_id"], e["status"]) for e in entries] == [(good, "imported"), (bad, "failed")]
+    assert "bank_bad.csv:3" in entries[1]["error"] and entries[0]["rows_ok"] > 0
     analytics = ws.analytics
     assert [r.evidence_id for r in analytics.imports("C-1")] == [good]
     analytics.close()

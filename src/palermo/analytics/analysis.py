@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from palermo.analytics.backends.spark import SparkBackend
+from palermo.analytics.backends.spark import SparkBackend, isolated, spark_session
 from palermo.analytics.features import compute_features
 from palermo.analytics.graph import build_edges
 from palermo.analytics.indicators.runner import (
@@ -159,18 +159,19 @@ def _spark_engine(con: Any, case_ref: str, wanted: bool) -> Iterator[SparkBacken
     """A Spark backend holding the case's ingest tables as views, or ``None`` for DuckDB only.
 
     The Parquet copy holds every number and name of the evidence: it lives in a private temporary
-    folder and is deleted, and its views dropped, as soon as the analysis no longer needs them."""
+    folder, and the views over it live in a session of their own (no other analysis in the process
+    sees them); on the way out, even on an error, the views are dropped and uncached first, then
+    the folder is deleted."""
     if not wanted:
         yield None
         return
-    backend = SparkBackend()
-    with tempfile.TemporaryDirectory(prefix="palermo-spark-") as folder:
-        loaded = backend.load_duckdb_tables(con, INGEST_TABLES, Path(folder), case_ref=case_ref)
-        try:
-            yield backend
-        finally:
-            for table in loaded:
-                backend.session.catalog.dropTempView(table)
+    with (
+        tempfile.TemporaryDirectory(prefix="palermo-spark-") as folder,
+        isolated(spark_session()) as session,
+    ):
+        backend = SparkBackend(session)
+        backend.load_duckdb_tables(con, INGEST_TABLES, Path(folder), case_ref=case_ref)
+        yield backend
 
 
 class _Background:

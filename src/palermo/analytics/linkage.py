@@ -18,6 +18,8 @@ import duckdb
 import pandas as pd
 from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
+from palermo.analytics.backends.spark import isolated
+
 # Splink logs every training step at INFO; an analyst's terminal needs none of it.
 logging.getLogger("splink").setLevel(logging.WARNING)
 
@@ -83,27 +85,35 @@ def link_records(
         settings = _settings(spec, link_type, id_column, spec.comparisons, spec.prior_match_probability)
         linker = Linker(registered if len(registered) > 1 else registered[0], settings, log_level=None)
         _train(linker, spec, sum(len(f) for f in inputs))
-        if spark is not None:
+        if spark is None:
+            out = _predict(linker, threshold)
+        else:
             # Splink's saved JSON keeps DuckDB's SQL in custom levels, which scored differently on
             # Spark; the comparisons are rebuilt for Spark from the spec and given the trained values.
             model = linker.misc.save_model_to_json()
             trained = _trained_comparisons(spec.comparisons, model["comparisons"])
             prior = float(model["probability_two_random_records_match"])
-            spark_api = _spark_api(spark)
-            on_spark = [spark_api.register(f) for f in inputs]
-            linker = Linker(
-                on_spark if len(on_spark) > 1 else on_spark[0],
-                _settings(spec, link_type, id_column, trained, prior),
-                log_level=None,
-            )
-        pred = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
-        out: pd.DataFrame = pred.as_pandas_dataframe()  # type: ignore[no-untyped-call]
+            with isolated(spark) as session:  # Splink's working views are dropped and uncached after
+                spark_api = _spark_api(session)
+                on_spark = [spark_api.register(f) for f in inputs]
+                spark_linker = Linker(
+                    on_spark if len(on_spark) > 1 else on_spark[0],
+                    _settings(spec, link_type, id_column, trained, prior),
+                    log_level=None,
+                )
+                out = _predict(spark_linker, threshold)
     finally:
         con.close()
     if out.empty:
         return empty
     out = out.rename(columns={f"{id_column}_l": "id_l", f"{id_column}_r": "id_r"})
     return out[["id_l", "id_r", "match_probability", "match_weight"]].reset_index(drop=True)
+
+
+def _predict(linker: Linker, threshold: float) -> pd.DataFrame:
+    pred = linker.inference.predict(threshold_match_probability=threshold, warning_mode="never")
+    out: pd.DataFrame = pred.as_pandas_dataframe()  # type: ignore[no-untyped-call]
+    return out
 
 
 def _settings(
@@ -125,19 +135,34 @@ def _settings(
 
 
 def _trained_comparisons(creators: Sequence[Any], trained: Sequence[dict[str, Any]]) -> list[Any]:
-    """Copies of the spec's comparison creators carrying the m and u values a trained model holds
-    (its non-null levels, in order; a level training left without a value keeps its prior)."""
+    """Copies of the spec's comparison creators carrying the m and u values a trained model holds.
+
+    Matched by output column and checked level by level (the labels must agree), so a spec and a
+    model that drifted apart fail loudly instead of scoring with shifted values. A level the model
+    holds no trained value for keeps the value configured in the spec (Splink writes only trained
+    values into a saved model)."""
+    by_column = {str(c.get("output_column_name")): c for c in trained}
     out = []
-    for creator, comparison in zip(creators, trained, strict=True):
-        levels = [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
-        copy = deepcopy(creator)
-        out.append(
-            copy.configure(
-                m_probabilities=[lv.get("m_probability") for lv in levels],
-                u_probabilities=[lv.get("u_probability") for lv in levels],
-            )
-        )
+    for creator in creators:
+        built = creator.get_comparison("duckdb")
+        model = by_column.get(built.output_column_name)
+        if model is None:
+            raise RuntimeError(f"the trained model has no comparison {built.output_column_name!r}")
+        levels = [lv for lv in model["comparison_levels"] if not lv.get("is_null_level")]
+        labels = [lv.label_for_charts for lv in built.comparison_levels if not lv.is_null_level]
+        if [lv.get("label_for_charts") for lv in levels] != labels:
+            raise RuntimeError(f"{built.output_column_name!r}: the trained levels do not match the spec")
+        m_prior = creator.m_probabilities or [None] * len(levels)
+        u_prior = creator.u_probabilities or [None] * len(levels)
+        m = [_value(lv, "m_probability", p) for lv, p in zip(levels, m_prior, strict=True)]
+        u = [_value(lv, "u_probability", p) for lv, p in zip(levels, u_prior, strict=True)]
+        out.append(deepcopy(creator).configure(m_probabilities=m, u_probabilities=u))
     return out
+
+
+def _value(level: dict[str, Any], key: str, prior: float | None) -> float | None:
+    value = level.get(key)
+    return float(value) if isinstance(value, int | float) else prior
 
 
 def _spark_api(spark: Any) -> Any:

@@ -93,6 +93,9 @@ class Analytics:
     ) -> list[ImportReport]:
         """Import several evidence items ``(evidence_id, adapter, options)``, up to ``workers`` at once.
 
+        Raises the first failure once all have finished; :meth:`ingest_outcomes` returns each
+        exhibit's report or error instead.
+
         Why: one import keeps only about one core busy (DuckDB's inserts wait on its parse, the
         phones not answered in SQL go through ``phonenumbers`` in Python), so on the two cores issue
         4 budgets, two imports side by side finish the scenario's eight exhibits about a fifth sooner.
@@ -102,6 +105,22 @@ class Analytics:
         kept (a re-run skips what was imported) and, once all have finished, the first failure in
         ``jobs`` order is raised. Reports come back in ``jobs`` order.
         """
+        outcomes = self.ingest_outcomes(case_ref, jobs, skip_bad_rows=skip_bad_rows, workers=workers)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+        return [r for r in outcomes if isinstance(r, ImportReport)]
+
+    def ingest_outcomes(
+        self,
+        case_ref: str,
+        jobs: Sequence[tuple[int, str, Mapping[str, Any] | None]],
+        *,
+        skip_bad_rows: bool = False,
+        workers: int = 2,
+    ) -> list[ImportReport | BaseException]:
+        """:meth:`ingest_many`, but each exhibit's report *or* error, in ``jobs`` order: what a
+        caller needs to say which imports succeeded when another failed (``palermo ingest``)."""
         con = self.connect()
         # the case store is read here, in this thread; the workers only touch their DuckDB cursors
         known = [
@@ -160,11 +179,7 @@ class Analytics:
                 if isinstance(done, BaseException)
                 else replace(done, status="already_imported", rows_ok=0, rows_bad=0, tables={}, bad_rows=[])
             )
-        for index in sorted(results):
-            outcome = results[index]
-            if isinstance(outcome, BaseException):
-                raise outcome
-        return [r for _, r in sorted(results.items()) if isinstance(r, ImportReport)]
+        return [outcome for _, outcome in sorted(results.items())]
 
     def imports(self, case_ref: str) -> list[ImportRecord]:
         """The imports done for a case, oldest first."""

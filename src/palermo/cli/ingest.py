@@ -174,7 +174,8 @@ def _run_many(
     workspace: Path | None,
     as_json: bool,
 ) -> None:
-    """Several exhibits through ``Analytics.ingest_many``: one report per exhibit, in the order given."""
+    """Several exhibits through ``Analytics.ingest_outcomes``: one entry per exhibit, in the order
+    given, the failed ones too; then the first failure decides the exit code (2 for bad input)."""
     ws = _open_workspace(workspace)
     analytics = ws.analytics
     try:
@@ -187,7 +188,7 @@ def _run_many(
             disable=as_json,
         ) as bar:
             bar.add_task(f"importing {len(evidence_ids)} exhibits, {workers} at a time", total=None)
-            reports = analytics.ingest_many(
+            outcomes = analytics.ingest_outcomes(
                 case_ref,
                 [(evidence_id, adapter, options) for evidence_id in evidence_ids],
                 skip_bad_rows=skip_bad_rows,
@@ -196,12 +197,25 @@ def _run_many(
     finally:
         analytics.close()
         ws.close()
+    entries: list[Any] = [
+        outcome
+        if isinstance(outcome, ImportReport)
+        else {"evidence_id": evidence_id, "adapter": adapter, "status": "failed", "error": str(outcome)}
+        for evidence_id, outcome in zip(evidence_ids, outcomes, strict=True)
+    ]
 
     def render() -> None:
-        for report in reports:
-            _render(report)
+        for entry in entries:
+            if isinstance(entry, ImportReport):
+                _render(entry)
+            else:
+                failed = f"[bold]evidence {entry['evidence_id']}[/] ({adapter}): [red]failed[/]"
+                console.print(f"{failed}, nothing imported from it")
 
-    emit(reports, as_json, render)
+    emit(entries, as_json, render)
+    first_error = next((o for o in outcomes if isinstance(o, BaseException)), None)
+    if first_error is not None:
+        raise first_error
 
 
 @app.command("adapters")

@@ -13,9 +13,12 @@ the indicator catalogue runs unchanged on either engine (tests compare the two h
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
-from collections.abc import Iterable, Mapping, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,13 +35,21 @@ def java_available() -> bool:
     return shutil.which("java") is not None
 
 
+#: The process's private Spark scratch folder (shuffle and spill files), created with the session.
+_scratch: Path | None = None
+
+
 def spark_session(*, cores: int | None = None, app_name: str = "palermo") -> Any:
     """A local Spark session configured for Palermo's analyses, or the one already running.
 
-    UTC session time zone (the hour-of-day indicators must read timestamps as DuckDB does), no web UI,
-    few shuffle partitions (the default 200 is for clusters), loopback networking unless the caller
-    chose an address, and Splink's string-similarity UDF jar, which ships inside the splink wheel, so
-    name matching needs no download.
+    Victim data first: Spark writes shuffle and spill files of the evidence it reads; they go to a
+    private folder (0700) of this process, removed when the process ends, and are encrypted
+    (``spark.io.encryption.enabled``, a per-application key), so even a crash leaves no readable
+    copy. Then: UTC session time zone (the hour-of-day indicators must read timestamps as DuckDB
+    does), no web UI or console progress (the CLI draws its own), few shuffle partitions (the
+    default 200 is for clusters), loopback networking unless the caller chose an address, and
+    Splink's string-similarity UDF jar, which ships inside the splink wheel, so name matching needs
+    no download.
     """
     try:
         from pyspark.sql import SparkSession
@@ -51,18 +62,78 @@ def spark_session(*, cores: int | None = None, app_name: str = "palermo") -> Any
         )
     from splink.backends.spark import similarity_jar_location
 
+    global _scratch
+    if _scratch is None:
+        _scratch = Path(tempfile.mkdtemp(prefix="palermo-spark-local-"))  # mode 0700
+        atexit.register(_stop, _scratch)
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     n = cores or os.cpu_count() or 2
     return (
         SparkSession.builder.master(f"local[{n}]")
         .appName(app_name)
+        .config("spark.local.dir", str(_scratch))
+        .config("spark.io.encryption.enabled", "true")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.shuffle.partitions", str(2 * n))
         .config("spark.jars", similarity_jar_location())
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
         .getOrCreate()
     )
+
+
+def _stop(scratch: Path) -> None:
+    """At exit: stop Spark (it lets go of its files) and delete the scratch folder."""
+    try:
+        from pyspark.sql import SparkSession
+
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            active.stop()
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def require_private_io(session: Any) -> None:
+    """Refuse a session that would write evidence to disk in the clear (shuffle and spill files).
+
+    A session made by :func:`spark_session` passes; one built elsewhere needs
+    ``spark.io.encryption.enabled=true`` (and should have a private ``spark.local.dir``)."""
+    conf = session.sparkContext.getConf()
+    if conf.get("spark.io.encryption.enabled", "false").lower() != "true":
+        raise ConfigurationError(
+            "this Spark session writes shuffle and spill files unencrypted: start it with "
+            "spark.io.encryption.enabled=true and a private spark.local.dir "
+            "(palermo.analytics.backends.spark.spark_session does)",
+            location="spark",
+        )
+
+
+@contextmanager
+def isolated(session: Any) -> Iterator[Any]:
+    """A fresh session on the same Spark context, emptied again on exit.
+
+    Temporary views are per session, so two analyses in one process (two cases, say) cannot read
+    each other's ``payments`` or Splink's ``__splink__input_table_0``; on exit every view of the
+    session is uncached and dropped, so no copy of the evidence stays in Spark's memory."""
+    require_private_io(session)
+    own = session.newSession()
+    try:
+        yield own
+    finally:
+        release(own)
+
+
+def release(session: Any) -> None:
+    """Uncache and drop every temporary view of ``session`` (Splink persists its working tables)."""
+    for table in session.catalog.listTables():
+        if not table.isTemporary:
+            continue
+        try:
+            session.catalog.uncacheTable(table.name)
+        finally:
+            session.catalog.dropTempView(table.name)
 
 
 class SparkBackend(Backend):
@@ -72,6 +143,7 @@ class SparkBackend(Backend):
 
     def __init__(self, session: Any | None = None) -> None:
         self.session = session if session is not None else spark_session()
+        require_private_io(self.session)
         self._columns: Sequence[str] = ()
 
     def _sql(self, sql: str, params: Mapping[str, Any] | None) -> Any:

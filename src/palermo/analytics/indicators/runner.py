@@ -9,6 +9,7 @@ running the analysis again never duplicates a lead that an analyst may already h
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from palermo.analytics.backends.duckdb import DuckDBBackend
 from palermo.analytics.indicators.catalogue import HIT_COLUMNS, Indicator, load_catalogue
 from palermo.analytics.tables import create_analysis_tables
 
+_DIGITS = re.compile(r"(\d+)")
 _NEEDS = {"money": ("payments",), "ads": ("ads",), "communications": ("calls", "messages")}
 #: Every ingest table an indicator reads (what the Spark engine must be given).
 INGEST_TABLES = tuple(sorted({t for tables in _NEEDS.values() for t in tables}))
@@ -91,6 +93,7 @@ def store_hits(con: Any, case_ref: str, found: Found) -> list[IndicatorHit]:
     hits: list[IndicatorHit] = []
     for ind, rec in found:
         subject = str(rec["subject"])
+        stmt_ids, locators = _statements_in_order(rec["stmt_ids"], rec["locators"])
         hits.append(
             IndicatorHit(
                 hit_id=hit_id_for(case_ref, ind.id, subject),
@@ -103,9 +106,9 @@ def store_hits(con: Any, case_ref: str, found: Found) -> list[IndicatorHit]:
                 score=float(rec["score"] or 0.0),
                 detail=str(rec["detail"] or ""),
                 supports=tuple(ind.supports),
-                stmt_ids=tuple(str(s) for s in rec["stmt_ids"] or ()),
+                stmt_ids=stmt_ids,
                 evidence_ids=tuple(sorted(int(e) for e in rec["evidence_ids"] or ())),
-                locators=tuple(str(s) for s in rec["locators"] or ()),
+                locators=locators,
             )
         )
     con.execute("DELETE FROM indicator_hits WHERE case_ref = ?", [case_ref])
@@ -131,6 +134,25 @@ def store_hits(con: Any, case_ref: str, found: Found) -> list[IndicatorHit]:
         finally:
             con.unregister("_palermo_hits")
     return hits
+
+
+def _natural(text: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key reading the numbers in a statement id as numbers: ``7:line:9`` before ``7:line:10``."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in _DIGITS.split(text) if part)
+
+
+def _statements_in_order(
+    stmt_ids: Sequence[Any] | None, locators: Sequence[Any] | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A hit's statements in exhibit and row order, whatever order the engine aggregated them in
+    (Spark's differs from run to run), so a hit, its lead and its explanation read the same every
+    time. The two lists are row-aligned when they are the same length, and are sorted together."""
+    stmts = [str(s) for s in stmt_ids or ()]
+    locs = [str(s) for s in locators or ()]
+    if len(stmts) == len(locs):
+        pairs = sorted(zip(stmts, locs, strict=True), key=lambda p: (_natural(p[0]), _natural(p[1])))
+        return tuple(p[0] for p in pairs), tuple(p[1] for p in pairs)
+    return tuple(sorted(stmts, key=_natural)), tuple(sorted(locs, key=_natural))
 
 
 def _owners(con: Any, case_ref: str, keys: Sequence[str]) -> dict[str, str]:
