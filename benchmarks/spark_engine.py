@@ -5,7 +5,7 @@
 A scenario is generated and imported into a DuckDB file through the ordinary adapters; then, timed:
 
 * **duckdb**: ``find_hits`` (all indicators) and ``match_names`` (Splink) on DuckDB, as ``analyze`` runs them;
-* **spark**: the session start (a JVM), the Parquet hand-over of the case's ingest tables
+* **spark**: the session start (a JVM), the in-memory (Arrow) hand-over of the case's ingest tables
   (``SparkBackend.load_duckdb_tables``), then the same two steps on Spark.
 
 It prints each time and the Spark/DuckDB ratio, checks that both engines found the same indicator hits
@@ -81,8 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     session = _timed(times, "spark session start", spark_session, cores=args.cores)
     with isolated(session) as own:
         backend = SparkBackend(own)
-        _timed(times, "spark parquet hand-over", backend.load_duckdb_tables, con, INGEST_TABLES,
-               workdir / "pq", case_ref=CASE)
+        hand_over = backend.load_duckdb_tables
+        _timed(times, "spark hand-over (Arrow)", hand_over, con, INGEST_TABLES, case_ref=CASE)
         spark_hits = _timed(times, "spark indicators", find_hits, con, CASE, backend=backend)
     spark_pairs = _timed(times, "spark name matching", match_names, keys, 0.85, spark=session)
     same = _hits(spark_hits) == _hits(duck_hits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -109,7 +110,24 @@ def test_revision_0003_adds_the_totp_replay_guard_and_removes_it_on_downgrade(
     engine = engine_for(empty_url, tmp_path)
     database.upgrade(engine)
     assert "totp_last_step" in {c["name"] for c in sa.inspect(engine).get_columns("users")}
+    with engine.begin() as conn:  # a workspace in use: a user with a live session (a foreign key)
+        conn.execute(
+            sa.text(
+                "INSERT INTO users (id, username, password_hash, role, is_active, failed_logins, "
+                "created_at, totp_last_step) VALUES (1, 'tess', 'x', 'analyst', true, 0, :t, 7)"
+            ),
+            {"t": datetime(2026, 11, 29, tzinfo=UTC)},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO web_sessions (id, user_id, created_at, last_seen_at, csrf_token, expires_at) "
+                "VALUES ('s', 1, :t, :t, 'c', :t)"
+            ),
+            {"t": datetime(2026, 11, 29, tzinfo=UTC)},
+        )
     database.downgrade(engine, "0002")
     assert "totp_last_step" not in {c["name"] for c in sa.inspect(engine).get_columns("users")}
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT username FROM users")).scalar_one() == "tess"
     database.upgrade(engine)
     engine.dispose()

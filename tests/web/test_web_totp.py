@@ -96,3 +96,27 @@ def test_cli_enrols_and_shows_a_secret_that_signs_in(web_ws: Workspace) -> None:
     shown = json.loads(result.stdout)
     assert shown["uri"].startswith("otpauth://totp/Palermo:tess?secret=" + shown["secret"])
     assert _sign_in(web_ws, pyotp.TOTP(shown["secret"]).at(T0), T0) == "tess"
+
+
+def test_a_code_in_other_scripts_digits_is_a_failed_sign_in_not_a_crash(
+    web_ws: Workspace, tess: pyotp.TOTP
+) -> None:
+    """ "١٢٣٤٥٦" passes str.isdigit(); it once made compare_digest raise, so a right password with it
+    answered 500 (unaudited, not counted toward lockout): a password oracle that lockout did not stop."""
+    with pytest.raises(AccessDenied):
+        _sign_in(web_ws, "١٢٣٤٥٦", T0)
+    assert [e.outcome for e in web_ws.audit.events() if e.action == "login"][-1] == "failure"
+
+
+def test_a_good_code_sent_to_a_locked_account_is_used_up(web_ws: Workspace, tess: pyotp.TOTP) -> None:
+    for _ in range(5):
+        with pytest.raises(AccessDenied):
+            web_ws.users.authenticate("tess", "wrong password!!", tess.at(T0), now=T0)
+    code = tess.at(T0)
+    with pytest.raises(AccessDenied):
+        _sign_in(web_ws, code, T0)  # locked
+    web_ws.users.unlock("tess")
+    with pytest.raises(AccessDenied):
+        _sign_in(web_ws, code, T0 + timedelta(seconds=10))  # that code was seen: a replay now
+    later = T0 + timedelta(seconds=30)
+    assert _sign_in(web_ws, tess.at(later), later) == "tess"

@@ -8,7 +8,6 @@ trace any of them to the evidence."""
 
 from __future__ import annotations
 
-import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Mapping
@@ -16,7 +15,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -74,7 +72,7 @@ def analyze(
     """Run the pipeline on a case's ingested data; with a workspace, also propose indicator leads.
 
     ``engine="spark"`` runs the set-based steps that scale with the data on a local Spark session:
-    the indicator catalogue (over a Parquet copy of the case's ingest tables, deleted afterwards) and
+    the indicator catalogue (over the case's ingest tables, handed over in memory) and
     Splink's name matching. Everything else is the same code on either engine, so the results agree.
     """
     if engine not in ENGINES:
@@ -158,19 +156,15 @@ def analyze(
 def _spark_engine(con: Any, case_ref: str, wanted: bool) -> Iterator[SparkBackend | None]:
     """A Spark backend holding the case's ingest tables as views, or ``None`` for DuckDB only.
 
-    The Parquet copy holds every number and name of the evidence: it lives in a private temporary
-    folder, and the views over it live in a session of their own (no other analysis in the process
-    sees them); on the way out, even on an error, the views are dropped and uncached first, then
-    the folder is deleted."""
+    The views hold every number and name of the evidence: they are handed over in memory (no copy
+    on disk) and live in a session of their own, so no other analysis in the process sees them; on
+    the way out, even on an error, they are uncached and dropped."""
     if not wanted:
         yield None
         return
-    with (
-        tempfile.TemporaryDirectory(prefix="palermo-spark-") as folder,
-        isolated(spark_session()) as session,
-    ):
+    with isolated(spark_session()) as session:
         backend = SparkBackend(session)
-        backend.load_duckdb_tables(con, INGEST_TABLES, Path(folder), case_ref=case_ref)
+        backend.load_duckdb_tables(con, INGEST_TABLES, case_ref=case_ref)
         yield backend
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -237,6 +238,9 @@ class Authenticator:
     tokens_match = staticmethod(tokens_match)
 
 
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+
+
 def new_totp_secret() -> str:
     """A random base32 TOTP secret for an authenticator app."""
     return pyotp.random_base32()
@@ -249,7 +253,9 @@ def totp_step(secret: str, code: str, now: datetime) -> int | None:
     last one accepted for the account (RFC 6238 § 5.2): that is what makes a code single-use.
     """
     cleaned = code.replace(" ", "")
-    if len(cleaned) != 6 or not cleaned.isdigit():
+    # ASCII digits only: str.isdigit() accepts "١٢٣٤٥٦", on which compare_digest raises, which
+    # turned a right password with such a code into a server error, unaudited and uncounted
+    if not _SIX_DIGITS.fullmatch(cleaned):
         return None
     totp = pyotp.TOTP(secret)
     current = totp.timecode(now)

@@ -190,10 +190,10 @@ class UserService:
                     step = self._auth.totp_step(row.totp_secret, totp, now) if totp else None
                     # a code is single-use: its step must come after the last one accepted (replay)
                     ok = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
+                    if ok:
+                        row.totp_last_step = step  # used up even if the account turns out locked
                 if ok and not locked and row.is_active:
                     row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
-                    if step is not None:
-                        row.totp_last_step = step
                     self._record(s, row.username, "login", row.id)
                     return self._public(row, now)
                 if not locked:

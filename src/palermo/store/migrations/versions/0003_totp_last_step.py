@@ -28,5 +28,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("totp_last_step")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite ≥ 3.35 drops a column in place; batch mode would rebuild ``users``, which foreign
+        # keys from web_sessions and case_members forbid as soon as the workspace has been used
+        op.execute("ALTER TABLE users DROP COLUMN totp_last_step")
+    else:
+        op.drop_column("users", "totp_last_step")
