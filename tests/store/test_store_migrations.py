@@ -131,3 +131,30 @@ def test_revision_0003_adds_the_totp_replay_guard_and_removes_it_on_downgrade(
         assert conn.execute(sa.text("SELECT username FROM users")).scalar_one() == "tess"
     database.upgrade(engine)
     engine.dispose()
+
+
+def test_revision_0004_moves_failure_windows_out_of_locked_until(empty_url: str, tmp_path: Path) -> None:
+    engine = engine_for(empty_url, tmp_path)
+    database.upgrade(engine, "0003")
+    window, lock = datetime(2026, 11, 29, 7, 0), datetime(9999, 12, 31)
+    with engine.begin() as conn:
+        for uid, name, locked_until in ((1, "counting", window), (2, "locked", lock), (3, "clean", None)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO users (id, username, password_hash, role, is_active, failed_logins, "
+                    "created_at, locked_until) VALUES (:id, :u, 'x', 'analyst', true, 2, :t, :l)"
+                ),
+                {"id": uid, "u": name, "t": window, "l": locked_until},
+            )
+    database.upgrade(engine)
+    query = "SELECT username, locked_until, failures_since FROM users ORDER BY id"
+    with engine.connect() as conn:
+        rows = [(u, lu is not None, fs is not None) for u, lu, fs in conn.execute(sa.text(query))]
+    assert rows == [("counting", False, True), ("locked", True, False), ("clean", False, False)]
+    database.downgrade(engine, "0003")
+    with engine.connect() as conn:
+        back = [
+            (u, lu is not None) for u, lu in conn.execute(sa.text("SELECT username, locked_until FROM users"))
+        ]
+    assert sorted(back) == [("clean", False), ("counting", True), ("locked", True)]
+    engine.dispose()

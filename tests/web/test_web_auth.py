@@ -118,6 +118,17 @@ def test_failures_spread_over_more_than_fifteen_minutes_do_not_lock(
     assert not web_ws.users.get("pat").locked
 
 
+def test_a_failed_sign_in_does_not_lock_the_account_when_the_clock_steps_back(
+    seeded: Seeded, web_ws: Workspace
+) -> None:
+    """The failure window has its own column: the window start once sat in ``locked_until``, so a
+    clock stepped back by a few seconds (NTP) made the account look locked after one typo."""
+    now = datetime.now(UTC)
+    with pytest.raises(AccessDenied):
+        web_ws.users.authenticate("pat", "wrong password!!", now=now)
+    assert web_ws.users.authenticate("pat", PASSWORD, now=now - timedelta(seconds=5)).username == "pat"
+
+
 def test_a_session_idle_for_thirty_minutes_ends(pat: TestClient, web_ws: Workspace) -> None:
     stale = datetime.now(UTC) - timedelta(minutes=30, seconds=1)
     with web_ws.ctx.db.transaction() as session:

@@ -250,6 +250,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column()
+    #: Start of the current failure-counting window (15 minutes), while failures are being counted.
+    failures_since: Mapped[datetime | None] = mapped_column()
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     #: The TOTP time step (Unix time // 30) of the last sign-in: a code of that step or earlier is a replay.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)

@@ -9,11 +9,10 @@ Two storage choices worth knowing:
 
 * Session ids and CSRF tokens are stored as SHA-256 digests (``web_sessions.id`` / ``csrf_token``);
   the plain tokens exist only in the browser, so a copied database holds no usable session.
-* ``users.locked_until`` does two jobs, to avoid a schema change: while an account is locked it is
-  ``LOCKED_FOREVER`` (until an administrator unlocks it); while failures are being counted and the
-  account is not locked, it holds the start of the current 15-minute failure window, a past time
-  that ``is_locked`` reads as "not locked". A dedicated column would be clearer (noted for the
-  case-store owner).
+* ``users.locked_until`` is ``LOCKED_FOREVER`` while an account is locked (until an administrator
+  unlocks it) and empty otherwise; ``users.failures_since`` holds the start of the current 15-minute
+  failure window while failures are being counted (revision 0004; before it, ``locked_until`` did
+  both jobs).
 """
 
 from __future__ import annotations
@@ -194,12 +193,13 @@ class UserService:
                         row.totp_last_step = step  # used up even if the account turns out locked
                 if ok and not locked and row.is_active:
                     row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+                    row.failures_since = None
                     self._record(s, row.username, "login", row.id)
                     return self._public(row, now)
                 if not locked:
-                    state = self._auth.register_failure(row.failed_logins, row.locked_until, now)
-                    row.failed_logins = state.failed_logins
-                    row.locked_until = LOCKED_FOREVER if state.locked else state.window_started_at
+                    state = self._auth.register_failure(row.failed_logins, row.failures_since, now)
+                    row.failed_logins, row.failures_since = state.failed_logins, state.window_started_at
+                    row.locked_until = LOCKED_FOREVER if state.locked else None
                     if state.locked:
                         self._record(s, row.username, "user.lock", row.id)
                 self._record(s, row.username, "login", row.id, "failure")
@@ -222,7 +222,7 @@ class UserService:
         """Administrator release of a locked account (CJIS AC-7: no automatic unlock)."""
         with self._db.transaction() as s:
             row = self._row(s, username)
-            row.failed_logins, row.locked_until = 0, None
+            row.failed_logins, row.locked_until, row.failures_since = 0, None, None
             self._record(s, actor, "user.unlock", row.id)
             return self._public(row)
 
