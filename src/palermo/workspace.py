@@ -127,8 +127,11 @@ class KeyService:
             return done
 
     def rewrap(self, new_master_key_file: Path) -> int:
+        """Move every key to a new master key: case keys re-wrapped, accounts' two-factor secrets
+        re-sealed (their key is derived from the master key), in one transaction."""
         new = MasterKey(read_master_key(new_master_key_file))
         with self.ctx.db.transaction() as session:
+            secrets = _reseal_user_secrets(session, self.keyring.master, new)
             done = self.keyring.rewrap(session, new)
             self.ctx.audit.record(
                 session,
@@ -136,9 +139,26 @@ class KeyService:
                 action="master_key.rewrap",
                 object_type="master_key",
                 object_id=new.key_id,
-                detail={"keys": done},
+                detail={"keys": done, "user_secrets": secrets},
             )
             return done
+
+
+def _reseal_user_secrets(session: Any, old: MasterKey, new: MasterKey) -> int:
+    """Re-seal every sealed TOTP secret from the old master key's derived key to the new one's."""
+    from sqlalchemy import select, update
+
+    from palermo.security.auth import Authenticator
+    from palermo.store.tables import User
+
+    before, after = Authenticator(master=old), Authenticator(master=new)
+    rows = session.execute(select(User.id, User.totp_sealed).where(User.totp_sealed.is_not(None))).all()
+    for user_id, sealed in rows:
+        secret = before.open_totp_secret(user_id, sealed)
+        session.execute(
+            update(User).where(User.id == user_id).values(totp_sealed=after.seal_totp_secret(user_id, secret))
+        )
+    return len(rows)
 
 
 def _private_databases(settings: Settings) -> None:
@@ -215,6 +235,7 @@ class Workspace:
         self.audit = AuditService(self.ctx, self._audit_log)
         self.keys = KeyService(self.ctx, self._keyring)
         self._users: Any = None
+        self._users_master: MasterKey | None = None
 
     @property
     def law(self) -> LawLibrary:
@@ -276,7 +297,12 @@ class Workspace:
         settings = resolve(path, database_url=database_url, master_key_file=master_key_file)
         db = database.Database(settings.database_url)
         database.upgrade(db.engine)
-        return cls(settings, actor=actor, law=law, _db=db)
+        workspace = cls(settings, actor=actor, law=law, _db=db)
+        with workspace.ctx.db.read() as session:
+            current = workspace._keyring.master_is_current(session)
+        if current:  # never seal under a stale master key: the right one could not open it again
+            workspace.users.seal_plain_totp_secrets()  # revision 0005 cannot: it has no key
+        return workspace
 
     def as_actor(self, actor: str) -> Workspace:
         """A view of this workspace acting as ``actor`` (shares database, keys and law)."""
@@ -296,7 +322,11 @@ class Workspace:
                 raise ConfigurationError("user accounts are not available in this build") from exc
             from palermo.security.auth import Authenticator
 
-            self._users = UserService(self.ctx, Authenticator())
+            self._users = UserService(self.ctx, Authenticator(master=self._keyring.master))
+            self._users_master = self._keyring.master
+        elif self._users_master is not self._keyring.master:  # re-wrapped under a new master key
+            self._users = None
+            return self.users
         return self._users
 
     @property

@@ -63,3 +63,15 @@ def test_identity_not_in_logs(seeded: Workspace, caplog: pytest.LogCaptureFixtur
     logged = "\n".join(r.getMessage() for r in caplog.get_records("setup")) + caplog.text
     assert "INSERT INTO party_identities" in logged  # the engine logged statements and parameters
     assert [c for c in CANARIES if c in logged] == []
+
+
+def test_a_two_factor_secret_is_not_in_any_workspace_file(workspace: Workspace) -> None:
+    """The TOTP seed is sealed under a key derived from the master key (revision 0005)."""
+    if workspace.ctx.db.dialect != "sqlite":
+        pytest.skip("raw-file scan is for the embedded SQLite store; PostgreSQL is checked by query")
+    workspace.users.add("canary.user", "correct horse battery staple 42", "analyst")
+    secret = workspace.users.enrol_totp("canary.user")
+    with workspace.ctx.db.engine.connect() as conn:  # keep the WAL from being checkpointed away
+        blob = b"".join(p.read_bytes() for p in workspace.path.rglob("*") if p.is_file())
+        conn.close()
+    assert secret.encode() not in blob

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,51 @@ def test_master_key_file_has_256_bits_of_randomness(tmp_path: Path) -> None:
     ensure_master_key(a, workspace=tmp_path / "ws")
     ensure_master_key(b, workspace=tmp_path / "ws")
     assert len(a.read_bytes()) == 32 and a.read_bytes() != b.read_bytes() and os.stat(a).st_mode & 0o077 == 0
+
+
+def test_rewrap_re_seals_two_factor_secrets(workspace: Workspace, tmp_path: Path) -> None:
+    import pyotp
+
+    workspace.users.add("tess", "correct horse battery staple 42", "analyst")
+    secret = workspace.users.enrol_totp("tess")
+    new_key = tmp_path / "keys2" / "master.key"
+    ensure_master_key(new_key, workspace=workspace.path)
+    workspace.keys.rewrap(new_key)
+    code = pyotp.TOTP(secret).now()
+    # this workspace object moved to the new key too, and so does a fresh open with the new key file
+    assert workspace.users.authenticate("tess", "correct horse battery staple 42", code).username == "tess"
+    reopened = Workspace.open(
+        workspace.path, database_url=workspace.database_url, master_key_file=new_key, law=workspace.law
+    )
+    try:
+        later = pyotp.TOTP(secret).at(datetime.now(UTC) + timedelta(seconds=30))  # the next step: no replay
+        assert (
+            reopened.users.authenticate("tess", "correct horse battery staple 42", later).username == "tess"
+        )
+    finally:
+        reopened.close()
+
+
+def test_a_plain_text_secret_is_never_sealed_under_a_stale_master_key(
+    workspace: Workspace, case_ref: str, tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    workspace.users.add("tess", "correct horse battery staple 42", "analyst")
+    new_key = tmp_path / "keys2" / "master.key"
+    ensure_master_key(new_key, workspace=workspace.path)
+    workspace.keys.rewrap(new_key)
+    with workspace.ctx.db.engine.begin() as conn:  # a secret as Palermo stored it before revision 0005
+        conn.execute(sa.text("UPDATE users SET totp_secret = 'JBSWY3DPEHPK3PXP' WHERE username = 'tess'"))
+
+    def plain() -> str | None:
+        with workspace.ctx.db.engine.connect() as conn:
+            value = conn.execute(sa.text("SELECT totp_secret FROM users WHERE username = 'tess'")).scalar()
+        return None if value is None else str(value)
+
+    Workspace.open(workspace.path, database_url=workspace.database_url, law=workspace.law).close()  # old key
+    assert plain() == "JBSWY3DPEHPK3PXP"
+    Workspace.open(
+        workspace.path, database_url=workspace.database_url, master_key_file=new_key, law=workspace.law
+    ).close()
+    assert plain() is None

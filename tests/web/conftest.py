@@ -70,7 +70,9 @@ def web_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspac
     monkeypatch.delenv("PALERMO_DATABASE_URL", raising=False)
     ws = Workspace.init(tmp_path / "ws", actor="fixture")
     # Same service, argon2id with the cheapest parameters: 0.4 s per hash would dominate the suite.
-    ws._users = UserService(ws.ctx, Authenticator(hasher=PasswordHasher(profiles.CHEAPEST)))
+    ws._users = UserService(
+        ws.ctx, Authenticator(hasher=PasswordHasher(profiles.CHEAPEST), master=ws._master)
+    )
     yield ws
     ws.close()
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pyotp
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from palermo.cli.main import app
@@ -120,3 +121,42 @@ def test_a_good_code_sent_to_a_locked_account_is_used_up(web_ws: Workspace, tess
         _sign_in(web_ws, code, T0 + timedelta(seconds=10))  # that code was seen: a replay now
     later = T0 + timedelta(seconds=30)
     assert _sign_in(web_ws, tess.at(later), later) == "tess"
+
+
+def _row(ws: Workspace) -> tuple[str | None, bytes | None]:
+    with ws.ctx.db.engine.connect() as conn:
+        found = conn.execute(text("SELECT totp_secret, totp_sealed FROM users WHERE username = 'tess'")).one()
+    return found[0], found[1]
+
+
+def test_the_secret_is_stored_sealed_never_in_plain_text(web_ws: Workspace, tess: pyotp.TOTP) -> None:
+    plain, sealed = _row(web_ws)
+    assert plain is None and sealed is not None and tess.secret.encode() not in sealed
+
+
+def test_a_plain_text_secret_from_before_revision_0005_is_sealed_when_the_workspace_opens(
+    web_ws: Workspace, tess: pyotp.TOTP
+) -> None:
+    with web_ws.ctx.db.engine.begin() as conn:  # as an older Palermo stored it
+        conn.execute(
+            text("UPDATE users SET totp_secret = :s, totp_sealed = NULL WHERE username = 'tess'"),
+            {"s": tess.secret},
+        )
+    assert web_ws.users.get("tess").has_totp
+    Workspace.open(web_ws.path).close()  # opening seals it
+    assert web_ws.users.seal_plain_totp_secrets() == 0
+    plain, sealed = _row(web_ws)
+    assert plain is None and sealed is not None
+    assert _sign_in(web_ws, tess.at(T0), T0) == "tess"  # the same authenticator app still works
+
+
+def test_a_plain_text_secret_still_signs_in_and_is_sealed_on_the_way(
+    web_ws: Workspace, tess: pyotp.TOTP
+) -> None:
+    with web_ws.ctx.db.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE users SET totp_secret = :s, totp_sealed = NULL WHERE username = 'tess'"),
+            {"s": tess.secret},
+        )
+    assert _sign_in(web_ws, tess.at(T0), T0) == "tess"
+    assert _row(web_ws)[0] is None

@@ -32,7 +32,8 @@ from argon2 import Parameters, Type
 from argon2 import PasswordHasher as _Argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from palermo.errors import InputError
+from palermo.errors import ConfigurationError, InputError
+from palermo.security.crypto import MasterKey, field_aad, open_sealed, seal
 
 PASSWORD_MIN_LENGTH = 12
 PASSWORD_MAX_LENGTH = 1024
@@ -194,9 +195,15 @@ class Authenticator:
     object; the store persists, this decides.
     """
 
-    def __init__(self, policy: AuthPolicy = DEFAULT_POLICY, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        policy: AuthPolicy = DEFAULT_POLICY,
+        hasher: PasswordHasher | None = None,
+        master: MasterKey | None = None,
+    ) -> None:
         self.policy = policy
         self.hasher = hasher or PasswordHasher()
+        self._secrets_key = master.derive("user-secrets") if master is not None else None
 
     def hash_password(self, password: str, username: str) -> str:
         """Check the password policy, then hash; raises InputError naming ``password``."""
@@ -232,6 +239,19 @@ class Authenticator:
 
     def new_totp_secret(self) -> str:
         return new_totp_secret()
+
+    def seal_totp_secret(self, user_id: int, secret: str) -> bytes:
+        """AES-256-GCM under a key derived from the workspace master key, bound to the account:
+        a copied database holds no usable second factor (ASVS V13.3.1, SC-02)."""
+        return seal(self._key(), secret.encode(), field_aad("users", "totp_sealed", user_id))
+
+    def open_totp_secret(self, user_id: int, sealed: bytes) -> str:
+        return open_sealed(self._key(), sealed, field_aad("users", "totp_sealed", user_id)).decode()
+
+    def _key(self) -> bytes:
+        if self._secrets_key is None:
+            raise ConfigurationError("two-factor secrets need the workspace master key", location="master")
+        return self._secrets_key
 
     new_token = staticmethod(new_token)
     hash_token = staticmethod(hash_token)

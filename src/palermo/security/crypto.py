@@ -25,7 +25,9 @@ import os
 from datetime import UTC, datetime
 
 from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, column, delete, select, table, update
 from sqlalchemy.orm import Session
 
@@ -83,6 +85,13 @@ class MasterKey:
             raise ConfigurationError("the master key must be 32 bytes (AES-256)")
         self._key = key
         self.key_id = hashlib.sha256(b"palermo-master-key-id:" + key).hexdigest()[:16]
+
+    def derive(self, purpose: str) -> bytes:
+        """A 256-bit key for one purpose (HKDF-SHA256), so the key-encryption key itself never
+        encrypts data: e.g. ``derive("user-secrets")`` seals the accounts' TOTP secrets."""
+        return HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=f"palermo:{purpose}".encode()
+        ).derive(self._key)
 
     def wrap(self, dek: bytes, case_id: int, version: int) -> bytes:
         return seal(self._key, dek, field_aad("case_keys", "wrapped_key", f"{case_id}/{version}"))
@@ -178,6 +187,11 @@ class Keyring:
             delete(CASE_KEYS).where(CASE_KEYS.c.case_id == case_id, CASE_KEYS.c.version == old_version)
         )
         return len(rows)
+
+    def master_is_current(self, session: Session) -> bool:
+        """Whether every case key is wrapped by this master key (False: a stale key file was given)."""
+        ids = {r[0] for r in session.execute(select(CASE_KEYS.c.master_key_id).distinct())}
+        return ids <= {self.master.key_id}
 
     def rewrap(self, session: Session, new_master: MasterKey) -> int:
         """Re-wrap every case key under ``new_master`` (master-key rotation); returns keys done."""

@@ -252,7 +252,10 @@ class User(Base):
     locked_until: Mapped[datetime | None] = mapped_column()
     #: Start of the current failure-counting window (15 minutes), while failures are being counted.
     failures_since: Mapped[datetime | None] = mapped_column()
+    #: Legacy: a TOTP secret in plain text, from before revision 0005; sealed and emptied on first use.
     totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: The TOTP secret, AES-256-GCM under a key derived from the workspace master key.
+    totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     #: The TOTP time step (Unix time // 30) of the last sign-in: a code of that step or earlier is a replay.
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -63,6 +63,8 @@ class AuthRules(Protocol):
     ) -> str | None: ...
     def totp_step(self, secret: str, code: str, now: datetime) -> int | None: ...
     def new_totp_secret(self) -> str: ...
+    def seal_totp_secret(self, user_id: int, secret: str) -> bytes: ...
+    def open_totp_secret(self, user_id: int, sealed: bytes) -> str: ...
     def new_token(self) -> str: ...
     def hash_token(self, token: str) -> str: ...
     def tokens_match(self, token: str | None, expected_hash: str) -> bool: ...
@@ -130,7 +132,7 @@ class UserService:
             role=row.role,
             is_active=row.is_active,
             locked=self._auth.is_locked(row.locked_until, _now(now)),
-            has_totp=row.totp_secret is not None,
+            has_totp=row.totp_sealed is not None or row.totp_secret is not None,
             created_at=row.created_at,
             last_login_at=row.last_login_at,
         )
@@ -153,9 +155,11 @@ class UserService:
         with self._db.transaction() as s:
             if s.scalar(select(User.id).where(User.username == username)) is not None:
                 raise InputError(f"user {username!r} already exists", location="username")
-            row = User(username=username, password_hash=password_hash, role=role, totp_secret=totp_secret)
+            row = User(username=username, password_hash=password_hash, role=role)
             s.add(row)
             s.flush()
+            if totp_secret is not None:
+                row.totp_sealed = self._auth.seal_totp_secret(row.id, totp_secret)
             self._record(s, actor, "user.create", row.id)
             return self._public(row)
 
@@ -185,8 +189,9 @@ class UserService:
                 self._record(s, "anonymous", "login", None, "failure")
             else:
                 locked = self._auth.is_locked(row.locked_until, now)
-                if ok and row.totp_secret is not None:
-                    step = self._auth.totp_step(row.totp_secret, totp, now) if totp else None
+                secret = self._totp_secret(row)
+                if ok and secret is not None:
+                    step = self._auth.totp_step(secret, totp, now) if totp else None
                     # a code is single-use: its step must come after the last one accepted (replay)
                     ok = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
                     if ok:
@@ -214,8 +219,33 @@ class UserService:
         secret = self._auth.new_totp_secret()
         with self._db.transaction() as s:
             row = self._row(s, username)
-            row.totp_secret, row.totp_last_step = secret, None
+            row.totp_sealed, row.totp_secret, row.totp_last_step = (
+                self._auth.seal_totp_secret(row.id, secret),
+                None,
+                None,
+            )
             self._record(s, actor, "user.totp", row.id)
+        return secret
+
+    def seal_plain_totp_secrets(self) -> int:
+        """Seal every TOTP secret still stored in plain text (accounts enrolled before revision
+        0005); returns how many. ``Workspace.open`` runs it, so an upgraded workspace keeps no
+        readable second factor even for accounts that never sign in again."""
+        with self._db.transaction() as s:
+            rows = list(s.scalars(select(User).where(User.totp_secret.is_not(None))))
+            for row in rows:
+                self._totp_secret(row)
+            return len(rows)
+
+    def _totp_secret(self, row: User) -> str | None:
+        """The account's TOTP secret in the clear, for checking a code; a legacy plain-text secret
+        is sealed (and its column emptied) in the caller's transaction on the way."""
+        if row.totp_sealed is not None:
+            return self._auth.open_totp_secret(row.id, row.totp_sealed)
+        if row.totp_secret is None:
+            return None
+        secret = row.totp_secret
+        row.totp_sealed, row.totp_secret = self._auth.seal_totp_secret(row.id, secret), None
         return secret
 
     def unlock(self, username: str, *, actor: str = "system") -> UserPublic:
