@@ -14,6 +14,7 @@ returns a view sharing the same database and keys.
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,8 @@ def default_actor() -> str:
     except (KeyError, OSError):
         return "unknown"
 
+
+_log = logging.getLogger(__name__)
 
 class AuditService:
     """Read and verify the audit log (writes happen inside each service's own transaction)."""
@@ -131,7 +134,7 @@ class KeyService:
         re-sealed (their key is derived from the master key), in one transaction."""
         new = MasterKey(read_master_key(new_master_key_file))
         with self.ctx.db.transaction() as session:
-            secrets = _reseal_user_secrets(session, self.keyring.master, new)
+            resealed, broken = _reseal_user_secrets(session, self.keyring.master, new)
             done = self.keyring.rewrap(session, new)
             self.ctx.audit.record(
                 session,
@@ -139,26 +142,41 @@ class KeyService:
                 action="master_key.rewrap",
                 object_type="master_key",
                 object_id=new.key_id,
-                detail={"keys": done, "user_secrets": secrets},
+                detail={"keys": done, "user_secrets": resealed, "user_secrets_unreadable": len(broken)},
             )
-            return done
+        self.keyring.master = new  # only once the transaction has committed
+        return done
 
 
-def _reseal_user_secrets(session: Any, old: MasterKey, new: MasterKey) -> int:
-    """Re-seal every sealed TOTP secret from the old master key's derived key to the new one's."""
+def _reseal_user_secrets(session: Any, old: MasterKey, new: MasterKey) -> tuple[int, list[int]]:
+    """Re-seal every sealed TOTP secret from the old master key's derived key to the new one's.
+
+    A secret the old key cannot open (sealed under yet another key) cannot be saved: it is left as
+    it is, so that account keeps failing closed until it is enrolled again, and the rotation
+    itself, perhaps urgent because a key leaked, goes ahead. Returns (re-sealed, unreadable ids)."""
     from sqlalchemy import select, update
 
+    from palermo.errors import IntegrityError
     from palermo.security.auth import Authenticator
     from palermo.store.tables import User
 
     before, after = Authenticator(master=old), Authenticator(master=new)
-    rows = session.execute(select(User.id, User.totp_sealed).where(User.totp_sealed.is_not(None))).all()
+    rows = session.execute(
+        select(User.id, User.totp_sealed).where(User.totp_sealed.is_not(None)).with_for_update()
+    ).all()
+    broken: list[int] = []
     for user_id, sealed in rows:
-        secret = before.open_totp_secret(user_id, sealed)
+        try:
+            secret = before.open_totp_secret(user_id, sealed)
+        except (ConfigurationError, IntegrityError):
+            broken.append(user_id)
+            continue
         session.execute(
             update(User).where(User.id == user_id).values(totp_sealed=after.seal_totp_secret(user_id, secret))
         )
-    return len(rows)
+    if broken:
+        _log.warning("two-factor secrets of accounts %s could not be re-sealed: enrol them again", broken)
+    return len(rows) - len(broken), broken
 
 
 def _private_databases(settings: Settings) -> None:
@@ -298,16 +316,13 @@ class Workspace:
         db = database.Database(settings.database_url)
         database.upgrade(db.engine)
         workspace = cls(settings, actor=actor, law=law, _db=db)
-        with workspace.ctx.db.read() as session:
-            current = workspace._keyring.master_is_current(session)
-        if current:  # never seal under a stale master key: the right one could not open it again
-            workspace.users.seal_plain_totp_secrets()  # revision 0005 cannot: it has no key
+        workspace.users.seal_plain_totp_secrets()  # revision 0005 cannot: it has no key
         return workspace
 
     def as_actor(self, actor: str) -> Workspace:
         """A view of this workspace acting as ``actor`` (shares database, keys and law)."""
         view = Workspace(
-            self.settings, law=self._law._library, actor=actor, _db=self._db, _master=self._master
+            self.settings, law=self._law._library, actor=actor, _db=self._db, _master=self._keyring.master
         )
         view._law = self._law
         return view
@@ -324,7 +339,8 @@ class Workspace:
 
             self._users = UserService(self.ctx, Authenticator(master=self._keyring.master))
             self._users_master = self._keyring.master
-        elif self._users_master is not self._keyring.master:  # re-wrapped under a new master key
+        elif self._users_master is not None and self._users_master is not self._keyring.master:
+            # the keys were re-wrapped under a new master key: seal and open with that one
             self._users = None
             return self.users
         return self._users

@@ -65,13 +65,15 @@ def test_identity_not_in_logs(seeded: Workspace, caplog: pytest.LogCaptureFixtur
     assert [c for c in CANARIES if c in logged] == []
 
 
-def test_a_two_factor_secret_is_not_in_any_workspace_file(workspace: Workspace) -> None:
-    """The TOTP seed is sealed under a key derived from the master key (revision 0005)."""
-    if workspace.ctx.db.dialect != "sqlite":
-        pytest.skip("raw-file scan is for the embedded SQLite store; PostgreSQL is checked by query")
+def test_a_two_factor_secret_is_not_stored_in_the_clear(workspace: Workspace) -> None:
+    """The TOTP seed is sealed under a key derived from the master key (revision 0005): not in any
+    workspace file (SQLite, with its WAL) and not in any column of the accounts table (both)."""
     workspace.users.add("canary.user", "correct horse battery staple 42", "analyst")
     secret = workspace.users.enrol_totp("canary.user")
-    with workspace.ctx.db.engine.connect() as conn:  # keep the WAL from being checkpointed away
-        blob = b"".join(p.read_bytes() for p in workspace.path.rglob("*") if p.is_file())
-        conn.close()
-    assert secret.encode() not in blob
+    with workspace.ctx.db.engine.connect() as conn:  # kept open so the WAL is not checkpointed away
+        rows = conn.execute(sa.text("SELECT * FROM users")).all()
+        files = b"".join(p.read_bytes() for p in workspace.path.rglob("*") if p.is_file())
+    stored = b"".join(v if isinstance(v, bytes) else str(v).encode() for row in rows for v in row)
+    assert secret.encode() not in stored
+    if workspace.ctx.db.dialect == "sqlite":
+        assert secret.encode() not in files

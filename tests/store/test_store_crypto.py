@@ -115,3 +115,112 @@ def test_a_plain_text_secret_is_never_sealed_under_a_stale_master_key(
         workspace.path, database_url=workspace.database_url, master_key_file=new_key, law=workspace.law
     ).close()
     assert plain() is None
+
+
+PASSWORD = "correct horse battery staple 42"
+
+
+def test_a_secret_sealed_under_another_key_fails_sign_in_like_a_wrong_code(
+    workspace: Workspace, case_ref: str, tmp_path: Path
+) -> None:
+    """Never an error of its own: a 409 naming the account would tell who exists and has 2FA."""
+    import pyotp
+
+    from palermo.errors import AccessDenied
+
+    workspace.users.add("tess", PASSWORD, "analyst")
+    secret = workspace.users.enrol_totp("tess")
+    other_key = tmp_path / "other" / "master.key"
+    ensure_master_key(other_key, workspace=workspace.path)
+    foreign = Workspace.open(
+        workspace.path, database_url=workspace.database_url, master_key_file=other_key, law=workspace.law
+    )
+    try:
+        with pytest.raises(AccessDenied):
+            foreign.users.authenticate("tess", PASSWORD, pyotp.TOTP(secret).now())
+        with pytest.raises(AccessDenied):
+            foreign.users.authenticate("tess", "a wrong password 123", pyotp.TOTP(secret).now())
+        assert [e.outcome for e in foreign.audit.events() if e.action == "login"][-2:] == [
+            "failure",
+            "failure",
+        ]
+        with pytest.raises(ConfigurationError, match="another master key"):
+            foreign.users.enrol_totp("tess")  # would seal under a key the workspace's own cannot open
+    finally:
+        foreign.close()
+    assert workspace.users.authenticate("tess", PASSWORD, pyotp.TOTP(secret).now()).username == "tess"
+
+
+def test_rewrap_goes_ahead_when_a_secret_cannot_be_opened_and_that_account_fails_closed(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    import pyotp
+    import sqlalchemy as sa
+
+    from palermo.errors import AccessDenied
+
+    workspace.users.add("tess", PASSWORD, "analyst")
+    workspace.users.add("uma", PASSWORD, "analyst")
+    tess = workspace.users.enrol_totp("tess")
+    uma = workspace.users.enrol_totp("uma")
+    with workspace.ctx.db.engine.begin() as conn:  # uma's blob damaged (or sealed under a lost key)
+        blob = conn.execute(sa.text("SELECT totp_sealed FROM users WHERE username = 'uma'")).scalar_one()
+        conn.execute(
+            sa.text("UPDATE users SET totp_sealed = :b WHERE username = 'uma'"),
+            {"b": bytes(blob)[:-1] + bytes([bytes(blob)[-1] ^ 1])},
+        )
+    new_key = tmp_path / "keys2" / "master.key"
+    ensure_master_key(new_key, workspace=workspace.path)
+    workspace.keys.rewrap(new_key)
+    rewrap = [e for e in workspace.audit.events() if e.action == "master_key.rewrap"][-1]
+    assert (rewrap.detail or {})["user_secrets_unreadable"] == 1
+    assert workspace.users.authenticate("tess", PASSWORD, pyotp.TOTP(tess).now()).username == "tess"
+    with pytest.raises(AccessDenied):
+        workspace.users.authenticate("uma", PASSWORD, pyotp.TOTP(uma).now())
+
+
+def test_a_failed_rewrap_leaves_the_workspace_on_its_old_key(
+    workspace: Workspace, case_ref: str, tmp_path: Path
+) -> None:
+    """The transaction fails after every key was re-wrapped (its audit record is refused by the
+    database): nothing is committed, so the workspace must go on with the old key."""
+    import sqlalchemy as sa
+
+    before = workspace.keys.keyring.master.key_id
+    with workspace.ctx.db.engine.begin() as conn:
+        if workspace.ctx.db.dialect == "sqlite":
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse_rewrap BEFORE INSERT ON audit_events "
+                    "WHEN NEW.action = 'master_key.rewrap' BEGIN SELECT RAISE(ABORT, 'audit down'); END"
+                )
+            )
+        else:
+            conn.execute(
+                sa.text(
+                    "CREATE FUNCTION refuse_rewrap() RETURNS trigger AS $$ BEGIN "
+                    "IF NEW.action = 'master_key.rewrap' THEN RAISE EXCEPTION 'audit down'; END IF; "
+                    "RETURN NEW; END $$ LANGUAGE plpgsql"
+                )
+            )
+            conn.execute(
+                sa.text(
+                    "CREATE TRIGGER refuse_rewrap BEFORE INSERT ON audit_events "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_rewrap()"
+                )
+            )
+    new_key = tmp_path / "keys2" / "master.key"
+    ensure_master_key(new_key, workspace=workspace.path)
+    try:
+        with pytest.raises(Exception, match="audit down"):
+            workspace.keys.rewrap(new_key)
+    finally:  # the PostgreSQL schema is shared by the worker's later tests
+        with workspace.ctx.db.engine.begin() as conn:
+            if workspace.ctx.db.dialect == "sqlite":
+                conn.execute(sa.text("DROP TRIGGER refuse_rewrap"))
+            else:
+                conn.execute(sa.text("DROP TRIGGER refuse_rewrap ON audit_events"))
+                conn.execute(sa.text("DROP FUNCTION refuse_rewrap()"))
+    assert workspace.keys.keyring.master.key_id == before  # it used to switch before the commit
+    victim = workspace.parties.list(case_ref, role="victim")[0]
+    assert workspace.parties.reveal_identity(victim.id, user="a").legal_name == "Zqxwyvna Canarytest"

@@ -204,6 +204,7 @@ class Authenticator:
         self.policy = policy
         self.hasher = hasher or PasswordHasher()
         self._secrets_key = master.derive("user-secrets") if master is not None else None
+        self._master_key_id = master.key_id if master is not None else None
 
     def hash_password(self, password: str, username: str) -> str:
         """Check the password policy, then hash; raises InputError naming ``password``."""
@@ -240,13 +241,32 @@ class Authenticator:
     def new_totp_secret(self) -> str:
         return new_totp_secret()
 
+    @property
+    def master_key_id(self) -> str | None:
+        """Id of the master key secrets are sealed under (None: no key given)."""
+        return self._master_key_id
+
     def seal_totp_secret(self, user_id: int, secret: str) -> bytes:
-        """AES-256-GCM under a key derived from the workspace master key, bound to the account:
-        a copied database holds no usable second factor (ASVS V13.3.1, SC-02)."""
-        return seal(self._key(), secret.encode(), field_aad("users", "totp_sealed", user_id))
+        """AES-256-GCM under a key derived from the workspace master key, bound to the account: a
+        copied database holds no usable second factor (ASVS V13.3.1, SC-02). The blob starts with
+        the master key's id, so a secret sealed under another key is recognised, never guessed at."""
+        blob = seal(self._key(), secret.encode(), field_aad("users", "totp_sealed", user_id))
+        return (self.master_key_id or "").encode() + b":" + blob
+
+    def sealed_key_id(self, sealed: bytes) -> str:
+        """The id of the master key a sealed secret was sealed under."""
+        return sealed.split(b":", 1)[0].decode("ascii", "replace")
 
     def open_totp_secret(self, user_id: int, sealed: bytes) -> str:
-        return open_sealed(self._key(), sealed, field_aad("users", "totp_sealed", user_id)).decode()
+        """The secret in the clear; ConfigurationError when it was sealed under another master key."""
+        key_id, _, blob = sealed.partition(b":")
+        if key_id.decode("ascii", "replace") != self.master_key_id:
+            raise ConfigurationError(
+                f"this two-factor secret is sealed under master key {key_id.decode('ascii', 'replace')}, "
+                f"not the workspace's {self.master_key_id}",
+                location="master",
+            )
+        return open_sealed(self._key(), blob, field_aad("users", "totp_sealed", user_id)).decode()
 
     def _key(self) -> bytes:
         if self._secrets_key is None:

@@ -188,11 +188,6 @@ class Keyring:
         )
         return len(rows)
 
-    def master_is_current(self, session: Session) -> bool:
-        """Whether every case key is wrapped by this master key (False: a stale key file was given)."""
-        ids = {r[0] for r in session.execute(select(CASE_KEYS.c.master_key_id).distinct())}
-        return ids <= {self.master.key_id}
-
     def rewrap(self, session: Session, new_master: MasterKey) -> int:
         """Re-wrap every case key under ``new_master`` (master-key rotation); returns keys done."""
         rows = session.execute(select(CASE_KEYS)).mappings().all()
@@ -206,8 +201,7 @@ class Keyring:
                     master_key_id=new_master.key_id,
                 )
             )
-        self.master = new_master
-        return len(rows)
+        return len(rows)  # the caller switches ``master`` once its transaction has committed
 
     def shred(self, session: Session, case_id: int) -> int:
         """Delete every key of the case: its encrypted identities become unrecoverable."""

@@ -17,6 +17,7 @@ Two storage choices worth knowing:
 
 from __future__ import annotations
 
+import logging
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -24,9 +25,11 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from palermo.errors import AccessDenied, InputError, NotFoundError
+from palermo.errors import AccessDenied, ConfigurationError, InputError, IntegrityError, NotFoundError
 from palermo.store.ports import StoreContext
-from palermo.store.tables import Case, CaseMember, User, WebSession
+from palermo.store.tables import Case, CaseKey, CaseMember, User, WebSession
+
+_log = logging.getLogger(__name__)
 
 SIGN_IN_FAILED = (
     "Sign-in failed: wrong username, password or code. After 5 failed attempts in 15 minutes the "
@@ -63,7 +66,10 @@ class AuthRules(Protocol):
     ) -> str | None: ...
     def totp_step(self, secret: str, code: str, now: datetime) -> int | None: ...
     def new_totp_secret(self) -> str: ...
+    @property
+    def master_key_id(self) -> str | None: ...
     def seal_totp_secret(self, user_id: int, secret: str) -> bytes: ...
+    def sealed_key_id(self, sealed: bytes) -> str: ...
     def open_totp_secret(self, user_id: int, sealed: bytes) -> str: ...
     def new_token(self) -> str: ...
     def hash_token(self, token: str) -> str: ...
@@ -159,6 +165,7 @@ class UserService:
             s.add(row)
             s.flush()
             if totp_secret is not None:
+                self._require_current_master(s)
                 row.totp_sealed = self._auth.seal_totp_secret(row.id, totp_secret)
             self._record(s, actor, "user.create", row.id)
             return self._public(row)
@@ -189,9 +196,11 @@ class UserService:
                 self._record(s, "anonymous", "login", None, "failure")
             else:
                 locked = self._auth.is_locked(row.locked_until, now)
-                secret = self._totp_secret(row)
-                if ok and secret is not None:
-                    step = self._auth.totp_step(secret, totp, now) if totp else None
+                if ok and (row.totp_sealed is not None or row.totp_secret is not None):
+                    # opened only once the password matched; a secret that cannot be opened fails the
+                    # sign-in like a wrong code (audited, counted), never with an error of its own
+                    secret = self._usable_totp_secret(s, row)
+                    step = self._auth.totp_step(secret, totp, now) if secret and totp else None
                     # a code is single-use: its step must come after the last one accepted (replay)
                     ok = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
                     if ok:
@@ -218,7 +227,8 @@ class UserService:
         """
         secret = self._auth.new_totp_secret()
         with self._db.transaction() as s:
-            row = self._row(s, username)
+            row = self._row(s, username, lock=True)
+            self._require_current_master(s)
             row.totp_sealed, row.totp_secret, row.totp_last_step = (
                 self._auth.seal_totp_secret(row.id, secret),
                 None,
@@ -230,23 +240,52 @@ class UserService:
     def seal_plain_totp_secrets(self) -> int:
         """Seal every TOTP secret still stored in plain text (accounts enrolled before revision
         0005); returns how many. ``Workspace.open`` runs it, so an upgraded workspace keeps no
-        readable second factor even for accounts that never sign in again."""
+        readable second factor even for accounts that never sign in again. A read comes first, so
+        opening a workspace takes no write lock when there is nothing to seal; nothing is sealed
+        when the workspace was opened with a master key its other keys are not under."""
+        with self._db.read() as s:
+            if s.scalar(select(User.id).where(User.totp_secret.is_not(None)).limit(1)) is None:
+                return 0
         with self._db.transaction() as s:
-            rows = list(s.scalars(select(User).where(User.totp_secret.is_not(None))))
+            if not self._master_is_current(s):
+                return 0
+            rows = list(s.scalars(select(User).where(User.totp_secret.is_not(None)).with_for_update()))
             for row in rows:
-                self._totp_secret(row)
+                sealed = self._auth.seal_totp_secret(row.id, row.totp_secret or "")
+                row.totp_sealed, row.totp_secret = sealed, None
             return len(rows)
 
-    def _totp_secret(self, row: User) -> str | None:
-        """The account's TOTP secret in the clear, for checking a code; a legacy plain-text secret
-        is sealed (and its column emptied) in the caller's transaction on the way."""
-        if row.totp_sealed is not None:
+    def _usable_totp_secret(self, s: Session, row: User) -> str | None:
+        """The account's TOTP secret in the clear, or None when it cannot be opened with this master
+        key (logged for the operator: the account must be enrolled again). A legacy plain-text
+        secret is sealed on the way, in the caller's transaction, if the master key is current."""
+        if row.totp_sealed is None:
+            secret = row.totp_secret
+            if secret is not None and self._master_is_current(s):
+                row.totp_sealed, row.totp_secret = self._auth.seal_totp_secret(row.id, secret), None
+            return secret
+        try:
             return self._auth.open_totp_secret(row.id, row.totp_sealed)
-        if row.totp_secret is None:
+        except (ConfigurationError, IntegrityError) as exc:
+            _log.warning("the two-factor secret of account %s cannot be opened: %s", row.id, exc)
             return None
-        secret = row.totp_secret
-        row.totp_sealed, row.totp_secret = self._auth.seal_totp_secret(row.id, secret), None
-        return secret
+
+    def _master_is_current(self, s: Session) -> bool:
+        """Whether every key in the workspace (case keys, sealed secrets) is under the master key this
+        service was given. False means the workspace was opened with a stale or foreign key file."""
+        current = self._auth.master_key_id
+        ids = set(s.scalars(select(CaseKey.master_key_id).distinct()))
+        sealed = s.scalars(select(User.totp_sealed).where(User.totp_sealed.is_not(None)))
+        ids |= {self._auth.sealed_key_id(blob) for blob in sealed if blob is not None}
+        return current is not None and ids <= {current}
+
+    def _require_current_master(self, s: Session) -> None:
+        if not self._master_is_current(s):
+            raise ConfigurationError(
+                "this workspace's keys are under another master key than the one it was opened with: "
+                "open it with the right master key file before enrolling two-factor sign-in",
+                location="master",
+            )
 
     def unlock(self, username: str, *, actor: str = "system") -> UserPublic:
         """Administrator release of a locked account (CJIS AC-7: no automatic unlock)."""
@@ -274,8 +313,9 @@ class UserService:
             self._record(s, actor, "user.deactivate", row.id)
             return self._public(row)
 
-    def _row(self, s: Session, username: str) -> User:
-        row: User | None = s.scalar(select(User).where(User.username == username))
+    def _row(self, s: Session, username: str, *, lock: bool = False) -> User:
+        query = select(User).where(User.username == username)
+        row: User | None = s.scalar(query.with_for_update() if lock else query)
         if row is None:
             raise NotFoundError(f"no user {username!r}", location="username")
         return row
