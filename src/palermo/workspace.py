@@ -60,6 +60,7 @@ def default_actor() -> str:
 
 _log = logging.getLogger(__name__)
 
+
 class AuditService:
     """Read and verify the audit log (writes happen inside each service's own transaction)."""
 
@@ -134,8 +135,13 @@ class KeyService:
         re-sealed (their key is derived from the master key), in one transaction."""
         new = MasterKey(read_master_key(new_master_key_file))
         with self.ctx.db.transaction() as session:
+            state = _lock_master_state(session)  # enrolments wait for the rotation, and see its result
             resealed, broken = _reseal_user_secrets(session, self.keyring.master, new)
             done = self.keyring.rewrap(session, new)
+            if state is None:
+                _record_master_state(session, new.key_id)
+            else:
+                state.key_id = new.key_id
             self.ctx.audit.record(
                 session,
                 actor=self.ctx.actor,
@@ -146,6 +152,21 @@ class KeyService:
             )
         self.keyring.master = new  # only once the transaction has committed
         return done
+
+
+def _lock_master_state(session: Any) -> Any:
+    """The ``master_key_state`` row, locked for the transaction (None if none was recorded)."""
+    from sqlalchemy import select
+
+    from palermo.store.tables import MasterKeyState
+
+    return session.scalar(select(MasterKeyState).where(MasterKeyState.id == 1).with_for_update())
+
+
+def _record_master_state(session: Any, key_id: str) -> None:
+    from palermo.store.tables import MasterKeyState
+
+    session.add(MasterKeyState(id=1, key_id=key_id))
 
 
 def _reseal_user_secrets(session: Any, old: MasterKey, new: MasterKey) -> tuple[int, list[int]]:
@@ -294,7 +315,11 @@ class Workspace:
         _private_databases(settings)
         db = database.Database(settings.database_url)
         database.upgrade(db.engine)
-        return cls(settings, actor=actor, law=law, _db=db)
+        workspace = cls(settings, actor=actor, law=law, _db=db)
+        with workspace.ctx.db.transaction() as session:  # the key this workspace's keys will be under
+            if _lock_master_state(session) is None:
+                _record_master_state(session, workspace._keyring.master.key_id)
+        return workspace
 
     @classmethod
     def open(

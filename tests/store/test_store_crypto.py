@@ -224,3 +224,42 @@ def test_a_failed_rewrap_leaves_the_workspace_on_its_old_key(
     assert workspace.keys.keyring.master.key_id == before  # it used to switch before the commit
     victim = workspace.parties.list(case_ref, role="victim")[0]
     assert workspace.parties.reveal_identity(victim.id, user="a").legal_name == "Zqxwyvna Canarytest"
+
+
+def test_one_unreadable_secret_left_by_a_rewrap_does_not_block_enrolment(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    """The recorded master key id decides, not the key ids found on stored secrets."""
+    import pyotp
+    import sqlalchemy as sa
+
+    workspace.users.add("tess", PASSWORD, "analyst")
+    workspace.users.add("uma", PASSWORD, "analyst")
+    workspace.users.enrol_totp("uma")
+    with workspace.ctx.db.engine.begin() as conn:  # uma's secret under a key nobody has any more
+        conn.execute(
+            sa.text("UPDATE users SET totp_sealed = :b WHERE username = 'uma'"), {"b": b"0123456789abcdef:x"}
+        )
+    new_key = tmp_path / "keys2" / "master.key"
+    ensure_master_key(new_key, workspace=workspace.path)
+    workspace.keys.rewrap(new_key)
+    uma = workspace.users.enrol_totp("uma")  # what the rewrap's log tells the operator to do
+    tess = workspace.users.enrol_totp("tess")
+    assert workspace.users.authenticate("uma", PASSWORD, pyotp.TOTP(uma).now()).username == "uma"
+    assert workspace.users.authenticate("tess", PASSWORD, pyotp.TOTP(tess).now()).username == "tess"
+
+
+def test_a_new_workspace_records_its_master_key_so_a_foreign_key_file_cannot_enrol(
+    workspace: Workspace, tmp_path: Path
+) -> None:
+    other_key = tmp_path / "other" / "master.key"
+    ensure_master_key(other_key, workspace=workspace.path)
+    workspace.users.add("tess", PASSWORD, "analyst")
+    foreign = Workspace.open(
+        workspace.path, database_url=workspace.database_url, master_key_file=other_key, law=workspace.law
+    )
+    try:
+        with pytest.raises(ConfigurationError, match="another master key"):
+            foreign.users.enrol_totp("tess")
+    finally:
+        foreign.close()

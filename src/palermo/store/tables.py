@@ -262,6 +262,19 @@ class User(Base):
     last_login_at: Mapped[datetime | None] = mapped_column()
 
 
+class MasterKeyState(Base):
+    """The id of the master key the workspace's keys are under (one row, ``id = 1``).
+
+    Written when the first key material is sealed and by every master-key rotation, in the same
+    transaction: what decides whether a workspace was opened with the right key file, and the row
+    rotation and enrolment lock so they cannot interleave."""
+
+    __tablename__ = "master_key_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(16))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class CaseMember(Base):
     __tablename__ = "case_members"
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)

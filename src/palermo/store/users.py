@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from palermo.errors import AccessDenied, ConfigurationError, InputError, IntegrityError, NotFoundError
 from palermo.store.ports import StoreContext
-from palermo.store.tables import Case, CaseKey, CaseMember, User, WebSession
+from palermo.store.tables import Case, CaseKey, CaseMember, MasterKeyState, User, WebSession
 
 _log = logging.getLogger(__name__)
 
@@ -247,8 +247,9 @@ class UserService:
             if s.scalar(select(User.id).where(User.totp_secret.is_not(None)).limit(1)) is None:
                 return 0
         with self._db.transaction() as s:
-            if not self._master_is_current(s):
+            if not self._master_is_current(s, lock=True):
                 return 0
+            self._note_master(s)
             rows = list(s.scalars(select(User).where(User.totp_secret.is_not(None)).with_for_update()))
             for row in rows:
                 sealed = self._auth.seal_totp_secret(row.id, row.totp_secret or "")
@@ -261,7 +262,8 @@ class UserService:
         secret is sealed on the way, in the caller's transaction, if the master key is current."""
         if row.totp_sealed is None:
             secret = row.totp_secret
-            if secret is not None and self._master_is_current(s):
+            if secret is not None and self._master_is_current(s, lock=True):
+                self._note_master(s)
                 row.totp_sealed, row.totp_secret = self._auth.seal_totp_secret(row.id, secret), None
             return secret
         try:
@@ -270,17 +272,31 @@ class UserService:
             _log.warning("the two-factor secret of account %s cannot be opened: %s", row.id, exc)
             return None
 
-    def _master_is_current(self, s: Session) -> bool:
-        """Whether every key in the workspace (case keys, sealed secrets) is under the master key this
-        service was given. False means the workspace was opened with a stale or foreign key file."""
+    def _master_is_current(self, s: Session, *, lock: bool = False) -> bool:
+        """Whether the workspace's keys are under the master key this service was given (False: it
+        was opened with a stale or foreign key file). ``master_key_state`` decides; a workspace from
+        before revision 0005 has no such row, and then its case keys decide (with none, the first
+        key to seal anything is taken, as the first case key is). ``lock`` holds the row, so a
+        master-key rotation cannot interleave with the caller's sealing."""
         current = self._auth.master_key_id
-        ids = set(s.scalars(select(CaseKey.master_key_id).distinct()))
-        sealed = s.scalars(select(User.totp_sealed).where(User.totp_sealed.is_not(None)))
-        ids |= {self._auth.sealed_key_id(blob) for blob in sealed if blob is not None}
-        return current is not None and ids <= {current}
+        if current is None:
+            return False
+        query = select(MasterKeyState).where(MasterKeyState.id == 1)
+        state = s.scalar(query.with_for_update() if lock else query)
+        if state is not None:
+            return state.key_id == current
+        return set(s.scalars(select(CaseKey.master_key_id).distinct())) <= {current}
+
+    def _note_master(self, s: Session) -> None:
+        """Record the master key as the workspace's, if nothing recorded one yet."""
+        current = self._auth.master_key_id
+        if current is not None and s.get(MasterKeyState, 1) is None:
+            s.add(MasterKeyState(id=1, key_id=current))
 
     def _require_current_master(self, s: Session) -> None:
-        if not self._master_is_current(s):
+        if self._master_is_current(s, lock=True):
+            self._note_master(s)
+        else:
             raise ConfigurationError(
                 "this workspace's keys are under another master key than the one it was opened with: "
                 "open it with the right master key file before enrolling two-factor sign-in",

@@ -1,4 +1,5 @@
-"""``users.totp_sealed``: an account's TOTP secret is stored encrypted, no longer in plain text.
+"""``users.totp_sealed``: an account's TOTP secret is stored encrypted, no longer in plain text;
+``master_key_state`` records which master key the workspace's keys are under.
 
 The secret (the seed of the authenticator app) was in ``users.totp_secret`` as text, so a copied
 database gave away everyone's second factor. It is now sealed with AES-256-GCM under a key derived
@@ -26,9 +27,18 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("totp_sealed", sa.LargeBinary(), nullable=True))
+    # which master key the workspace's keys are under (filled in by the application, which has it)
+    op.create_table(
+        "master_key_state",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("key_id", sa.String(length=16), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("master_key_state")
     # A sealed secret cannot be written back in plain text without the key: those accounts lose
     # their second factor on downgrade and must be enrolled again (palermo user totp).
     if op.get_bind().dialect.name == "sqlite":
