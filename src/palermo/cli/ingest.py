@@ -11,6 +11,8 @@ CASE`` what has been imported. The work itself is in
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -135,33 +137,40 @@ def run(
         _run_many(case_ref, evidence_ids, name, options, skip_bad_rows, workers, workspace, as_json)
         return
     evidence_id = evidence_ids[0]
+    with _importing(workspace, as_json, TextColumn("{task.completed:,.0f} rows")) as (analytics, bar):
+        task = bar.add_task(f"importing evidence {evidence_id}", total=None)
+        report = analytics.ingest(
+            case_ref,
+            evidence_id,
+            name,
+            options,
+            skip_bad_rows=skip_bad_rows,
+            progress=lambda tbl, n: bar.update(
+                task, advance=n, description=f"evidence {evidence_id} → {tbl}"
+            ),
+        )
+    emit(report, as_json, lambda: _render(report))
+
+
+@contextmanager
+def _importing(workspace: Path | None, as_json: bool, *columns: Any) -> Iterator[tuple[Any, Progress]]:
+    """The workspace's analytics and a progress display (silent with ``--json``), both closed after."""
     ws = _open_workspace(workspace)
     analytics = ws.analytics
     try:
         with Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
-            TextColumn("{task.completed:,.0f} rows"),
+            *columns,
             TimeElapsedColumn(),
             console=err_console,
             transient=True,
             disable=as_json,
         ) as bar:
-            task = bar.add_task(f"importing evidence {evidence_id}", total=None)
-            report = analytics.ingest(
-                case_ref,
-                evidence_id,
-                name,
-                options,
-                skip_bad_rows=skip_bad_rows,
-                progress=lambda tbl, n: bar.update(
-                    task, advance=n, description=f"evidence {evidence_id} → {tbl}"
-                ),
-            )
+            yield analytics, bar
     finally:
         analytics.close()
         ws.close()
-    emit(report, as_json, lambda: _render(report))
 
 
 def _run_many(
@@ -176,27 +185,14 @@ def _run_many(
 ) -> None:
     """Several exhibits through ``Analytics.ingest_outcomes``: one entry per exhibit, in the order
     given, the failed ones too; then the first failure decides the exit code (2 for bad input)."""
-    ws = _open_workspace(workspace)
-    analytics = ws.analytics
-    try:
-        with Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            TimeElapsedColumn(),
-            console=err_console,
-            transient=True,
-            disable=as_json,
-        ) as bar:
-            bar.add_task(f"importing {len(evidence_ids)} exhibits, {workers} at a time", total=None)
-            outcomes = analytics.ingest_outcomes(
-                case_ref,
-                [(evidence_id, adapter, options) for evidence_id in evidence_ids],
-                skip_bad_rows=skip_bad_rows,
-                workers=workers,
-            )
-    finally:
-        analytics.close()
-        ws.close()
+    with _importing(workspace, as_json) as (analytics, bar):
+        bar.add_task(f"importing {len(evidence_ids)} exhibits, {workers} at a time", total=None)
+        outcomes = analytics.ingest_outcomes(
+            case_ref,
+            [(evidence_id, adapter, options) for evidence_id in evidence_ids],
+            skip_bad_rows=skip_bad_rows,
+            workers=workers,
+        )
     entries: list[Any] = [
         outcome
         if isinstance(outcome, ImportReport)
