@@ -9,6 +9,7 @@ Each output is searched for each secret; a controller must still be named, so ma
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,13 +18,20 @@ from typing import Any
 import networkx as nx
 import pytest
 
-from palermo.analytics.redaction import Redaction, Subject, must_mask, pseudonym
+from palermo.analytics.redaction import (
+    WITHHELD_EMAIL,
+    WITHHELD_NUMBER,
+    Redaction,
+    Subject,
+    must_mask,
+    pseudonym,
+)
 from palermo.cli.analyze import redacted
 from palermo.cli.main import run
 from palermo.scenario import generate
 from palermo.workspace import Workspace
 
-from .conftest import ingested_demo
+from .conftest import CASE, ingested_demo
 
 
 def _name_forms(name: str) -> set[str]:
@@ -203,3 +211,144 @@ def test_imported_ftm_people_are_masked_by_the_exporters_mask(load: Any, con: An
     export_entities(con, load.case_ref, out, mask=lambda _kind, value: rules.mask_value(value))
     person = json.loads(out.read_text(encoding="utf-8"))["properties"]
     assert person == {"name": ["person aa1111"], "nationality": ["us"]}
+
+
+# --- free text: numbers and addresses of nobody who may be named are withheld (deny by default) ---
+
+_BOSS = Subject("ent:aaaaaa1111", "Cara Boss", "controller", True, (), ("+13055552591", "boss@example.org"))
+_VICTIM = Subject(
+    "ent:bbbbbb2222", "Vi Victim", "possible_victim", False, (), ("+17865550134", "vi@example.org")
+)
+
+
+def test_a_number_nobody_resolved_is_withheld_in_free_text() -> None:
+    rules = Redaction([_BOSS, _VICTIM], reveal=True)
+    text = rules.scrub("her other phone is 415 555 0199, or +44 7700 900123, or 555-0142")
+    assert "0199" not in text and "900123" not in text and "0142" not in text
+    assert text.count(WITHHELD_NUMBER) == 3
+
+
+def test_a_named_suspects_number_stays_in_any_spelling_and_a_victims_becomes_her_pseudonym() -> None:
+    rules = Redaction([_BOSS, _VICTIM])
+    text = rules.scrub("call (305) 555-2591, she is on 786.555.0134 or 7 8 6 5 5 5 0 1 3 4")
+    assert text == "call (305) 555-2591, she is on possible victim bb2222 or possible victim bb2222"
+
+
+def test_an_address_nobody_resolved_is_withheld_and_a_named_suspects_stays() -> None:
+    rules = Redaction([_BOSS, _VICTIM])
+    text = rules.scrub("write to Boss@Example.org, vi@example.org or her.sister@mail.example")
+    assert text == f"write to Boss@Example.org, possible victim bb2222 or {WITHHELD_EMAIL}"
+
+
+def test_scrub_contacts_leaves_names_and_handles_numbers_and_addresses() -> None:
+    rules = Redaction([_BOSS, _VICTIM])
+    text = rules.scrub_contacts(
+        "Vi Victim: 786-555-0134, vi@example.org, 305 555 2591, 415 555 0199, x@y.example"
+    )
+    assert text == (
+        "Vi Victim: possible victim bb2222, possible victim bb2222, 305 555 2591, "
+        f"{WITHHELD_NUMBER}, {WITHHELD_EMAIL}"
+    )
+
+
+def test_a_number_a_victim_and_a_suspect_share_counts_as_hers() -> None:
+    shared = Subject("ent:cccccc3333", "Dee Driver", "driver", False, (), ("+17865550134",))
+    assert "0134" not in Redaction([_VICTIM, shared]).scrub("pick up at 7865550134")
+
+
+@pytest.mark.parametrize(
+    "own",
+    [
+        "3:line:1004430:2",
+        "12:sheet:Statements!row:2345678",
+        "e:8612345678ab",
+        "ent:1234567890",
+        "hit:0a12345678",
+        "9f8612345678ab9f8612345678ab5c1d",
+        "550e8400-e29b-41d4-a716-446655440000",
+        "2026-11-29T08:26:06",
+        "2026-11-29 08:26:06+00:00",
+        "paid 1250000.00 USD",
+        "GB82WEST12345698765432",
+    ],
+)
+def test_palermos_own_ids_digests_times_and_amounts_are_not_numbers(own: str) -> None:
+    assert Redaction([_BOSS, _VICTIM]).scrub(own) == own
+
+
+def test_redacted_explanations_show_only_named_peoples_numbers(demo: dict[str, Any]) -> None:
+    """Every phone number left in the redacted explanation of every entity (statements, message
+    bodies, ad texts) is a number of an entity the rule names: nothing unattributed gets through."""
+    from phonenumbers import Leniency, PhoneNumberMatcher
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PALERMO_MASTER_KEY_FILE", str(demo["key"]))
+        ws = Workspace.open(demo["root"] / "ws")
+        try:
+            analytics = ws.analytics
+            rules = Redaction.from_connection(analytics.connect(), demo["case"])
+            phones = (
+                analytics.connect()
+                .execute("SELECT entity_id, phones FROM entities WHERE case_ref = ?", [demo["case"]])
+                .fetchall()
+            )
+            analytics.close()
+        finally:
+            ws.close()
+    named = {p[-9:] for eid, ps in phones if not rules.masked(eid) for p in (ps or ())}
+    assert named, "the demo names no suspect with a phone: the check would be empty"
+    strings = [s for s in _strings(demo["explained"]) if not re.fullmatch(r"(?:e|ent|hit|lead):[0-9a-z]+", s)]
+    found = [
+        m.raw_string
+        for s in strings
+        for m in PhoneNumberMatcher(s, "US", leniency=Leniency.POSSIBLE)
+        if "".join(ch for ch in m.raw_string if ch.isdigit())[-9:] not in named
+        and not s[max(0, m.start - 5) : m.start].endswith(("line:", "row:"))
+    ]
+    assert len(strings) > 1000 and found == []
+    assert any(WITHHELD_NUMBER in s or "possible victim " in s for s in strings)
+
+
+def _strings(data: Any) -> Iterator[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for value in data.values():
+            yield from _strings(value)
+    elif isinstance(data, list | tuple):
+        for value in data:
+            yield from _strings(value)
+
+
+@pytest.mark.parametrize("reveal", [False, True])
+def test_an_unresolved_number_in_a_payment_purpose_is_withheld_from_the_ftm_export(
+    load: Any, con: Any, tmp_path: Path, reveal: bool
+) -> None:
+    """A payment's purpose gives a number and an address nobody in the case has. Whether or not
+    identities are revealed, the exported FtM Payment names neither; revealed, the payer is named."""
+    from palermo.analytics.analysis import analyze
+    from palermo.cli.export import ftm_mask
+    from palermo.ingest.ftm_export import export_entities
+
+    for i in range(3):
+        load.add(
+            "payments",
+            1,
+            ts=f"2025-01-0{i + 1} 10:00:00",
+            from_account="US00BANK0111",
+            from_name="Dorin Payer",
+            to_account="US00BANK0122",
+            to_name="Elsa Payee",
+            amount=125.5,
+            currency="USD",
+            channel="transfer",
+            description="room, her new number 786 555 0199, write to sis.new@mail.example",
+        )
+    analyze(con, CASE)
+    out = tmp_path / "case.ftm.json"
+    export_entities(con, CASE, out, mask=ftm_mask(con, CASE, reveal=reveal))
+    text = out.read_text(encoding="utf-8")
+    purposes = [p for line in text.splitlines() for p in json.loads(line)["properties"].get("purpose", [])]
+    assert len(purposes) == 3 and "0199" not in text and "sis.new" not in text
+    assert all(WITHHELD_NUMBER in p and WITHHELD_EMAIL in p and p.startswith("room, ") for p in purposes)
+    assert ("Dorin Payer" in text) is reveal  # unsuspected: named only when identities are revealed

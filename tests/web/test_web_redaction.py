@@ -24,6 +24,7 @@ class Demo:
     case_ref: str
     secrets: frozenset[str]
     controller: str
+    named_numbers: frozenset[str]  # last nine digits of every phone of an entity an analyst may see named
 
 
 @pytest.fixture(scope="module")
@@ -59,9 +60,16 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             .fetchone()
         )
         assert row is not None
+        from palermo.analytics.redaction import Redaction
+
+        con = ws.analytics.connect()
+        rules = Redaction.from_connection(con, made.case_ref)
+        phones = con.execute("SELECT entity_id, phones FROM entities WHERE case_ref = ?", [made.case_ref])
+        named = frozenset(p[-9:] for eid, ps in phones.fetchall() if not rules.masked(eid) for p in ps or ())
         with TestClient(create_app(ws), raise_server_exceptions=False) as client:
             login(client, "ana")
-            yield Demo(client, made.case_ref, frozenset(s for s in secrets if len(s) >= 4), str(row[0]))
+            kept = frozenset(s for s in secrets if len(s) >= 4)
+            yield Demo(client, made.case_ref, kept, str(row[0]), named)
         release_analytics(ws)
         ws.close()
 
@@ -95,3 +103,19 @@ def test_timeline_quotes_some_events_in_full(demo: Demo) -> None:
 def test_network_names_no_victim_but_names_a_controller(demo: Demo) -> None:
     response = demo.client.get(f"/api/v1/cases/{demo.case_ref}/network?limit=2000")
     assert _leaks(response.text, demo.secrets) == [] and demo.controller in response.text
+
+
+def test_timeline_quotes_only_named_peoples_numbers(demo: Demo) -> None:
+    """A row quoted in full involves only people who may be named, but its text (an ad's title, a
+    payment's purpose) could give anybody's number: only named people's numbers may be left in it."""
+    from phonenumbers import Leniency, PhoneNumberMatcher
+
+    events = demo.client.get(f"/api/v1/cases/{demo.case_ref}/timeline?limit=5000").json()
+    quoted = [e["summary"] for e in events if "details withheld" not in e["summary"]]
+    keys = [
+        "".join(ch for ch in m.raw_string if ch.isdigit())[-9:]
+        for text in quoted
+        for m in PhoneNumberMatcher(text, "US", leniency=Leniency.POSSIBLE)
+    ]
+    assert keys, "no number quoted at all: a suspect's calls should be"
+    assert [k for k in keys if k not in demo.named_numbers] == []

@@ -11,20 +11,50 @@ count as possible victims themselves, so a revealed export does not name her thr
 
 Pseudonyms (``person 3fa2c1`` / ``possible victim 3fa2c1``) come from the entity id, so they are
 stable across exports and views and can be explained back with ``--explain``.
+
+Free text (a message body, an ad, a statement's fields) is scrubbed the same way round. A phone number
+or e-mail address in it is shown only when it belongs to an entity that may be named; one that belongs
+to a masked entity becomes that entity's pseudonym, and one that belongs to *no* resolved entity is
+withheld (``[number withheld]``, ``[e-mail withheld]``): a victim's second phone, written once in a
+text and never seen in the call records, is exactly the number resolution cannot attach to her, and
+the only safe guess about an unknown number is that it may be hers. Numbers are found with
+``phonenumbers``' matcher at its most permissive leniency (so ``555 0199`` and ``+33 6 12 34 56 78``
+are found, and dates, times and amounts are not); Palermo's own ids, locators and hex digests are
+never read as numbers, so ``--explain`` ids keep working in a scrubbed output.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
+
+from phonenumbers import Leniency, PhoneNumberMatcher
+
+from palermo.ingest.normalise import DEFAULT_REGION
 
 SUSPECT_ROLES = frozenset({"recruiter", "controller", "transporter", "driver", "financier", "money_handler"})
 VICTIM_ROLES = frozenset({"possible_victim", "victim"})
 #: Keys whose values are a masked entity's identifiers: emptied rather than rewritten.
 IDENTIFIER_KEYS = frozenset({"phones", "emails", "accounts", "names"})
 _PHONE_LIKE = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
+#: What an unknown number or address in free text is replaced with (deny by default).
+WITHHELD_NUMBER = "[number withheld]"
+WITHHELD_EMAIL = "[e-mail withheld]"
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
+#: Text Palermo writes itself and that is never a phone number: item ids (``e:…``, ``ent:…``,
+#: ``hit:…``), locators and statement ids (``line:1004430``, ``sheet:S!row:17``), hex digests and
+#: UUIDs (image hashes, SHA-256), and amounts with cents (``1250000.00``). Without this a scrubbed
+#: ``stmt_id`` would lose its line number.
+_OWN_TEXT = re.compile(
+    r"\b(?:e|ent|hit|lead):[0-9a-z]+"
+    r"|\b(?:line|row):\d+(?::\w+)*"
+    r"|(?<![\d.,])(?:\d{1,3}(?:[.,]\d{3})+|\d+)[.,]\d{2}(?![\d.,])"
+    r"|\b(?=[0-9a-f-]*[a-f])[0-9a-f][0-9a-f-]{7,}\b",
+    re.IGNORECASE,
+)
 
 
 def is_suspected(role: str | None, ring: bool | None) -> bool:
@@ -68,6 +98,27 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
 
 
+def _number_key(text: str) -> str:
+    """How two spellings of one number are compared: their last nine digits."""
+    return _digits(text)[-9:]
+
+
+@lru_cache(maxsize=65536)
+def _numbers_in(text: str, region: str) -> tuple[tuple[int, int, str], ...]:
+    """``(start, end, key)`` of every phone number ``phonenumbers`` can find in ``text``, outside
+    Palermo's own ids and digests. Cached: the matcher costs about 0.3 ms a string and outputs
+    repeat their strings (cities, timestamps, labels) many times."""
+    if sum(ch.isdigit() for ch in text) < 7:
+        return ()
+    own = [(m.start(), m.end()) for m in _OWN_TEXT.finditer(text)]
+    found = []
+    for m in PhoneNumberMatcher(text, region, leniency=Leniency.POSSIBLE):
+        if any(m.start < end and start < m.end for start, end in own):
+            continue
+        found.append((m.start, m.end, _number_key(m.raw_string)))
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Subject:
     """What the rule needs to know about one resolved entity."""
@@ -86,8 +137,11 @@ class Redaction:
     Deny by default: an entity id the case does not know is masked too.
     """
 
-    def __init__(self, subjects: Iterable[Subject], *, reveal: bool = False) -> None:
+    def __init__(
+        self, subjects: Iterable[Subject], *, reveal: bool = False, region: str = DEFAULT_REGION
+    ) -> None:
         self.reveal = reveal
+        self.region = region
         subjects = list(subjects)
         victim_keys = {
             _name_key(n) for s in subjects if s.role in VICTIM_ROLES for n in (s.label, *s.names) if n
@@ -99,6 +153,8 @@ class Redaction:
         replace: dict[str, str] = {}
         phones: dict[str, str] = {}
         name_keys: dict[frozenset[str], str] = {}
+        shown_numbers: set[str] = set()
+        shown_emails: set[str] = set()
         for s in subjects:
             role = s.role
             if not is_suspected(role, s.ring) and any(
@@ -108,6 +164,11 @@ class Redaction:
             self._roles[s.entity_id] = role
             if not must_mask(role, s.ring, reveal=reveal):
                 self.named.add(s.entity_id)
+                for value in s.identifiers:
+                    if "@" in value:
+                        shown_emails.add(value.strip().lower())
+                    elif len(_digits(value)) >= 7:
+                        shown_numbers.add(_number_key(value))
                 continue
             alias = pseudonym(s.entity_id, role)
             for name in (s.label, *s.names):
@@ -120,9 +181,11 @@ class Redaction:
                         phones.setdefault(_digits(value)[-9:], alias)
         self._replace = replace
         self._phones = phones
+        # a number or address both a named and a masked entity carry is masked (the masked wins)
+        self._shown_numbers = shown_numbers - phones.keys()
+        self._shown_emails = shown_emails - replace.keys()
         self._name_keys = name_keys
-        words = sorted(replace, key=len, reverse=True)
-        self._pattern = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE) if words else None
+        self._compiled: re.Pattern[str] | None = None
 
     @classmethod
     def from_connection(cls, con: Any, case_ref: str, *, reveal: bool = False) -> Redaction:
@@ -146,17 +209,6 @@ class Redaction:
                     (*(phones or ()), *(emails or ()), *(accounts or ())),
                 )
                 for eid, label, role, ring, names, phones, emails, accounts in rows
-            ),
-            reveal=reveal,
-        )
-
-    @classmethod
-    def from_nodes(cls, nodes: Iterable[Mapping[str, Any]], *, reveal: bool = False) -> Redaction:
-        """The rule from network nodes (``id``, ``label``, ``role``, ``ring``), without a connection."""
-        return cls(
-            (
-                Subject(str(n.get("id")), str(n.get("label") or ""), n.get("role"), bool(n.get("ring")))
-                for n in nodes
             ),
             reveal=reveal,
         )
@@ -186,12 +238,56 @@ class Redaction:
             hit = self._name_keys.get(_name_key(text))
         return hit
 
+    def _pattern(self) -> re.Pattern[str] | None:
+        """Every masked name and identifier as one alternation, longest first; compiled on first use
+        because a large case has hundreds of thousands of them and most callers never scrub."""
+        if self._compiled is None and self._replace:
+            words = sorted(self._replace, key=len, reverse=True)
+            self._compiled = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
+        return self._compiled
+
     def scrub(self, text: str) -> str:
-        """``text`` with every name or identifier of a masked entity replaced by its pseudonym."""
-        if self._pattern is not None:
-            text = self._pattern.sub(lambda m: self._replace[m.group(0).lower()], text)
+        """``text`` with every name or identifier of a masked entity replaced by its pseudonym, and
+        every phone number or e-mail address of nobody who may be named withheld."""
+        pattern = self._pattern()
+        if pattern is not None:
+            text = pattern.sub(lambda m: self._replace[m.group(0).lower()], text)
+        return self.scrub_contacts(text)
+
+    def scrub_contacts(self, text: str) -> str:
+        """Only the phone numbers and e-mail addresses of ``text``: a masked entity's become its
+        pseudonym, a named entity's stay, anybody else's are withheld. Cheap (no name search), for
+        text whose people are already known to be named, like a web timeline row."""
+        if "@" in text:
+            text = _EMAIL.sub(self._email, text)
+        return self._scrub_numbers(text)
+
+    def _email(self, match: re.Match[str]) -> str:
+        address = match.group(0)
+        if address.lower() in self._shown_emails:
+            return address
+        return self._replace.get(address.lower(), WITHHELD_EMAIL)
+
+    def _scrub_numbers(self, text: str) -> str:
+        """Masked entities' numbers become their pseudonyms; other numbers stay only if a named
+        entity has them. The loose ``_PHONE_LIKE`` pass catches spellings of a *known* masked number
+        the matcher would not call a number (``3 0 5 5 5 5 2 5 9 1`` is found by both)."""
+        spans: list[tuple[int, int, str]] = []
         if self._phones:
-            text = _PHONE_LIKE.sub(lambda m: self._phones.get(_digits(m.group(0))[-9:], m.group(0)), text)
+            own = [(m.start(), m.end()) for m in _OWN_TEXT.finditer(text)]
+            for m in _PHONE_LIKE.finditer(text):
+                alias = self._phones.get(_number_key(m.group(0)))
+                if alias is not None and not any(m.start() < e and s < m.end() for s, e in own):
+                    spans.append((m.start(), m.end(), alias))
+        for start, end, key in _numbers_in(text, self.region):
+            if any(start < e and s < end for s, e, _ in spans):
+                continue
+            alias = self._phones.get(key)
+            if alias is None and key in self._shown_numbers:
+                continue
+            spans.append((start, end, alias or WITHHELD_NUMBER))
+        for start, end, alias in sorted(spans, reverse=True):
+            text = text[:start] + alias + text[end:]
         return text
 
     def tree(self, data: Any) -> Any:
@@ -220,4 +316,14 @@ class Redaction:
         return out
 
 
-__all__ = ["SUSPECT_ROLES", "VICTIM_ROLES", "Redaction", "Subject", "is_suspected", "must_mask", "pseudonym"]
+__all__ = [
+    "SUSPECT_ROLES",
+    "VICTIM_ROLES",
+    "WITHHELD_EMAIL",
+    "WITHHELD_NUMBER",
+    "Redaction",
+    "Subject",
+    "is_suspected",
+    "must_mask",
+    "pseudonym",
+]

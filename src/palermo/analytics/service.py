@@ -23,6 +23,7 @@ from palermo.analytics.analysis import AnalysisResult
 from palermo.analytics.explain import Explanation
 from palermo.analytics.judgements import Judgement
 from palermo.analytics.keyplayers import KeyPlayer
+from palermo.analytics.redaction import Redaction
 from palermo.analytics.timeline import Event
 from palermo.errors import ConfigurationError, NotFoundError
 from palermo.ingest.schema import create_schema
@@ -210,6 +211,11 @@ class Analytics:
     def network(self, case_ref: str, filters: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Nodes and edges for the web's cytoscape view."""
         return analysis.network(self.connect(), case_ref, filters)
+
+    def redaction(self, case_ref: str, *, reveal: bool = False) -> Redaction:
+        """The case's redaction rule (who may be named, their pseudonyms, text scrubbing) from the last
+        analysis: every entity with its names and identifiers, so free text can be scrubbed too."""
+        return Redaction.from_connection(self.connect(), case_ref, reveal=reveal)
 
     def export_graph(self, case_ref: str, fmt: str, out: Path | str, *, redact_victims: bool = True) -> int:
         """Write the network as GEXF, GraphML or FtM JSON lines (possible victims redacted by default)."""

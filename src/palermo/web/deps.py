@@ -102,7 +102,7 @@ def require(principal: PrincipalModel, permission: Permission, case_ref: str | N
     principal.require(permission, case_ref)
 
 
-CACHED_CALLS = frozenset({"key_players", "network", "timeline", "explain"})
+CACHED_CALLS = frozenset({"key_players", "network", "timeline", "explain", "redaction"})
 _cache: OrderedDict[tuple[Any, ...], tuple[tuple[int, ...], Any]] = OrderedDict()
 _cache_lock = threading.Lock()
 CACHE_ENTRIES = 256

@@ -44,14 +44,15 @@ def must_mask(node: dict[str, Any], show_identity: bool) -> bool:
 
 
 def case_rules(reads: CaseReads, case_ref: str, show_identity: bool) -> Redaction:
-    """The redaction rule over the whole case network (one scan per analysis generation and permission).
+    """The redaction rule over the whole case (one scan per analysis generation and permission).
 
-    Built from every node, so an entity sharing a possible victim's name is masked like her.
+    Built from every entity with its names and identifiers, so an entity sharing a possible victim's
+    name is masked like her and a named suspect's number in free text is told from anybody else's.
     """
 
     def scan() -> Redaction:
-        data = with_analytics(reads.ws, "network", case_ref, {"max_nodes": 1_000_000})
-        return Redaction.from_nodes((_flat(n) for n in data.get("nodes", [])), reveal=show_identity)
+        rules: Redaction = with_analytics(reads.ws, "redaction", case_ref, reveal=show_identity)
+        return rules
 
     return reads.memo(("case_rules", case_ref, show_identity), scan)  # type: ignore[no-any-return]
 
@@ -203,4 +204,7 @@ def _timeline_view(
         if not ids or any(rules.masked(e) for e in ids):  # deny by default: nobody known, nothing quoted
             involved = " → ".join(rules.display(e) for e in ids) or "unresolved parties"
             row["summary"] = f"{row.get('kind', 'event')} involving {involved} (details withheld)"
+        elif row.get("summary"):
+            # everyone involved may be named, but an ad's or a payment's text can give anyone's number
+            row["summary"] = rules.scrub_contacts(str(row["summary"]))
     return rows
