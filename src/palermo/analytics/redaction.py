@@ -75,23 +75,18 @@ def pseudonym(entity_id: str, role: str | None) -> str:
     return f"{kind} {str(entity_id)[-6:]}"
 
 
+#: What separates the words of a name or a text; a "word" without a letter or digit (``&``, ``-``)
+#: is skipped, so ``RENT GALIBERG & MORSKI APTS`` and ``rent galiberg morski apts`` are one name.
+_SEPARATOR = r"[\s,.:;/\\|()\[\]{}\"<>=!?*]+"
+_WORD = re.compile(r"[^\s,.:;/\\|()\[\]{}\"<>=!?*]+")
+#: The longest name (in words) looked for in free text.
+MAX_WORDS = 8
+
+
 def _name_key(name: str) -> frozenset[str]:
-    """Order-free name tokens, so ``Marilberg, Corliel`` matches ``Corliel Marilberg``."""
-    return frozenset(t for t in re.split(r"[\s,.]+", name.lower()) if t)
-
-
-def _variants(value: str) -> tuple[str, ...]:
-    """A name as written and in the other usual order (``Last, First`` / ``First Last``)."""
-    text = " ".join(value.split())
-    if "@" in text or any(ch.isdigit() for ch in text):
-        return (text,)
-    if "," in text:
-        last, _, first = text.partition(",")
-        return (text, f"{first.strip()} {last.strip()}")
-    parts = text.split(" ")
-    if len(parts) >= 2:
-        return (text, f"{parts[-1]}, {' '.join(parts[:-1])}", f"{parts[-1]} {' '.join(parts[:-1])}")
-    return (text,)
+    """Order-free words of a name, so ``Marilberg, Corliel`` matches ``Corliel Marilberg`` and an
+    explanation's normalised key ``a torenton`` matches ``A. Torenton``."""
+    return frozenset(t for t in re.split(_SEPARATOR, name.lower()) if any(ch.isalnum() for ch in t))
 
 
 def _digits(text: str) -> str:
@@ -152,7 +147,7 @@ class Redaction:
         self.named: set[str] = set()
         replace: dict[str, str] = {}
         phones: dict[str, str] = {}
-        name_keys: dict[frozenset[str], str] = {}
+        words: dict[frozenset[str], str] = {}
         shown_numbers: set[str] = set()
         shown_emails: set[str] = set()
         for s in subjects:
@@ -171,21 +166,23 @@ class Redaction:
                         shown_numbers.add(_number_key(value))
                 continue
             alias = pseudonym(s.entity_id, role)
-            for name in (s.label, *s.names):
-                if len(_name_key(name)) >= 2:
-                    name_keys.setdefault(_name_key(name), alias)
-            for value in (*s.identifiers, *(v for n in (s.label, *s.names) if n for v in _variants(n))):
+            # names in any word order; an identifier only as one whole word (an account number):
+            # phones and addresses have their own passes, and their parts in any order mean nothing
+            for value in (s.label, *s.names, *(i for i in s.identifiers if len(_name_key(i)) == 1)):
+                key = _name_key(value or "")
+                if sum(len(t) for t in key) >= 3 and len(key) <= MAX_WORDS:
+                    words.setdefault(key, alias)
+            for value in s.identifiers:
                 if value and len(value.strip()) >= 3:
                     replace.setdefault(value.strip().lower(), alias)
                     if len(_digits(value)) >= 7 and "@" not in value:
-                        phones.setdefault(_digits(value)[-9:], alias)
+                        phones.setdefault(_number_key(value), alias)
         self._replace = replace
         self._phones = phones
         # a number or address both a named and a masked entity carry is masked (the masked wins)
         self._shown_numbers = shown_numbers - phones.keys()
         self._shown_emails = shown_emails - replace.keys()
-        self._name_keys = name_keys
-        self._compiled: re.Pattern[str] | None = None
+        self._words = words
 
     @classmethod
     def from_connection(cls, con: Any, case_ref: str, *, reveal: bool = False) -> Redaction:
@@ -235,24 +232,37 @@ class Redaction:
         if hit is None and len(_digits(text)) >= 7 and "@" not in text:
             hit = self._phones.get(_digits(text)[-9:])
         if hit is None:
-            hit = self._name_keys.get(_name_key(text))
+            hit = self._words.get(_name_key(text))
         return hit
-
-    def _pattern(self) -> re.Pattern[str] | None:
-        """Every masked name and identifier as one alternation, longest first; compiled on first use
-        because a large case has hundreds of thousands of them and most callers never scrub."""
-        if self._compiled is None and self._replace:
-            words = sorted(self._replace, key=len, reverse=True)
-            self._compiled = re.compile("|".join(re.escape(w) for w in words), re.IGNORECASE)
-        return self._compiled
 
     def scrub(self, text: str) -> str:
         """``text`` with every name or identifier of a masked entity replaced by its pseudonym, and
         every phone number or e-mail address of nobody who may be named withheld."""
-        pattern = self._pattern()
-        if pattern is not None:
-            text = pattern.sub(lambda m: self._replace[m.group(0).lower()], text)
-        return self.scrub_contacts(text)
+        return self.scrub_contacts(self._scrub_names(text))
+
+    def _scrub_names(self, text: str) -> str:
+        """Replace every run of whole words that is a masked entity's name or identifier, in any word
+        order, longest run first. Whole words only: a short label (``Loro``) must not leave half of a
+        longer name behind (``Loromi``), which a substring search would. A dictionary lookup per run
+        of up to :data:`MAX_WORDS` words keeps this linear in the text whatever the number of names
+        (a regular expression of every name was slow on a large case)."""
+        if not self._words:
+            return text
+        found = [m for m in _WORD.finditer(text) if any(ch.isalnum() for ch in m.group(0))]
+        spans: list[tuple[int, int, str]] = []
+        i = 0
+        while i < len(found):
+            for n in range(min(MAX_WORDS, len(found) - i), 0, -1):
+                alias = self._words.get(frozenset(m.group(0).lower() for m in found[i : i + n]))
+                if alias is not None:
+                    spans.append((found[i].start(), found[i + n - 1].end(), alias))
+                    i += n
+                    break
+            else:
+                i += 1
+        for start, end, alias in reversed(spans):
+            text = text[:start] + alias + text[end:]
+        return text
 
     def scrub_contacts(self, text: str) -> str:
         """Only the phone numbers and e-mail addresses of ``text``: a masked entity's become its
