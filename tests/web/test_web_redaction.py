@@ -7,15 +7,17 @@ victims must be absent from the timeline page and API, while a controller is sti
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 from palermo.scenario import generate
 
-from .conftest import PASSWORD, login
+from .conftest import PASSWORD, csrf, login
 
 
 @dataclass(frozen=True)
@@ -25,6 +27,8 @@ class Demo:
     secrets: frozenset[str]
     controller: str
     named_numbers: frozenset[str]  # last nine digits of every phone of an entity an analyst may see named
+    prosecutor: TestClient  # holds the victim-identity permission: possible victims stay masked all the same
+    victim_numbers: frozenset[str]  # every phone of an entity the analysis labels a possible victim
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +45,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         ws = made.workspace
         ws.users.add("ana", PASSWORD, "analyst")
         ws.users.add_member(made.case_ref, "ana")
+        ws.users.add("pam", PASSWORD, "prosecutor")
+        ws.users.add_member(made.case_ref, "pam")
         secrets: set[str] = set()
         for victim in generate(seed=7, scale=1).truth.victims:
             parts = victim["name"].split()
@@ -66,10 +72,25 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         rules = Redaction.from_connection(con, made.case_ref)
         phones = con.execute("SELECT entity_id, phones FROM entities WHERE case_ref = ?", [made.case_ref])
         named = frozenset(p[-9:] for eid, ps in phones.fetchall() if not rules.masked(eid) for p in ps or ())
-        with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+        victim_numbers = frozenset(
+            p
+            for (ps,) in con.execute(
+                "SELECT e.phones FROM entities e JOIN entity_roles r USING (case_ref, entity_id) "
+                "WHERE e.case_ref = ? AND r.role = 'possible_victim'",
+                [made.case_ref],
+            ).fetchall()
+            for p in ps or ()
+        )
+        assert victim_numbers
+        app = create_app(ws)
+        with (
+            TestClient(app, raise_server_exceptions=False) as client,
+            TestClient(app, raise_server_exceptions=False) as prosecutor,
+        ):
             login(client, "ana")
+            login(prosecutor, "pam")
             kept = frozenset(s for s in secrets if len(s) >= 4)
-            yield Demo(client, made.case_ref, kept, str(row[0]), named)
+            yield Demo(client, made.case_ref, kept, str(row[0]), named, prosecutor, victim_numbers)
         release_analytics(ws)
         ws.close()
 
@@ -119,3 +140,55 @@ def test_timeline_quotes_only_named_peoples_numbers(demo: Demo) -> None:
     ]
     assert keys, "no number quoted at all: a suspect's calls should be"
     assert [k for k in keys if k not in demo.named_numbers] == []
+
+
+def test_dashboard_names_no_victim_among_the_key_players(demo: Demo) -> None:
+    response = demo.client.get(f"/cases/{demo.case_ref}")
+    assert response.status_code == 200 and "Key players" in response.text
+    assert _leaks(response.text, demo.secrets) == [] and "possible victim " in response.text
+
+
+def test_key_players_api_names_no_victim_but_names_a_controller(demo: Demo) -> None:
+    response = demo.client.get(f"/api/v1/cases/{demo.case_ref}/key-players?top=100")
+    assert response.status_code == 200 and _leaks(response.text, demo.secrets) == []
+    assert demo.controller in response.text
+
+
+def test_explanations_of_the_key_players_name_no_victim(demo: Demo) -> None:
+    """A controller's explanation is shown in full, and its links go through victims' phones."""
+    players = demo.client.get(f"/api/v1/cases/{demo.case_ref}/key-players?top=100").json()
+    texts = [demo.client.get(f"/api/v1/cases/{demo.case_ref}/explain/{p['entity_id']}").text for p in players]
+    assert len(texts) == len(players) >= 20
+    assert [t for t in texts if _leaks(t, demo.secrets)] == []
+
+
+def test_running_the_analysis_from_the_web_returns_no_victim(demo: Demo) -> None:
+    response = demo.client.post(
+        f"/api/v1/cases/{demo.case_ref}/analysis", headers={"X-CSRF-Token": csrf(demo.client)}
+    )
+    assert response.status_code == 200, response.text
+    assert _leaks(response.text, demo.secrets) == [] and demo.controller in response.text
+
+
+def test_hit_explanations_name_no_possible_victim_to_a_prosecutor(demo: Demo) -> None:
+    """The victim-identity permission reveals unsuspected people, never a possible victim: a hit's
+    summary that quotes her phone must give her pseudonym instead."""
+    analysis = demo.prosecutor.post(
+        f"/api/v1/cases/{demo.case_ref}/analysis", headers={"X-CSRF-Token": csrf(demo.prosecutor)}
+    ).json()
+    hits = sorted({h for h in _hit_ids(analysis)})
+    assert hits
+    texts = [demo.prosecutor.get(f"/api/v1/cases/{demo.case_ref}/explain/{h}").text for h in hits]
+    assert [t for t in texts if _leaks(t, demo.victim_numbers)] == []
+    assert _leaks(json.dumps(analysis), demo.victim_numbers) == []
+
+
+def _hit_ids(data: Any) -> Iterator[str]:
+    if isinstance(data, dict):
+        for value in data.values():
+            yield from _hit_ids(value)
+    elif isinstance(data, list):
+        for value in data:
+            yield from _hit_ids(value)
+    elif isinstance(data, str) and data.startswith("hit:"):
+        yield data

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from palermo.errors import ConfigurationError, NotFoundError, PalermoError
-from palermo.web.deps import with_analytics
 
 
 @dataclass(frozen=True)
@@ -40,8 +39,3 @@ def attempt(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Section:
         return Section(problem=str(exc))
     except ImportError as exc:
         return Section(problem=f"This part of Palermo is not installed yet ({type(exc).__name__}).")
-
-
-def key_players(ws: Any, case_ref: str, top: int = 10) -> Any:
-    """Key players from the analytics (one request at a time; see ``deps.analytics_lock``)."""
-    return with_analytics(ws, "key_players", case_ref, top=top)

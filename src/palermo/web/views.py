@@ -147,7 +147,10 @@ def _explanation_view(
             for s in data.get("statements", [])
         ]
         data["links"] = []
-    return data
+    # what is left is shown, but a named item's links and summary can still carry somebody else's
+    # name or number (a controller's entity was linked through a victim's phone; a hit names her)
+    shown: dict[str, Any] = case_rules(reads, case_ref, show_identity).tree(data)
+    return shown
 
 
 def timeline_view(
@@ -205,6 +208,22 @@ def _timeline_view(
             involved = " → ".join(rules.display(e) for e in ids) or "unresolved parties"
             row["summary"] = f"{row.get('kind', 'event')} involving {involved} (details withheld)"
         elif row.get("summary"):
-            # everyone involved may be named, but an ad's or a payment's text can give anyone's number
-            row["summary"] = rules.scrub_contacts(str(row["summary"]))
+            # everyone involved may be named, but an ad's title or a payment's purpose can name
+            # anybody (a victim's working name, her other number)
+            row["summary"] = rules.scrub(str(row["summary"]))
     return rows
+
+
+def key_players_view(
+    reads: CaseReads, case_ref: str, top: int, *, show_identity: bool
+) -> list[dict[str, Any]]:
+    """Key players with their reasons, through the case's redaction rule: a possible victim ranks
+    high in a trafficking network (everyone calls her controller's phone about her), and a ranking
+    must not be the one list that names her."""
+
+    def build() -> list[dict[str, Any]]:
+        players = plain(with_analytics(reads.ws, "key_players", case_ref, top=top))
+        shown: list[dict[str, Any]] = case_rules(reads, case_ref, show_identity).tree(players)
+        return shown
+
+    return reads.memo(("key_players_view", case_ref, top, show_identity), build)  # type: ignore[no-any-return]

@@ -15,8 +15,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from palermo.security.access import Permission
 from palermo.web.deps import WS, CaseRef, CsrfChecked, Principal
 from palermo.web.readmodels import CaseReads, Reads
-from palermo.web.sections import Section, attempt, key_players
+from palermo.web.sections import Section, attempt
 from palermo.web.templating import render
+from palermo.web.views import key_players_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,8 +49,11 @@ def create_case(
     return RedirectResponse(f"/cases/{case.reference}?done=case-created", status_code=303)
 
 
-def dashboard_data(reads: CaseReads, case_ref: str) -> dict[str, Section]:
-    """Each dashboard section, or the plain reason it cannot be shown yet (cached read models)."""
+def dashboard_data(reads: CaseReads, case_ref: str, *, show_identity: bool = False) -> dict[str, Section]:
+    """Each dashboard section, or the plain reason it cannot be shown yet (cached read models).
+
+    Key players go through the redaction rule like every other view of the analysis.
+    """
     matrix = attempt(reads.matrix, case_ref)
     return {
         "matrix": matrix,
@@ -58,15 +62,13 @@ def dashboard_data(reads: CaseReads, case_ref: str) -> dict[str, Section]:
         "victims": attempt(reads.parties, case_ref, "victim"),
         "defendants": attempt(reads.parties, case_ref, "defendant"),
         "leads": attempt(reads.leads, case_ref, "proposed"),
-        "players": attempt(
-            reads.memo, ("key_players", case_ref, 8), lambda: key_players(reads.ws, case_ref, 8)
-        ),
+        "players": attempt(key_players_view, reads, case_ref, 8, show_identity=show_identity),
     }
 
 
 @router.get("/cases/{case_ref}", response_class=HTMLResponse)
-def dashboard(request: Request, reads: Reads, case_ref: CaseRef) -> Response:
+def dashboard(request: Request, reads: Reads, case_ref: CaseRef, principal: Principal) -> Response:
     case = reads.case(case_ref)
-    return render(
-        request, "dashboard.html", {"case": case, "tab": "dashboard", **dashboard_data(reads, case_ref)}
-    )
+    identity = principal.may(Permission.VICTIM_IDENTITY, case_ref)
+    sections = dashboard_data(reads, case_ref, show_identity=identity)
+    return render(request, "dashboard.html", {"case": case, "tab": "dashboard", **sections})

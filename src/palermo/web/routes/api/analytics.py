@@ -18,7 +18,7 @@ from palermo.security.access import Permission
 from palermo.web.deps import WS, CaseRef, CsrfChecked, Principal, with_analytics
 from palermo.web.readmodels import Reads
 from palermo.web.results import json_bytes, plain
-from palermo.web.views import explanation_view, network_view, timeline_view
+from palermo.web.views import explanation_view, key_players_view, network_view, timeline_view
 
 router = APIRouter(tags=["analytics"])
 Text = Annotated[str | None, Query(max_length=40)]
@@ -28,8 +28,12 @@ Text = Annotated[str | None, Query(max_length=40)]
 def run_analysis(case_ref: CaseRef, ws: WS, principal: CsrfChecked) -> dict[str, Any]:
     """Run the analysis (resolution, network, key players, indicators → leads) for the case."""
     principal.require(Permission.LEAD_REVIEW, case_ref)
-    result: dict[str, Any] = plain(with_analytics(ws.as_actor(principal.username), "analyze", case_ref))
-    return result
+    result = plain(with_analytics(ws.as_actor(principal.username), "analyze", case_ref))
+    # the result lists hits, key players and communities by name: the same rule as every other view
+    identity = principal.may(Permission.VICTIM_IDENTITY, case_ref)
+    rules = with_analytics(ws, "redaction", case_ref, reveal=identity)
+    shown: dict[str, Any] = rules.tree(result)
+    return shown
 
 
 @router.get("/cases/{case_ref}/key-players", response_model=list[dict[str, Any]])
@@ -38,11 +42,8 @@ def key_players(
 ) -> list[dict[str, Any]]:
     """Key players ranked, each with the reasons."""
     principal.require(Permission.ANALYTICS_READ, case_ref)
-    result: list[dict[str, Any]] = reads.memo(
-        ("key_players_api", case_ref, top),
-        lambda: plain(with_analytics(reads.ws, "key_players", case_ref, top=top)),
-    )
-    return result
+    identity = principal.may(Permission.VICTIM_IDENTITY, case_ref)
+    return key_players_view(reads, case_ref, top, show_identity=identity)
 
 
 @router.get("/cases/{case_ref}/network", response_model=dict[str, Any])
