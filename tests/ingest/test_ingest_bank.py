@@ -217,3 +217,67 @@ def test_xlsx_date_and_time_cells_combine_into_one_timestamp(
     ingest(con, "C-1", 5, book, "bank_xlsx")
     stamps = [r[0] for r in con.execute("SELECT ts FROM payments ORDER BY ts").fetchall()]
     assert stamps == [datetime(2025, 3, 1, 23, 5), datetime(2025, 3, 2)]
+
+
+def test_xlsx_stored_without_an_extension_is_read(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """The evidence store names an original by its hash, with no extension: openpyxl must get a file."""
+    row = ["2025-03-01", "09:15:00", "NL91ABNA0417164300", "Mara Velden", "", "HOTEL", 80.0, "EUR"]
+    book = _workbook(tmp_path / "stmt.xlsx", [HEADER, [*row, "debit", "card", "", "Springfield", 20.0]])
+    stored = book.rename(tmp_path / "3f9a0c1e5b7d")
+    ingest(con, "C-1", 5, stored, "bank_xlsx", display_name="stmt.xlsx")
+    assert con.execute("SELECT locator, to_name FROM payments").fetchall() == [
+        ("sheet:Statement!row:2", "HOTEL")
+    ]
+
+
+def _statement(path: Path, amounts: list[str], delimiter: str = ",") -> Path:
+    quote = '"' if delimiter == "," else ""
+    lines = [delimiter.join(HEADER)]
+    for amount in amounts:
+        cells = ["2025-03-01", "09:15:00", "NL91ABNA0417164300", "Mara Velden", "", "HOTEL"]
+        cells += [f"{quote}{amount}{quote}", "EUR", "debit", "card", "", "Springfield", "1"]
+        lines.append(delimiter.join(cells))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("amount", ["2177,89", "1.234,56", "12.345", "1,23,456.00", "12 EUR"])
+def test_an_amount_in_another_convention_is_a_bad_row_not_a_misread(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, amount: str
+) -> None:
+    """Before, "2177,89" was stored as 217789.00 and "1.234,56" as 1.23, silently."""
+    book = _statement(tmp_path / "stmt.csv", ["80.00", amount, "15"])
+    with pytest.raises(ImportDataError, match=r"stmt.csv.*\n.*:3: amount: cannot read"):
+        ingest(con, "C-1", 5, book, "bank_csv")
+    report = ingest(con, "C-1", 5, book, "bank_csv", skip_bad_rows=True)
+    assert report.rows_bad == 1
+    assert [r[0] for r in con.execute("SELECT amount FROM payments ORDER BY locator").fetchall()] == [
+        Decimal("80.00"),
+        Decimal("15.00"),
+    ]
+
+
+def test_decimal_comma_reads_continental_amounts(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    book = _statement(tmp_path / "stmt.csv", ["2177,89", "1.234,56", "-15"], delimiter=";")
+    ingest(con, "C-1", 5, book, "bank_csv", {"delimiter": ";", "decimal_comma": "true"})
+    assert [r[0] for r in con.execute("SELECT amount FROM payments ORDER BY locator").fetchall()] == [
+        Decimal("2177.89"),
+        Decimal("1234.56"),
+        Decimal("15.00"),
+    ]
+
+
+def test_a_formula_cell_float_is_read_as_its_amount(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    row = [
+        "2025-03-01",
+        "09:15:00",
+        "NL91ABNA0417164300",
+        "Mara Velden",
+        "",
+        "HOTEL",
+        1234.5600000000002,
+        "EUR",
+    ]
+    book = _workbook(tmp_path / "stmt.xlsx", [HEADER, [*row, "debit", "card", "", "Springfield", 20.0]])
+    ingest(con, "C-1", 5, book, "bank_xlsx")
+    assert con.execute("SELECT amount FROM payments").fetchone() == (Decimal("1234.56"),)

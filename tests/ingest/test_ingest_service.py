@@ -10,7 +10,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from palermo.errors import NotFoundError
+from palermo.errors import ImportDataError, NotFoundError
 from palermo.ingest.base import Adapter, BadRow, Batch, get_adapter, list_adapters
 from palermo.ingest.phone import cols
 from palermo.ingest.schema import create_schema
@@ -215,3 +215,21 @@ def test_a_rule_on_a_column_the_analysis_reads_is_not_copied_whatever_its_name_c
         ),
     )
     assert stored_rules(spec) == (IdentifierRule("email", "description", "from_name"),)
+
+
+@pytest.mark.parametrize("adapter", ["bank_csv", "cdr_csv"])
+def test_a_file_duckdb_cannot_read_is_a_clear_error_and_changes_nothing(
+    con: duckdb.DuckDBPyConnection, fx: Path, tmp_path: Path, adapter: str
+) -> None:
+    """Reading fails inside the import's transaction, which DuckDB then aborts: the error must be
+    the reading error (naming the file), not a TransactionException from tidying up after it."""
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(bytes(range(256)) * 64)
+    ingest(con, "C-1", 1, fx / "cdr_ok.csv", "cdr_csv")
+    before = con.execute(COUNTS).fetchone()
+    with pytest.raises(ImportDataError) as caught:
+        ingest(con, "C-1", 2, junk, adapter, display_name="seized.csv")
+    assert "seized.csv" in str(caught.value)
+    assert con.execute(COUNTS).fetchone() == before
+    setting = "SELECT scope FROM duckdb_settings() WHERE name = 'preserve_insertion_order'"
+    assert con.execute(setting).fetchone() == ("GLOBAL",)  # the session setting was put back

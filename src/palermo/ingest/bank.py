@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
@@ -91,13 +92,27 @@ def directed(con: Any, staged: Staged, file_name: str) -> Staged:
     return Staged(view, staged.columns, staged.records)
 
 
+def spec_for(options: Mapping[str, Any]) -> TableSpec:
+    """The statement layout, with amounts read as ``1.234,56`` when ``decimal_comma`` is set."""
+    if str(options.get("decimal_comma", "")).strip().lower() not in ("1", "true", "yes", "on"):
+        return SPEC
+    fields = tuple(replace(f, decimal_comma=True) if f.kind == "decimal" else f for f in SPEC.fields)
+    return replace(SPEC, fields=fields)
+
+
 def payments_from_staging(
-    con: Any, staged: Staged, *, evidence_id: int, file_name: str, locator_prefix: str = "line:"
+    con: Any,
+    staged: Staged,
+    *,
+    evidence_id: int,
+    file_name: str,
+    locator_prefix: str = "line:",
+    spec: TableSpec = SPEC,
 ) -> Iterator[Batch | BadRow]:
     """Payments (and account identifiers) from a staged statement, bad rows first."""
     yield from batches(
         con,
-        SPEC,
+        spec,
         directed(con, staged, file_name),
         evidence_id=evidence_id,
         file_name=file_name,
@@ -118,15 +133,16 @@ class BankCsvAdapter:
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
     ) -> Iterator[Batch | BadRow]:
+        spec = spec_for(options)
         if self.fast:
-            done = scan_csv(con, path, options, lambda c, s: (SPEC, directed(c, s, path.name)))
+            done = scan_csv(con, path, options, lambda c, s: (spec, directed(c, s, path.name)))
             if done is not None:
                 yield from statements(done[0], done[1], None, evidence_id=evidence_id)
                 return
         bad: list[BadRow] = []
         staged = stage_csv(con, path, options=options, bad_rows=bad)
         yield from bad
-        yield from payments_from_staging(con, staged, evidence_id=evidence_id, file_name=path.name)
+        yield from payments_from_staging(con, staged, evidence_id=evidence_id, file_name=path.name, spec=spec)
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)
@@ -144,6 +160,8 @@ def _cell(value: Any) -> str | None:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
+    if isinstance(value, float):  # 15 significant digits: no 1234.5600000000002 from a formula cell
+        return format(value, ".15g")
     return str(value)
 
 
@@ -159,9 +177,13 @@ class BankXlsxAdapter:
         import openpyxl
         import pyarrow as pa
 
+        # an open file, not the path: openpyxl judges a path by its extension, and an exhibit's
+        # stored original is named by its hash, without one
+        fh = path.open("rb")
         try:
-            wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
+            fh.close()
             raise ImportDataError(f"cannot open as an XLSX workbook: {exc}", location=path.name) from exc
         try:
             sheet = wb[options["sheet"]] if options.get("sheet") else wb.worksheets[0]
@@ -180,6 +202,7 @@ class BankXlsxAdapter:
             title = sheet.title
         finally:
             wb.close()
+            fh.close()
         table = pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()})
         name = f"xlsx_{uuid.uuid4().hex[:12]}"
         con.register(f"{name}_arrow", table)
@@ -189,7 +212,12 @@ class BankXlsxAdapter:
         con.unregister(f"{name}_arrow")
         staged = Staged(name, header, table.num_rows)
         yield from payments_from_staging(
-            con, staged, evidence_id=evidence_id, file_name=path.name, locator_prefix=f"sheet:{title}!row:"
+            con,
+            staged,
+            evidence_id=evidence_id,
+            file_name=path.name,
+            locator_prefix=f"sheet:{title}!row:",
+            spec=spec_for(options),
         )
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:

@@ -189,9 +189,10 @@ def ingest(
             return report
         before = _temporaries(con)
         started = datetime.now()
+        restore = _insertion_order_kept(con)
         con.execute("BEGIN TRANSACTION")
         try:
-            _run(con, impl, path, report, opts, skip_bad_rows, progress)
+            _consume(con, impl, path, report, opts, skip_bad_rows, progress)
             report.import_id = int(
                 con.execute(
                     "INSERT INTO imports (case_ref, evidence_id, adapter, sha256, options_json, rows_ok, "
@@ -222,6 +223,9 @@ def ingest(
             con.execute("ROLLBACK")
             raise
         finally:
+            # after COMMIT or ROLLBACK: inside a transaction DuckDB has aborted (a file it could not
+            # read) the statement would fail and hide the real error behind a TransactionException
+            con.execute(restore)
             _drop_new(con, before)
         return report
     finally:
@@ -229,16 +233,8 @@ def ingest(
             con.close()
 
 
-def _run(
-    con: Any,
-    impl: Adapter,
-    path: Path,
-    report: ImportReport,
-    opts: dict[str, Any],
-    skip_bad_rows: bool,
-    progress: Progress | None,
-) -> None:
-    """Consume the adapter inside the open transaction, filling ``report``.
+def _insertion_order_kept(con: Any) -> str:
+    """Keep file order for this connection's session; return the statement that puts it back.
 
     Line numbers come from the order DuckDB stores rows in (``rowid``), which is file order only
     while ``preserve_insertion_order`` is on. It is turned on for this connection's session only
@@ -255,10 +251,7 @@ def _run(
         else "RESET SESSION preserve_insertion_order"
     )
     con.execute("SET SESSION preserve_insertion_order = true")
-    try:
-        _consume(con, impl, path, report, opts, skip_bad_rows, progress)
-    finally:
-        con.execute(back)
+    return back
 
 
 def _consume(
@@ -270,6 +263,7 @@ def _consume(
     skip_bad_rows: bool,
     progress: Progress | None,
 ) -> None:
+    """Consume the adapter inside the open transaction, filling ``report``."""
     bad: list[BadRow] = []
     stage = getattr(impl, "stage", None)
     items = (

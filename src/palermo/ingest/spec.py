@@ -123,10 +123,16 @@ def value_sql(f: Field, phone_alias: str | None) -> str:
     if kind == "int":
         return f"TRY_CAST(TRY_CAST({raw} AS DOUBLE) AS BIGINT)"
     if kind in ("decimal", "double"):
+        # only a number written the one way the file's convention allows is read: "2177,89" in a
+        # decimal-point file is not 217789, and "1.234,56" is not 1.23 (a money indicator would
+        # fire on the misread amount); anything else is a bad row naming its line
         text = (
             f"replace(replace({raw}, '.', ''), ',', '.')" if f.decimal_comma else f"replace({raw}, ',', '')"
         )
-        expr = f"TRY_CAST({text} AS {'DECIMAL(18,2)' if kind == 'decimal' else 'DOUBLE'})"
+        expr = (
+            f"TRY_CAST(CASE WHEN regexp_full_match({raw}, {literal(number_shape(f))}) THEN {text} END "
+            f"AS {'DECIMAL(18,2)' if kind == 'decimal' else 'DOUBLE'})"
+        )
         return f"abs({expr})" if f.absolute else expr
     if kind == "phone":
         return f"{phone_alias}.norm"
@@ -142,6 +148,18 @@ def value_sql(f: Field, phone_alias: str | None) -> str:
     if kind == "lower":
         return f"lower({raw})"
     return raw
+
+
+def number_shape(f: Field) -> str:
+    """The regular expression a decimal or double field's text must match in full.
+
+    Thousands separators must group by three (``1,234,567.89``; ``1.234.567,89`` with
+    ``decimal_comma``), and a decimal amount has at most two decimals: a money column with more is
+    in another convention (``12.345`` is twelve thousand in Germany) and rounding it would hide that.
+    """
+    group, point = (r"[.]", ",") if f.decimal_comma else (",", r"[.]")
+    decimals = "{1,2}" if f.kind == "decimal" else "+"
+    return rf"[+-]?(?:[0-9]{{1,3}}(?:{group}[0-9]{{3}})+|[0-9]+)(?:{point}[0-9]{decimals})?"
 
 
 def literal(value: Any) -> str:
@@ -160,6 +178,7 @@ __all__ = [
     "IdentifierRule",
     "TableSpec",
     "literal",
+    "number_shape",
     "raw_sql",
     "rules",
     "value_sql",
