@@ -6,6 +6,7 @@ exhibits imported once per module; the tests check leads, idempotency and the co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Iterator
@@ -32,9 +33,28 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         first = analytics.analyze(case_ref)
         second = analytics.analyze(case_ref)
         leads = ws.leads.list(case_ref)
+        # a workspace whose leads were recorded under the hit ids of before ids were keyed
+        con = analytics.connect()
+        for hit in first.indicator_hits:
+            legacy = (
+                "hit:"
+                + hashlib.sha1(f"{case_ref}|{hit.indicator_id}|{hit.subject}".encode()).hexdigest()[:12]
+            )
+            con.execute("UPDATE indicator_leads SET hit_id = ? WHERE hit_id = ?", [legacy, hit.hit_id])
+        third = analytics.analyze(case_ref)
+        led = {r[0] for r in con.execute("SELECT hit_id FROM indicator_leads").fetchall()}
         analytics.close()
         ws.close()
-    yield {"root": root, "key": key, "case": case_ref, "first": first, "second": second, "leads": leads}
+    yield {
+        "root": root,
+        "key": key,
+        "case": case_ref,
+        "first": first,
+        "second": second,
+        "third": third,
+        "led": led,
+        "leads": leads,
+    }
 
 
 def test_indicator_hits_become_leads(demo: dict[str, Any]) -> None:
@@ -44,6 +64,11 @@ def test_indicator_hits_become_leads(demo: dict[str, Any]) -> None:
 
 def test_rerunning_the_analysis_creates_no_duplicate_leads(demo: dict[str, Any]) -> None:
     assert demo["second"].summary["leads_created"] == 0
+
+
+def test_leads_recorded_under_unkeyed_hit_ids_are_not_proposed_again(demo: dict[str, Any]) -> None:
+    assert demo["third"].summary["leads_created"] == 0
+    assert demo["led"] == {h.hit_id for h in demo["first"].indicator_hits}
 
 
 def test_each_lead_points_at_an_exhibit_and_a_row(demo: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ that joined them and records each removed link as overruled, so the split is exp
 
 from __future__ import annotations
 
-import hashlib
 from collections import Counter, defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -22,6 +21,7 @@ import igraph as ig
 import numpy as np
 import pandas as pd
 
+from palermo.analytics import ids as item_ids
 from palermo.analytics.judgements import list_judgements
 from palermo.analytics.mentions import ad_comentions, summarise_mentions
 from palermo.analytics.names import match_names, name_key
@@ -45,11 +45,6 @@ class Resolution:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def entity_id_for(key: str) -> str:
-    """Stable id of the entity whose smallest identifier key is ``key``."""
-    return "ent:" + hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
 def resolve(con: Any, case_ref: str, *, name_threshold: float = 0.85, spark: Any | None = None) -> Resolution:
@@ -137,7 +132,7 @@ rules AS (
     SELECT a AS key, rule FROM _palermo_l WHERE kept UNION ALL SELECT b, rule FROM _palermo_l WHERE kept)
   GROUP BY key),
 spelling AS (SELECT key, first(raw ORDER BY n DESC, seq) AS raw FROM _palermo_n GROUP BY key)
-SELECT v.comp, 'ent:' || substr(sha1(i.first_id), 1, 10) AS entity_id, i.first_id, v.key,
+SELECT v.comp, 'ent:' || substr(@ENTITY_HASH@, 1, 10) AS entity_id, i.first_id, v.key,
        CASE WHEN v.key LIKE 'name:%' OR v.key LIKE 'nick:%' OR v.key LIKE 'part:%' THEN 'name'
             ELSE split_part(v.key, ':', 1) END AS kind,
        CASE WHEN s.raw IS NOT NULL AND (v.key LIKE 'name:%' OR v.key LIKE 'nick:%' OR v.key LIKE 'part:%')
@@ -161,7 +156,7 @@ SELECT $case_ref, g.entity_id, coalesce(l.label, substr(g.first_id, strpos(g.fir
        g.n_members
 FROM grouped g LEFT JOIN labels l USING (comp);
 DROP TABLE _palermo_members;
-"""
+""".replace("@ENTITY_HASH@", item_ids.keyed_sql("id_key", "i.first_id"))
 
 
 def _write(
@@ -207,9 +202,11 @@ def _write(
     for name, frame in frames.items():
         con.register(name, frame)
     try:
+        params = {"case_ref": case_ref, "id_key": item_ids.id_key(con)}
         for statement in _WRITE_SQL.strip().split(";\n"):
             if statement.strip():
-                con.execute(statement, {"case_ref": case_ref} if "$case_ref" in statement else None)
+                used = {k: v for k, v in params.items() if f"${k}" in statement}
+                con.execute(statement, used or None)
         con.execute(
             "INSERT INTO entity_links SELECT $case_ref, a, b, rule, score, kept FROM _palermo_l",
             {"case_ref": case_ref},

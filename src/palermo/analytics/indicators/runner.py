@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from palermo.analytics.backends.base import Backend
 from palermo.analytics.backends.duckdb import DuckDBBackend
+from palermo.analytics.ids import id_key, keyed
 from palermo.analytics.indicators.catalogue import HIT_COLUMNS, Indicator, load_catalogue
 from palermo.analytics.tables import create_analysis_tables
 
@@ -49,8 +50,14 @@ class IndicatorHit:
         return asdict(self)
 
 
-def hit_id_for(case_ref: str, indicator_id: str, subject: str) -> str:
-    """Stable across runs, so leads and explanations keep pointing at the same hit."""
+def hit_id_for(case_ref: str, indicator_id: str, subject: str, key: str) -> str:
+    """Stable across runs, so leads and explanations keep pointing at the same hit; keyed with the
+    workspace's id key (:mod:`palermo.analytics.ids`) because ``subject`` is often a phone number."""
+    return "hit:" + keyed(key, f"{case_ref}|{indicator_id}|{subject}")[:12]
+
+
+def _unkeyed_hit_id(case_ref: str, indicator_id: str, subject: str) -> str:
+    """The id a hit had before ids were keyed: a lead recorded under it is not proposed again."""
     return "hit:" + hashlib.sha1(f"{case_ref}|{indicator_id}|{subject}".encode()).hexdigest()[:12]
 
 
@@ -91,12 +98,13 @@ def store_hits(con: Any, case_ref: str, found: Found) -> list[IndicatorHit]:
     create_analysis_tables(con)
     owner = _owners(con, case_ref, [f"{rec['subject_kind']}:{rec['subject']}" for _, rec in found])
     hits: list[IndicatorHit] = []
+    key = id_key(con)
     for ind, rec in found:
         subject = str(rec["subject"])
         stmt_ids, locators = _statements_in_order(rec["stmt_ids"], rec["locators"])
         hits.append(
             IndicatorHit(
-                hit_id=hit_id_for(case_ref, ind.id, subject),
+                hit_id=hit_id_for(case_ref, ind.id, subject, key),
                 indicator_id=ind.id,
                 title=ind.title,
                 severity=ind.severity,
@@ -181,6 +189,13 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
     created: list[list[str]] = []
     try:
         for hit in hits:
+            legacy = _unkeyed_hit_id(case_ref, hit.indicator_id, hit.subject)
+            if legacy in done and hit.hit_id not in done:  # led before ids were keyed: move the record
+                con.execute(
+                    "UPDATE indicator_leads SET hit_id = ? WHERE case_ref = ? AND hit_id = ?",
+                    [hit.hit_id, case_ref, legacy],
+                )
+                done.add(hit.hit_id)
             if hit.hit_id not in done:
                 created.append([case_ref, hit.hit_id, _propose(workspace, con, case_ref, hit)])
     finally:
