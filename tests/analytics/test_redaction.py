@@ -352,3 +352,54 @@ def test_an_unresolved_number_in_a_payment_purpose_is_withheld_from_the_ftm_expo
     assert len(purposes) == 3 and "0199" not in text and "sis.new" not in text
     assert all(WITHHELD_NUMBER in p and WITHHELD_EMAIL in p and p.startswith("room, ") for p in purposes)
     assert ("Dorin Payer" in text) is reveal  # unsuspected: named only when identities are revealed
+
+
+def test_names_are_replaced_as_whole_words_in_any_order_and_normalised() -> None:
+    rules = Redaction(
+        [
+            Subject("ent:aaaaaa1111", "Loro", "possible_victim", False, (), ()),
+            Subject("ent:bbbbbb2222", "A. Torenton", None, False, (), ()),
+            Subject("ent:cccccc3333", "RENT GALIBERG & MORSKI APTS", None, False, (), ("US00BANK0001",)),
+        ]
+    )
+    assert rules.scrub("Loromi Ordaada met Loro") == "Loromi Ordaada met possible victim aa1111"
+    assert rules.scrub("part:person 5d249e:a torenton") == "part:person 5d249e:person bb2222"
+    assert rules.scrub("name:rent galiberg morski apts") == "name:person cc3333"
+    assert rules.scrub("paid to US00BANK0001.") == "paid to person cc3333."
+
+
+def test_a_masked_imported_person_keeps_no_detail_and_loses_her_address_and_papers(
+    load: Any, con: Any, tmp_path: Path
+) -> None:
+    """Deny by default: her name is withheld, so is every other fact about her (first and last name,
+    birth date, passport, address), and the Address and Passport entities that describe her."""
+    from palermo.ingest.ftm_export import export_entities
+
+    person = {
+        "name": ["Corliel Marilberg"],
+        "firstName": ["Corliel"],
+        "lastName": ["Marilberg"],
+        "birthDate": ["2007-04-02"],
+        "passportNumber": ["X1234567"],
+        "address": ["12 Synthetic Lane, Springfield"],
+        "addressEntity": ["addr-1"],
+        "nationality": ["us"],
+    }
+    entities = {
+        "p1": ("Person", person),
+        "addr-1": ("Address", {"full": ["12 Synthetic Lane, Springfield"]}),
+        "pass-1": ("Passport", {"holder": ["p1"], "number": ["X1234567"], "country": ["us"]}),
+        "addr-2": ("Address", {"full": ["1 Harbour Road, Springfield"]}),
+    }
+    for entity_id, (schema, props) in entities.items():
+        load.add(
+            "ftm_entities", 1, entity_id=entity_id, schema=schema, caption="x", properties=json.dumps(props)
+        )
+    rules = Redaction([Subject("ent:aaaaaa1111", "Marilberg, Corliel", None, False, (), ("+15555550101",))])
+    out = tmp_path / "out.json"
+    export_entities(con, load.case_ref, out, mask=lambda _kind, value: rules.mask_value(value))
+    text = out.read_text(encoding="utf-8")
+    written = {e["id"]: e["properties"] for e in map(json.loads, text.splitlines())}
+    assert written["p1"] == {"name": ["person aa1111"], "nationality": ["us"]}
+    assert "addr-1" not in written and "pass-1" not in written and "addr-2" in written
+    assert not any(s in text for s in ("Corliel", "Marilberg", "X1234567", "Synthetic", "2007-04-02"))

@@ -79,10 +79,20 @@ def _account(case_ref: str, account: str, mask: Mask) -> EntityProxy:
     return acct
 
 
-def _mask_proxy(proxy: EntityProxy, mask: Mask) -> EntityProxy:
-    """An imported entity with masked names replaced, masked identifiers dropped, text scrubbed."""
+#: What is left of an imported person or organisation whose name is masked: everything else about
+#: them (first and last names, birth date, address, passport and id numbers, notes) would name them.
+_SAFE_WHEN_MASKED = frozenset({"name", "nationality", "country", "topics"})
+#: Entities that only describe somebody (where they live, their papers): dropped with a masked person.
+_PRIVATE_SCHEMATA = ("Address", "Identification")
+
+
+def _mask_proxy(proxy: EntityProxy, mask: Mask) -> tuple[EntityProxy, bool]:
+    """An imported entity with masked names replaced, masked identifiers dropped, text scrubbed;
+    and whether it is a person or organisation whose name was masked (then only
+    :data:`_SAFE_WHEN_MASKED` properties are kept: deny by default)."""
     data = proxy.to_dict()
     props: dict[str, list[str]] = {}
+    named_masked = False
     for name, values in data.get("properties", {}).items():
         prop = proxy.schema.get(name)
         kind = _PROPERTY_KINDS.get(prop.type.name) if prop is not None else None
@@ -92,13 +102,24 @@ def _mask_proxy(proxy: EntityProxy, mask: Mask) -> EntityProxy:
             kind = "text"
         kept = []
         for value in values:
-            shown, _ = _masked(mask, kind, value) if kind else (value, False)
+            shown, masked = _masked(mask, kind, value) if kind else (value, False)
+            named_masked = named_masked or (masked and kind == "name")
             if shown:
                 kept.append(shown)
         if kept:
             props[name] = kept
+    masked_party = named_masked and proxy.schema.is_a("LegalEntity")
+    if masked_party:
+        props = {k: v for k, v in props.items() if k in _SAFE_WHEN_MASKED}
     data["properties"] = props
-    return model.get_proxy(data, cleaned=False)
+    return model.get_proxy(data, cleaned=False), masked_party
+
+
+def _describes(proxy: EntityProxy, masked: set[str], referenced: set[str]) -> bool:
+    """An address or identity document of a masked person (it points at her, or she at it)."""
+    if not any(proxy.schema.is_a(name) for name in _PRIVATE_SCHEMATA):
+        return False
+    return proxy.id in referenced or any(v in masked for v in proxy.get_type_values(registry.entity))
 
 
 def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator[EntityProxy]:
@@ -180,6 +201,8 @@ def export_entities(
     """
     masker: Mask = mask or _keep
     merged: dict[str, EntityProxy] = {}
+    masked: set[str] = set()  # imported people and organisations whose name is withheld
+    referenced: set[str] = set()  # the entities those point at (their addresses, their papers)
     for entity_id, schema, props in con.execute(
         "SELECT entity_id, schema, properties FROM ftm_entities WHERE case_ref = ? ORDER BY stmt_id",
         [case_ref],
@@ -188,8 +211,14 @@ def export_entities(
             {"id": entity_id, "schema": schema, "properties": json.loads(props)}, cleaned=False
         )
         if mask is not None:
-            proxy = _mask_proxy(proxy, mask)
+            original = proxy
+            proxy, withheld = _mask_proxy(proxy, mask)
+            if withheld:
+                masked.add(entity_id)
+                referenced.update(original.get_type_values(registry.entity))
         merged[entity_id] = merged[entity_id].merge(proxy) if entity_id in merged else proxy
+    for entity_id in [e for e, proxy in merged.items() if _describes(proxy, masked, referenced)]:
+        del merged[entity_id]
     if statements:
         for proxy in _statement_entities(con, case_ref, masker):
             assert proxy.id is not None
