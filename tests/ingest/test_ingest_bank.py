@@ -281,3 +281,46 @@ def test_a_formula_cell_float_is_read_as_its_amount(con: duckdb.DuckDBPyConnecti
     book = _workbook(tmp_path / "stmt.xlsx", [HEADER, [*row, "debit", "card", "", "Springfield", 20.0]])
     ingest(con, "C-1", 5, book, "bank_xlsx")
     assert con.execute("SELECT amount FROM payments").fetchone() == (Decimal("1234.56"),)
+
+
+def _rows(*rows: str) -> str:
+    return ",".join(HEADER) + "\n" + "".join(rows)
+
+
+def _payment(day: int, payee: str, amount: str = "10.00", description: str = "") -> str:
+    cells = [f"2025-03-0{day}", "09:15:00", "NL91ABNA0417164300", "Mara", "", payee, amount, "EUR"]
+    return ",".join([*cells, "debit", "card", description, "X", "1"]) + "\n"
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n"])
+def test_locators_and_bad_lines_are_physical_lines_past_blank_lines_and_quoted_newlines(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, newline: str
+) -> None:
+    """DuckDB skips blank lines without a trace; the line an editor shows is what a court is given."""
+    text = _rows(
+        _payment(1, "HOTEL A"),  # line 2
+        "\n",  # line 3, blank
+        _payment(2, "HOTEL B", description='"two\nlines"'),  # lines 4-5
+        "short,row\n",  # line 6: too few columns
+        _payment(3, "HOTEL C", amount="xx"),  # line 7: unreadable amount
+        "\n\n",  # lines 8-9, blank
+        _payment(4, "HOTEL D"),  # line 10
+    )
+    book = tmp_path / "stmt.csv"
+    book.write_bytes(text.replace("\n", newline).encode())
+    with pytest.raises(ImportDataError) as caught:
+        ingest(con, "C-1", 5, book, "bank_csv")
+    assert "stmt.csv:6: (record)" in str(caught.value) and "stmt.csv:7: amount" in str(caught.value)
+    ingest(con, "C-1", 5, book, "bank_csv", skip_bad_rows=True)
+    rows = con.execute("SELECT locator, to_name FROM payments ORDER BY ts").fetchall()
+    assert rows == [("line:2", "HOTEL A"), ("line:4", "HOTEL B"), ("line:10", "HOTEL D")]
+
+
+def test_xlsx_number_cells_keep_their_value_with_decimal_comma(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A number cell is not text in a convention: 12.5 is twelve and a half with or without it."""
+    row = ["2025-03-01", "09:15:00", "NL91ABNA0417164300", "Mara Velden", "", "HOTEL", 12.5, "EUR"]
+    book = _workbook(tmp_path / "stmt.xlsx", [HEADER, [*row, "debit", "card", "", "Springfield", 20.0]])
+    ingest(con, "C-1", 5, book, "bank_xlsx", {"decimal_comma": "true"})
+    assert con.execute("SELECT amount FROM payments").fetchone() == (Decimal("12.50"),)

@@ -9,13 +9,15 @@ Line numbers: the staging table keeps file order (DuckDB preserves insertion ord
 no cost (a window ``row_number()`` over the scan would double the read). Structurally broken
 records (too many or too few columns, bad quoting) are captured with ``store_rejects`` and
 reported; the good records after them are shifted so their numbers stay right. Quoted fields that
-contain newlines make a record span several physical lines; when the file's newline count shows
-that happens, the extra lines are added back with a running sum, so ``line:N`` is always the line
-an editor shows.
+contain newlines make a record span several physical lines, and DuckDB skips blank lines without a
+trace; when the file's newline count shows either happened, every record's first physical line is
+read with Python's ``csv`` module (:func:`record_lines`), so ``line:N`` is always the line an editor
+shows, for stored rows and bad rows alike.
 """
 
 from __future__ import annotations
 
+import csv
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -137,8 +139,88 @@ def stage_csv(
                 problem = f"{str(kind).lower()}: {str(message).splitlines()[0]}"
                 bad_rows.append(BadRow(path.name, int(line), "(record)", problem, f"line:{line}"))
     if embedded:
-        _add_embedded_newlines(con, table, columns)
+        found = record_lines(path, options, columns)
+        if found is not None and len(found[0]) == records and len(found[1]) == len(seen_lines(rejects)):
+            _renumber(con, table, found[0])
+            if bad_rows is not None and rejects:
+                _renumber_rejects(bad_rows, path.name, sorted(seen_lines(rejects)), found[1])
+        else:  # Python read the records otherwise than DuckDB: correct for quoted newlines only
+            _add_embedded_newlines(con, table, columns)
     return Staged(table, columns, records)
+
+
+def seen_lines(rejects: list[tuple[Any, ...]]) -> set[int]:
+    """The distinct lines DuckDB rejected (a record missing two columns gives two rejects)."""
+    return {int(r[0]) for r in rejects}
+
+
+def record_lines(
+    path: Path, options: Mapping[str, Any] | None, columns: tuple[str, ...]
+) -> tuple[list[int], list[int]] | None:
+    """The first physical line of every good record and of every broken one (wrong number of
+    fields), read with Python's ``csv`` module, or None when it cannot tell.
+
+    DuckDB skips blank lines without a trace, and its rejects count lines differently around them,
+    so once a file's newline count does not match its records only a reader that keeps count of
+    physical lines can say where each record starts. The delimiter is the one that splits the
+    header into the columns DuckDB found.
+    """
+    opts = options or {}
+    encoding = str(opts.get("encoding") or "utf-8-sig")
+    good: list[int] = []
+    broken: list[int] = []
+    try:
+        with path.open(encoding=encoding, errors="replace", newline="") as fh:
+            first = fh.readline()
+            delimiter = opts.get("delimiter") or next(
+                (
+                    d
+                    for d in (",", ";", "\t", "|")
+                    if len(next(csv.reader([first], delimiter=d))) == len(columns)
+                ),
+                None,
+            )
+            if delimiter is None:
+                return None
+            reader = csv.reader(fh, delimiter=str(delimiter), quotechar='"', doublequote=True, strict=False)
+            start = 2
+            for row in reader:
+                if row:  # a blank line is no record, for DuckDB as for csv
+                    (good if len(row) == len(columns) else broken).append(start)
+                start = reader.line_num + 2  # line_num counts lines read after the header
+    except (OSError, LookupError, csv.Error):
+        return None
+    return good, broken
+
+
+def _renumber(con: Any, table: str, lines: list[int]) -> None:
+    """Give the k-th record of ``table`` (in file order) the physical line ``lines[k]``."""
+    import pyarrow as pa
+
+    name = f"{table}_lines"
+    con.register(
+        name, pa.table({"k": pa.array(range(len(lines)), pa.int64()), "line": pa.array(lines, pa.int64())})
+    )
+    try:
+        con.execute(
+            f"CREATE TEMP TABLE {table}_renumbered AS SELECT m.line AS _line, t.* EXCLUDE (_line) "
+            f"FROM (SELECT row_number() OVER (ORDER BY _line) - 1 AS _k, * FROM {table}) t "
+            f"JOIN {name} m ON m.k = t._k"
+        )
+    finally:
+        con.unregister(name)
+    con.execute(f"DELETE FROM {table}")
+    con.execute(f"INSERT INTO {table} SELECT * EXCLUDE (_k) FROM {table}_renumbered ORDER BY _line")
+    con.execute(f"DROP TABLE {table}_renumbered")
+
+
+def _renumber_rejects(bad_rows: list[BadRow], file_name: str, duck: list[int], physical: list[int]) -> None:
+    """Replace the lines DuckDB gave its rejects by their physical lines (both in file order)."""
+    moved = dict(zip(duck, physical, strict=True))
+    for i, bad in enumerate(bad_rows):
+        if bad.file == file_name and bad.line in moved and bad.locator == f"line:{bad.line}":
+            line = moved[bad.line]
+            bad_rows[i] = BadRow(bad.file, line, bad.field, bad.problem, f"line:{line}")
 
 
 def _add_embedded_newlines(con: Any, table: str, columns: tuple[str, ...]) -> None:
