@@ -148,8 +148,12 @@ class BankCsvAdapter:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)
 
 
-def _cell(value: Any) -> str | None:
-    """An Excel cell as the text a CSV export would have held."""
+def _cell(value: Any, decimal_comma: bool = False) -> str | None:
+    """An Excel cell as the text a CSV export would have held.
+
+    A number cell is unambiguous, so it is written in the convention the amounts are read in
+    (``12,5`` with ``decimal_comma``): ``12.345`` must not become twelve thousand.
+    """
     if value is None:
         return None
     if isinstance(value, datetime):  # Excel stores dates as datetimes at midnight
@@ -161,7 +165,8 @@ def _cell(value: Any) -> str | None:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):  # 15 significant digits: no 1234.5600000000002 from a formula cell
-        return format(value, ".15g")
+        text = format(value, ".15g")
+        return text.replace(".", ",") if decimal_comma else text
     return str(value)
 
 
@@ -185,6 +190,7 @@ class BankXlsxAdapter:
         except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
             fh.close()
             raise ImportDataError(f"cannot open as an XLSX workbook: {exc}", location=path.name) from exc
+        comma = spec_for(options) is not SPEC
         try:
             sheet = wb[options["sheet"]] if options.get("sheet") else wb.worksheets[0]
             rows = sheet.iter_rows(values_only=True)
@@ -196,7 +202,7 @@ class BankXlsxAdapter:
                     continue
                 cols["_line"].append(str(number))
                 for h, v in zip(header, row, strict=False):
-                    cols[h].append(_cell(v))
+                    cols[h].append(_cell(v, comma))
                 for h in header[len(row) :]:
                     cols[h].append(None)
             title = sheet.title
