@@ -9,7 +9,7 @@ import pytest
 
 from palermo.analytics.judgements import judge, list_judgements
 from palermo.analytics.resolve import resolve
-from palermo.errors import InputError
+from palermo.errors import InputError, NotFoundError
 
 CASE = "TEST-1"
 
@@ -75,3 +75,19 @@ def test_unknown_verdict_is_rejected(con: duckdb.DuckDBPyConnection, load: Any) 
     resolve(con, CASE)
     with pytest.raises(InputError, match="verdict"):
         judge(con, CASE, "phone:+15550101", "phone:+15550102", "maybe", author="analyst1")
+
+
+def test_a_key_the_case_does_not_have_is_refused(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    """A typo would be stored and silently change nothing: the analyst must hear about it."""
+    _two_phones_one_name(load)
+    with pytest.raises(NotFoundError, match=r"phone:\+15550109 is not a key of case TEST-1"):
+        judge(con, CASE, "phone:+15550101", "phone:+15550109", "not_same", author="analyst1")
+    with pytest.raises(InputError, match="neither an entity id nor a key"):
+        judge(con, CASE, "phone:+15550101", "+15550102", "not_same", author="analyst1")
+    assert list_judgements(con, CASE) == []
+
+
+def test_keys_are_normalised_before_they_are_stored(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    load.add("calls", 3, ts="2025-01-01 10:00", caller="+13055550111", callee="+13055550122", kind="voice")
+    made = judge(con, CASE, "PHONE:(305) 555-0111", "phone:305.555.0122", "same", author="analyst1")
+    assert (made.left_key, made.right_key) == ("phone:+13055550111", "phone:+13055550122")

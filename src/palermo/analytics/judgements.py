@@ -16,11 +16,15 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from palermo.analytics.mentions import summarise_mentions
 from palermo.analytics.tables import create_analysis_tables
 from palermo.errors import InputError, NotFoundError
+from palermo.ingest.normalise import DEFAULT_REGION, normalise_phone
 
 Verdict = Literal["same", "not_same", "unsure"]
 VERDICTS: frozenset[str] = frozenset({"same", "not_same", "unsure"})
+#: Member keys made from names (by :mod:`palermo.analytics.names`), known only after an analysis.
+_NAME_KINDS = frozenset({"name", "nick", "part"})
 
 
 @dataclass(frozen=True)
@@ -39,20 +43,49 @@ class Judgement:
         return asdict(self)
 
 
+def normalise_key(key: str, region: str = DEFAULT_REGION) -> str:
+    """A member key as resolution writes it: ``phone:+1 305 555 0111`` → ``phone:+13055550111``,
+    e-mails lower-cased, account numbers upper-cased without spaces or separators, names as given."""
+    kind, sep, value = key.strip().partition(":")
+    kind = kind.lower()
+    if not sep or not value.strip():
+        raise InputError(f"{key!r} is neither an entity id nor a key like 'phone:+15550100'", location="key")
+    value = value.strip()
+    if kind == "phone":
+        value = normalise_phone(value, region) or value
+    elif kind == "email":
+        value = value.lower()
+    elif kind == "account":
+        value = "".join(ch for ch in value if ch not in " ./-\t").upper()
+    return f"{kind}:{value}"
+
+
 def _member_key(con: Any, case_ref: str, key: str) -> str:
-    """Translate an entity id to a stable member key; pass member keys through."""
-    if not key.startswith("ent:"):
-        if ":" not in key:
-            raise InputError(
-                f"{key!r} is neither an entity id nor a key like 'phone:+15550100'", location="key"
-            )
-        return key
-    row = con.execute(
-        "SELECT min(member_key) FROM entity_members WHERE case_ref = ? AND entity_id = ?", [case_ref, key]
+    """Translate an entity id to a stable member key; check that a key is one the case has.
+
+    A judgement on a key the evidence never mentions would be stored and silently do nothing (a
+    typo in a phone number, a key from another case), so it is refused, naming the key.
+    """
+    if key.startswith("ent:"):
+        row = con.execute(
+            "SELECT min(member_key) FROM entity_members WHERE case_ref = ? AND entity_id = ?", [case_ref, key]
+        ).fetchone()
+        if not row or row[0] is None:
+            raise NotFoundError(f"no entity {key} in case {case_ref}", location="entity_id")
+        return str(row[0])
+    member = normalise_key(key)
+    known = con.execute(
+        "SELECT 1 FROM entity_members WHERE case_ref = ? AND member_key = ? LIMIT 1", [case_ref, member]
     ).fetchone()
-    if not row or row[0] is None:
-        raise NotFoundError(f"no entity {key} in case {case_ref}", location="entity_id")
-    return str(row[0])
+    if known is None and member.split(":", 1)[0] not in _NAME_KINDS:
+        known = member in set(summarise_mentions(con, case_ref)[0]) or None
+    if known is None:
+        raise NotFoundError(
+            f"{member} is not a key of case {case_ref} (see `palermo analyze {case_ref} --explain ENTITY` "
+            "for an entity's keys; name keys exist once the case has been analysed)",
+            location="key",
+        )
+    return member
 
 
 def judge(

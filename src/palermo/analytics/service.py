@@ -224,8 +224,31 @@ class Analytics:
     def judge(
         self, case_ref: str, left: str, right: str, verdict: str, *, author: str, note: str = ""
     ) -> Judgement:
-        """Record an analyst's same / not_same / unsure judgement (applied on the next analysis)."""
-        return judgements.judge(self.connect(), case_ref, left, right, verdict, author=author, note=note)
+        """Record an analyst's same / not_same / unsure judgement (applied on the next analysis).
+
+        The case must exist, and the judgement is written to the case's audit log (its id and
+        verdict, never the keys: they are phone numbers and names, and the audit log is read widely).
+        """
+        case = self.workspace.cases.get(case_ref)
+        made = judgements.judge(self.connect(), case_ref, left, right, verdict, author=author, note=note)
+        ctx = getattr(self.workspace, "ctx", None)
+        if ctx is not None:
+            with ctx.db.transaction() as session:
+                ctx.audit.record(
+                    session,
+                    actor=author,
+                    action="analysis.judgement",
+                    object_type="case",
+                    object_id=case.id,
+                    case_id=case.id,
+                    detail={"judgement_id": made.judgement_id, "verdict": made.verdict},
+                )
+        return made
+
+    def judgements(self, case_ref: str) -> list[Judgement]:
+        """The case's judgements, oldest first."""
+        self.workspace.cases.get(case_ref)
+        return judgements.list_judgements(self.connect(), case_ref)
 
     def _evidence_file(self, case_ref: str, evidence_id: int) -> tuple[Path, str | None]:
         """The stored original of an evidence item and its original name, checked to belong to ``case_ref``.

@@ -19,6 +19,7 @@ from palermo.cli import case, charge, evidence, init, law, lead, party, proof
 from palermo.cli import demo as demo_cli
 from palermo.cli import export as export_cli
 from palermo.cli import ingest as ingest_cli
+from palermo.cli import judge as judge_cli
 from palermo.cli import law_engines as _law_engines  # noqa: F401  (registers law engine commands)
 from palermo.cli import scenario as scenario_cli
 from palermo.cli import serve as serve_cli
@@ -47,6 +48,7 @@ app.command(name="serve")(serve_cli.serve)
 app.command(name="demo")(demo_cli.demo)
 app.add_typer(user_cli.app, name="user")
 app.command("analyze")(analyze_cli.analyze)
+app.add_typer(judge_cli.app, name="judge")
 app.add_typer(export_cli.app, name="export")
 
 

@@ -1,0 +1,74 @@
+"""``palermo judge add|list``: an analyst's decision on identity, which always beats the model.
+
+Resolution joins two phones saved under one name and keeps apart a burner the model cannot tie to
+anyone; the analyst who has read the messages knows better. A judgement names two member keys
+(``phone:+13055550111``, ``account:NL91ABNA0417164300``) or entity ids, as ``palermo analyze CASE
+--explain ENTITY`` shows them, and is applied from the next ``palermo analyze`` on.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from palermo.cli.output import console, emit, table
+from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
+
+app = typer.Typer(
+    name="judge", help="Analyst judgements on identity (same / not_same / unsure).", no_args_is_help=True
+)
+
+
+@app.command("add")
+def add(
+    case: Annotated[str, typer.Argument(help="Case reference.")],
+    left: Annotated[str, typer.Argument(help="A member key (phone:+1…, email:…, account:…) or entity id.")],
+    right: Annotated[str, typer.Argument(help="The other key or entity id.")],
+    verdict: Annotated[str, typer.Argument(help="same | not_same | unsure")],
+    note: Annotated[str, typer.Option("--note", help="Why (what the analyst read).")] = "",
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Record a judgement; it replaces an earlier one on the same pair and applies from the next analysis."""
+    with opened(workspace) as ws:
+        analytics = ws.analytics
+        try:
+            made = analytics.judge(case, left, right, verdict, author=ws.actor, note=note)
+        finally:
+            analytics.close()
+    emit(
+        made,
+        as_json,
+        lambda: console.print(
+            f"Judgement {made.judgement_id}: {made.left_key} / {made.right_key} {made.verdict} "
+            f"(applies from the next `palermo analyze {case}`)"
+        ),
+    )
+
+
+@app.command("list")
+def list_judgements(
+    case: Annotated[str, typer.Argument(help="Case reference.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """List the case's judgements, oldest first."""
+    with opened(workspace) as ws:
+        analytics = ws.analytics
+        try:
+            found = analytics.judgements(case)
+        finally:
+            analytics.close()
+    emit(
+        found,
+        as_json,
+        lambda: table(
+            f"Judgements of {case}",
+            ["id", "left", "right", "verdict", "author", "when", "note"],
+            [
+                [j.judgement_id, j.left_key, j.right_key, j.verdict, j.author, j.created_at, short(j.note)]
+                for j in found
+            ],
+        ),
+    )

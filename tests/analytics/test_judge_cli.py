@@ -1,0 +1,124 @@
+"""``palermo judge``: the analyst's way in to the judgements that always beat the model."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+import duckdb
+import pytest
+from sqlalchemy import text
+
+from palermo.cli.main import run
+from palermo.workspace import Workspace
+
+from .conftest import ingested_demo
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    root = tmp_path_factory.mktemp("judge")
+    key = root / "master.key"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PALERMO_MASTER_KEY_FILE", str(key))
+        ws, _scenario, case_ref = ingested_demo(root, key)
+        analytics = ws.analytics
+        analytics.analyze(case_ref)
+        con = analytics.connect()
+        # an entity the model made of two phones: the analyst will say they are two people
+        pair = con.execute(
+            "SELECT min(member_key), max(member_key) FROM entity_members "
+            "WHERE case_ref = ? AND kind = 'phone' GROUP BY entity_id HAVING count(*) = 2 ORDER BY 1 LIMIT 1",
+            [case_ref],
+        ).fetchone()
+        analytics.close()
+        ws.close()
+    assert pair is not None
+    yield {"root": root, "key": key, "case": case_ref, "pair": pair}
+
+
+@pytest.fixture
+def cli(case: dict[str, Any], monkeypatch: pytest.MonkeyPatch, capsys: Any) -> Any:
+    monkeypatch.setenv("PALERMO_WORKSPACE", str(case["root"] / "ws"))
+    monkeypatch.setenv("PALERMO_MASTER_KEY_FILE", str(case["key"]))
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def call(*args: str) -> tuple[int, str, str]:
+        monkeypatch.setattr(sys, "argv", ["palermo", *args])
+        try:
+            run()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return call
+
+
+def _entity(case: dict[str, Any], key: str) -> str:
+    con = duckdb.connect(str(case["root"] / "ws" / "analytics.duckdb"), read_only=True)
+    try:
+        row = con.execute("SELECT entity_id FROM entity_members WHERE member_key = ?", [key]).fetchone()
+    finally:
+        con.close()
+    assert row is not None
+    return str(row[0])
+
+
+def test_a_not_same_judgement_splits_the_entity_at_the_next_analysis(cli: Any, case: dict[str, Any]) -> None:
+    left, right = case["pair"]
+    assert _entity(case, left) == _entity(case, right)
+    code, out, err = cli(
+        "judge", "add", case["case"], left, right, "not_same", "--note", "two people", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["verdict"] == "not_same"
+    assert cli("analyze", case["case"], "--json")[0] == 0
+    assert _entity(case, left) != _entity(case, right)
+    code, out, _ = cli("judge", "list", case["case"], "--json")
+    assert code == 0 and [j["note"] for j in json.loads(out)] == ["two people"]
+
+
+def test_a_judgement_is_audited_without_its_keys(cli: Any, case: dict[str, Any]) -> None:
+    left, right = case["pair"]
+    assert cli("judge", "add", case["case"], left, right, "unsure")[0] == 0
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("PALERMO_MASTER_KEY_FILE", str(case["key"]))
+        ws = Workspace.open(case["root"] / "ws")
+        try:
+            with ws.ctx.db.read() as session:
+                rows = session.execute(
+                    text("SELECT detail FROM audit_events WHERE action = 'analysis.judgement'")
+                ).fetchall()
+        finally:
+            ws.close()
+    details = [str(r[0]) for r in rows]
+    assert details and not any(left.split(":", 1)[1] in d or right.split(":", 1)[1] in d for d in details)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (("NO-SUCH-CASE", "phone:+13055550111", "phone:+13055550122", "same"), "NO-SUCH-CASE"),
+        (("{case}", "phone:+1 999 555 0000", "{right}", "same"), "phone:+19995550000 is not a key"),
+        (("{case}", "{left}", "{right}", "maybe"), "verdict"),
+    ],
+)
+def test_a_judgement_the_case_cannot_apply_is_refused(
+    cli: Any, case: dict[str, Any], args: tuple[str, ...], said: str
+) -> None:
+    values = {"case": case["case"], "left": case["pair"][0], "right": case["pair"][1]}
+    code, _, err = cli("judge", "add", *(a.format(**values) for a in args))
+    assert code == 2 and said in err and "Traceback" not in err
+
+
+def test_a_key_written_another_way_is_normalised(cli: Any, case: dict[str, Any]) -> None:
+    left, right = case["pair"]
+    digits = left.removeprefix("phone:+1")
+    spelled = f"phone:({digits[:3]}) {digits[3:6]}-{digits[6:]}"
+    code, out, err = cli("judge", "add", case["case"], spelled, right, "unsure", "--json")
+    assert code == 0, err
+    assert {json.loads(out)["left_key"], json.loads(out)["right_key"]} == {left, right}
