@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from pathlib import Path
 
 import duckdb
@@ -62,8 +63,26 @@ def test_ids_are_stable_in_a_workspace_and_differ_between_workspaces(tmp_path: P
     assert set(_entities(other).values()).isdisjoint(before.values())
 
 
-@pytest.mark.parametrize("connections", [2])
-def test_every_connection_reads_the_same_key(tmp_path: Path, connections: int) -> None:
-    con = duckdb.connect(str(tmp_path / "a.duckdb"))
-    keys = {id_key(con.cursor()) for _ in range(connections)}
-    assert len(keys) == 1
+@pytest.mark.parametrize("trial", range(5))
+def test_connections_creating_the_key_at_once_agree_on_one(tmp_path: Path, trial: int) -> None:
+    """The analysis reads on a second connection while it writes on the first: both need one key."""
+    con = duckdb.connect(str(tmp_path / f"a{trial}.duckdb"))
+    cursors = [con.cursor() for _ in range(4)]
+    start = threading.Barrier(len(cursors))
+    keys: list[str] = []
+    errors: list[BaseException] = []
+
+    def take(cursor: duckdb.DuckDBPyConnection) -> None:
+        start.wait()
+        try:
+            keys.append(id_key(cursor))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=take, args=(c,)) for c in cursors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and len(keys) == len(cursors) and len(set(keys)) == 1
+    assert id_key(con) == keys[0]

@@ -403,3 +403,101 @@ def test_a_masked_imported_person_keeps_no_detail_and_loses_her_address_and_pape
     assert written["p1"] == {"name": ["person aa1111"], "nationality": ["us"]}
     assert "addr-1" not in written and "pass-1" not in written and "addr-2" in written
     assert not any(s in text for s in ("Corliel", "Marilberg", "X1234567", "Synthetic", "2007-04-02"))
+
+
+_ANNA = Subject("ent:dddddd4444", "Anna Kowalska", "possible_victim", False, ("Anna",), ("+12125550199",))
+_MARCO = Subject("ent:eeeeee5555", "Marco Rossi", "controller", True, (), ("marco.rossi@example.com",))
+_OTHER_MARCO = Subject("ent:ffffff6666", "Marco", None, False, (), ())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Anna's phone", "possible victim dd4444's phone"),
+        ("#Anna", "#possible victim dd4444"),
+        ("Anna-Maria", "possible victim dd4444-Maria"),
+        ("ANNA\u2014see you", "possible victim dd4444\u2014see you"),
+        ("@anna_k", "@possible victim dd4444_k"),
+        ("Ada-2125550199", "Ada-possible victim dd4444"),
+        ("2125550199-Bea", "possible victim dd4444-Bea"),
+        ("line:2125550199", "line:possible victim dd4444"),
+        ("call Ada-2125550177 now", f"call Ada-{WITHHELD_NUMBER} now"),
+    ],
+)
+def test_a_victims_name_or_number_is_found_next_to_any_punctuation(text: str, expected: str) -> None:
+    assert Redaction([_ANNA, _MARCO]).scrub(text) == expected
+
+
+def test_a_named_suspects_name_and_address_survive_a_masked_namesake() -> None:
+    rules = Redaction([_MARCO, _OTHER_MARCO])
+    assert rules.scrub("Marco Rossi met Marco; write marco.rossi@example.com") == (
+        "Marco Rossi met person ff6666; write marco.rossi@example.com"
+    )
+    shown = rules.tree({"entity_id": "ent:eeeeee5555", "label": "Marco Rossi", "reasons": ["calls Marco"]})
+    assert shown == {
+        "entity_id": "ent:eeeeee5555",
+        "label": "Marco Rossi",
+        "reasons": ["calls person ff6666"],
+    }
+
+
+@pytest.mark.parametrize(
+    "own",
+    ["3:json:$.calls[1234567]", "evidence:3:json:$.messages[1234567] (withheld)", "5:jsonl:line:123456789"],
+)
+def test_locators_of_every_shape_survive(own: str) -> None:
+    assert Redaction([_ANNA]).scrub(own) == own
+
+
+def test_only_names_of_entities_that_may_be_named_may_be_named() -> None:
+    rules = Redaction([_ANNA, _MARCO])
+    assert rules.may_name("Rossi, Marco") and not rules.may_name("Anna Kowalska")
+    assert not rules.may_name("Jane Synthetic")  # nobody the analysis knows: deny by default
+
+
+def test_an_imported_person_nobody_resolved_is_withheld_with_her_address(
+    load: Any, con: Any, tmp_path: Path
+) -> None:
+    """No phone, no account: the analysis never met her, so nothing says she may be named."""
+    from palermo.analytics.analysis import analyze
+    from palermo.cli.export import ftm_mask
+    from palermo.ingest.ftm_export import export_entities
+
+    person = {
+        "name": ["Jane Synthetic"],
+        "birthDate": ["2008-01-02"],
+        "passportNumber": ["Z9999999"],
+        "addressEntity": ["addr-9"],
+    }
+    load.add("ftm_entities", 1, entity_id="p9", schema="Person", caption="-", properties=json.dumps(person))
+    home = json.dumps({"full": ["7 Fake Street"]})
+    load.add("ftm_entities", 1, entity_id="addr-9", schema="Address", caption="-", properties=home)
+    for i in range(3):
+        load.add("calls", 2, ts=f"2025-01-0{i + 1} 10:00:00", caller="+13055550111", callee="+13055550122")
+    analyze(con, CASE)
+    out = tmp_path / "o.json"
+    export_entities(con, CASE, out, mask=ftm_mask(con, CASE, reveal=False))
+    text = out.read_text(encoding="utf-8")
+    assert not any(s in text for s in ("Jane", "Synthetic", "2008-01-02", "Z9999999", "Fake Street"))
+    assert '"person (withheld)"' in text
+
+
+def test_a_fragment_of_a_masked_person_and_her_family_leave_nothing(
+    load: Any, con: Any, tmp_path: Path
+) -> None:
+    """Fragments are merged before the rule is applied, and her relatives go with her."""
+    from palermo.ingest.ftm_export import export_entities
+
+    fragments = [
+        ("p1", "Person", {"name": ["Corliel Marilberg"]}),
+        ("p1", "Person", {"birthDate": ["2007-04-02"], "passportNumber": ["X1234567"]}),
+        ("f1", "Family", {"person": ["p1"], "relative": ["p2"], "relationship": ["mother"]}),
+    ]
+    for entity_id, schema, props in fragments:
+        row = {"entity_id": entity_id, "schema": schema, "caption": "-", "properties": json.dumps(props)}
+        load.add("ftm_entities", 1, **row)
+    rules = Redaction([Subject("ent:aaaaaa1111", "Marilberg, Corliel", None, False, (), ("+15555550101",))])
+    out = tmp_path / "out.json"
+    export_entities(con, load.case_ref, out, mask=lambda _kind, value: rules.mask_value(value))
+    written = {e["id"]: e for e in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
+    assert written["p1"]["properties"] == {"name": ["person aa1111"]} and "f1" not in written

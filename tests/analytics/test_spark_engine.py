@@ -27,6 +27,7 @@ pytest.importorskip("pyspark", reason="pyspark is not installed (pip install 'pa
 
 from palermo.analytics.analysis import analyze
 from palermo.analytics.backends.spark import SparkBackend, isolated, java_available, spark_session
+from palermo.analytics.ids import id_key
 from palermo.analytics.indicators import load_catalogue
 from palermo.analytics.indicators.runner import INGEST_TABLES, Found, find_hits
 from palermo.analytics.linkage import link_records
@@ -146,6 +147,7 @@ def test_the_whole_analysis_on_the_spark_engine_agrees_with_duckdb(
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where a copy of the evidence could go
     copy = tmp_path / "copy.duckdb"
+    id_key(world["con"])  # one workspace, one id key: the copy must not draw a key of its own
     world["con"].execute("CHECKPOINT")
     shutil.copy(world["path"], copy)
     jobs = _jobs(spark)

@@ -20,19 +20,36 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 from typing import Any
+
+import duckdb
 
 _META = "CREATE TABLE IF NOT EXISTS analytics_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)"
 
 
 def id_key(con: Any) -> str:
-    """The workspace's id key (hex), created on first use; every connection reads the same one."""
-    con.execute(_META)
-    row = con.execute("SELECT value FROM analytics_meta WHERE key = 'id_key'").fetchone()
-    if row is None:
-        con.execute("INSERT OR IGNORE INTO analytics_meta VALUES ('id_key', ?)", [secrets.token_hex(16)])
-        row = con.execute("SELECT value FROM analytics_meta WHERE key = 'id_key'").fetchone()
-    return str(row[0])
+    """The workspace's id key (hex), created on first use; every connection reads the same one.
+
+    Two connections creating it at once conflict in DuckDB (a write-write conflict or a duplicate
+    key, whoever commits second); the loser reads the winner's key, so both go on with one key.
+    """
+    for attempt in range(5):
+        try:
+            con.execute(_META)
+            row = con.execute("SELECT value FROM analytics_meta WHERE key = 'id_key'").fetchone()
+            if row is None:
+                con.execute(
+                    "INSERT OR IGNORE INTO analytics_meta VALUES ('id_key', ?)", [secrets.token_hex(16)]
+                )
+                row = con.execute("SELECT value FROM analytics_meta WHERE key = 'id_key'").fetchone()
+            if row is not None:
+                return str(row[0])
+        except duckdb.Error:
+            if attempt == 4:
+                raise
+        time.sleep(0.01 * (attempt + 1))
+    raise RuntimeError("the analytics database gave no id key")  # unreachable in practice
 
 
 def keyed_sql(key_param: str, text_sql: str) -> str:

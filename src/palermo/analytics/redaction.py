@@ -44,16 +44,27 @@ _PHONE_LIKE = re.compile(r"\+?\d[\d\s().\-]{5,}\d")
 WITHHELD_NUMBER = "[number withheld]"
 WITHHELD_EMAIL = "[e-mail withheld]"
 _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
-#: Text Palermo writes itself and that is never a phone number: item ids (``e:…``, ``ent:…``,
-#: ``hit:…``), locators and statement ids (``line:1004430``, ``sheet:S!row:17``), hex digests and
-#: UUIDs (image hashes, SHA-256), and amounts with cents (``1250000.00``). Without this a scrubbed
-#: ``stmt_id`` would lose its line number.
+#: Text Palermo writes itself inside longer text and that is never a phone number: item ids of
+#: their exact shape (``ent:`` + 10 hex, ``e:``/``hit:`` + 12), exhibit references in FtM notes
+#: (``evidence:3:line:1004430``), JSON-path locators, UUIDs, digests of 32+ hex characters, amounts
+#: with cents. Exact shapes only: a looser rule (any ``line:`` or any word of the letters a-f) let
+#: numbers written next to such words through (``Ada-2125550199``).
 _OWN_TEXT = re.compile(
-    r"\b(?:e|ent|hit|lead):[0-9a-z]+"
-    r"|\b(?:line|row):\d+(?::\w+)*"
+    r"\b(?:ent|jdg):[0-9a-f]{10}\b|\b(?:e|hit):[0-9a-f]{12}\b"
+    r"|\bevidence:\d+:\S+"
+    r"|\bjson:\$[\w.\[\]]*"
+    r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+    r"|\b(?=[0-9a-f]*[a-f])[0-9a-f]{32,}\b"
     r"|(?<![\d.,])(?:\d{1,3}(?:[.,]\d{3})+|\d+)[.,]\d{2}(?![\d.,])"
-    r"|\b(?=[0-9a-f-]*[a-f])[0-9a-f][0-9a-f-]{7,}\b",
-    re.IGNORECASE,
+)
+#: Whole values Palermo writes itself: statement ids and locators (``3:line:17``, ``5:jsonl:line:2``,
+#: ``12:sheet:S!row:4``, ``6:json:$.calls[0]``; line numbers of at most nine digits, so a phone
+#: number is never one), ISO 8601 times, item ids of their exact shape. Never scrubbed, and the
+#: phone matcher (0.2 ms a string) never runs on them.
+_OWN_VALUE = re.compile(
+    r"(?:\d+:)?(?:(?:jsonl:)?line:\d{1,9}|sheet:[^!]*!row:\d{1,9}|row:\d{1,9}|json:\$\S*)(?::[\w.]+)*"
+    r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
+    r"|ent:[0-9a-f]{10}|(?:e|hit|jdg):[0-9a-f]{12}"
 )
 
 
@@ -75,12 +86,17 @@ def pseudonym(entity_id: str, role: str | None) -> str:
     return f"{kind} {str(entity_id)[-6:]}"
 
 
-#: What separates the words of a name or a text; a "word" without a letter or digit (``&``, ``-``)
-#: is skipped, so ``RENT GALIBERG & MORSKI APTS`` and ``rent galiberg morski apts`` are one name.
-_SEPARATOR = r"[\s,.:;/\\|()\[\]{}\"<>=!?*]+"
-_WORD = re.compile(r"[^\s,.:;/\\|()\[\]{}\"<>=!?*]+")
+#: A word of a name or a text is a run of letters and digits: ``Anna's``, ``#Anna``, ``Anna-Maria``
+#: and ``@anna_k`` all contain the word ``anna``, and ``RENT GALIBERG & MORSKI APTS`` is the name
+#: ``rent galiberg morski apts``.
+_SEPARATOR = r"[\W_]+"
+_WORD = re.compile(r"[^\W_]+")
 #: The longest name (in words) looked for in free text.
 MAX_WORDS = 8
+#: Marks a word run that is the name of an entity that may be named (kept as it is).
+_KEEP = ""
+#: How many scrubbed strings a rule remembers.
+_MEMO = 200_000
 
 
 def _name_key(name: str) -> frozenset[str]:
@@ -103,9 +119,11 @@ def _numbers_in(text: str, region: str) -> tuple[tuple[int, int, str], ...]:
     """``(start, end, key)`` of every phone number ``phonenumbers`` can find in ``text``, outside
     Palermo's own ids and digests. Cached: the matcher costs about 0.3 ms a string and outputs
     repeat their strings (cities, timestamps, labels) many times."""
-    if sum(ch.isdigit() for ch in text) < 7:
+    if sum(ch.isdigit() for ch in text) < 7 or _OWN_VALUE.fullmatch(text):
         return ()
     own = [(m.start(), m.end()) for m in _OWN_TEXT.finditer(text)]
+    if sum(ch.isdigit() for ch in _OWN_TEXT.sub("", text)) < 7:
+        return ()
     found = []
     for m in PhoneNumberMatcher(text, region, leniency=Leniency.POSSIBLE):
         if any(m.start < end and start < m.end for start, end in own):
@@ -150,6 +168,7 @@ class Redaction:
         words: dict[frozenset[str], str] = {}
         shown_numbers: set[str] = set()
         shown_emails: set[str] = set()
+        keep: set[frozenset[str]] = set()  # names of entities that may be named
         for s in subjects:
             role = s.role
             if not is_suspected(role, s.ring) and any(
@@ -159,6 +178,7 @@ class Redaction:
             self._roles[s.entity_id] = role
             if not must_mask(role, s.ring, reveal=reveal):
                 self.named.add(s.entity_id)
+                keep.update(_name_key(n) for n in (s.label, *s.names) if n)
                 for value in s.identifiers:
                     if "@" in value:
                         shown_emails.add(value.strip().lower())
@@ -182,7 +202,13 @@ class Redaction:
         # a number or address both a named and a masked entity carry is masked (the masked wins)
         self._shown_numbers = shown_numbers - phones.keys()
         self._shown_emails = shown_emails - replace.keys()
+        # a named entity's name is a word run of its own, so a masked one-word name inside it
+        # ("Marco" in the suspect "Marco Rossi") is not replaced there; a masked name wins a tie
+        for key in keep - words.keys():
+            if key:
+                words[key] = _KEEP
         self._words = words
+        self._scrubbed: dict[str, str] = {}
 
     @classmethod
     def from_connection(cls, con: Any, case_ref: str, *, reveal: bool = False) -> Redaction:
@@ -232,13 +258,29 @@ class Redaction:
         if hit is None and len(_digits(text)) >= 7 and "@" not in text:
             hit = self._phones.get(_digits(text)[-9:])
         if hit is None:
-            hit = self._words.get(_name_key(text))
+            hit = self._words.get(_name_key(text)) or None
         return hit
+
+    def may_name(self, name: str) -> bool:
+        """Whether ``name`` is the name of an entity that may be named. A name the analysis does not
+        know at all may be anybody's: deny by default (the FtM export withholds such people)."""
+        return self._words.get(_name_key(name)) == _KEEP
 
     def scrub(self, text: str) -> str:
         """``text`` with every name or identifier of a masked entity replaced by its pseudonym, and
-        every phone number or e-mail address of nobody who may be named withheld."""
-        return self.scrub_contacts(self._scrub_names(text))
+        every phone number or e-mail address of nobody who may be named withheld.
+
+        Palermo's own values (statement ids, locators, times, item ids) are returned as they are.
+        Results are remembered: an output repeats its strings (cities, labels, reasons) many times.
+        """
+        done = self._scrubbed.get(text)
+        if done is not None:
+            return done
+        done = text if _OWN_VALUE.fullmatch(text) else self.scrub_contacts(self._scrub_names(text))
+        if len(self._scrubbed) >= _MEMO:
+            self._scrubbed.clear()
+        self._scrubbed[text] = done
+        return done
 
     def _scrub_names(self, text: str) -> str:
         """Replace every run of whole words that is a masked entity's name or identifier, in any word
@@ -248,14 +290,18 @@ class Redaction:
         (a regular expression of every name was slow on a large case)."""
         if not self._words:
             return text
-        found = [m for m in _WORD.finditer(text) if any(ch.isalnum() for ch in m.group(0))]
+        emails = [(m.start(), m.end()) for m in _EMAIL.finditer(text)] if "@" in text else []
+        found = [  # an address is the contacts pass's business, not this one's
+            m for m in _WORD.finditer(text) if not any(m.start() < e and s < m.end() for s, e in emails)
+        ]
         spans: list[tuple[int, int, str]] = []
         i = 0
         while i < len(found):
             for n in range(min(MAX_WORDS, len(found) - i), 0, -1):
                 alias = self._words.get(frozenset(m.group(0).lower() for m in found[i : i + n]))
                 if alias is not None:
-                    spans.append((found[i].start(), found[i + n - 1].end(), alias))
+                    if alias != _KEEP:
+                        spans.append((found[i].start(), found[i + n - 1].end(), alias))
                     i += n
                     break
             else:
@@ -283,11 +329,10 @@ class Redaction:
         entity has them. The loose ``_PHONE_LIKE`` pass catches spellings of a *known* masked number
         the matcher would not call a number (``3 0 5 5 5 5 2 5 9 1`` is found by both)."""
         spans: list[tuple[int, int, str]] = []
-        if self._phones:
-            own = [(m.start(), m.end()) for m in _OWN_TEXT.finditer(text)]
+        if self._phones:  # a known masked number is replaced wherever it is, whatever is next to it
             for m in _PHONE_LIKE.finditer(text):
                 alias = self._phones.get(_number_key(m.group(0)))
-                if alias is not None and not any(m.start() < e and s < m.end() for s, e in own):
+                if alias is not None:
                     spans.append((m.start(), m.end(), alias))
         for start, end, key in _numbers_in(text, self.region):
             if any(start < e and s < end for s, e, _ in spans):
@@ -304,7 +349,8 @@ class Redaction:
         """A JSON-like structure with masked entities pseudonymised and all text scrubbed.
 
         A dict carrying a masked ``entity_id`` (or ``id``) gets its ``label`` / ``subject`` replaced
-        and its identifier lists emptied; every string anywhere is scrubbed.
+        and its identifier lists emptied; a named one keeps its own label and name as they are; every
+        other string is scrubbed, except SQL (Palermo's own, shown so an expert can re-run it).
         """
         if isinstance(data, str):
             return self.scrub(data)
@@ -315,7 +361,11 @@ class Redaction:
         eid = data.get("entity_id") or (
             data.get("id") if str(data.get("id", "")).startswith("ent:") else None
         )
-        out = {k: self.tree(v) for k, v in data.items()}
+        named = bool(eid) and not self.masked(str(eid))
+        out = {
+            k: v if k == "sql" or (named and k in ("label", "name") and isinstance(v, str)) else self.tree(v)
+            for k, v in data.items()
+        }
         if eid and self.masked(str(eid)):
             alias = pseudonym(str(eid), self.role(str(eid)))
             for key in ("label", "subject", "name"):

@@ -54,6 +54,8 @@ def ftm_mask(con: Any, case_ref: str, *, reveal: bool) -> Callable[[str, str], s
         if kind == "text":
             scrubbed = rules.scrub(value)
             return scrubbed if scrubbed != value else None
+        if kind == "person" and not reveal:  # deny by default: a person nobody resolved may be a victim
+            return rules.mask_value(value) or (None if rules.may_name(value) else "person (withheld)")
         return rules.mask_value(value)
 
     return mask

@@ -26,7 +26,9 @@ from followthemoney import model
 from followthemoney.proxy import EntityProxy
 from followthemoney.types import registry
 
-#: ``mask(kind, value)`` with kind in name | phone | email | account | text: None to keep, else the stand-in.
+#: ``mask(kind, value)`` with kind in name | person | phone | email | account | text: None to keep, else
+#: the stand-in. ``person`` is the name of an imported Person, which the caller may withhold even when
+#: no resolved entity has it (deny by default: an unknown person may be a victim).
 Mask = Callable[[str, str], "str | None"]
 
 #: FtM property type name → mask kind (``iban`` only in FtM versions that still have the type).
@@ -44,7 +46,7 @@ def _masked(mask: Mask, kind: str, value: str | None) -> tuple[str | None, bool]
     stand_in = mask(kind, value)
     if stand_in is None:
         return value, False
-    return (stand_in if kind in ("name", "text") else None), True
+    return (stand_in if kind in ("name", "person", "text") else None), True
 
 
 def _id(*parts: Any) -> str:
@@ -82,8 +84,17 @@ def _account(case_ref: str, account: str, mask: Mask) -> EntityProxy:
 #: What is left of an imported person or organisation whose name is masked: everything else about
 #: them (first and last names, birth date, address, passport and id numbers, notes) would name them.
 _SAFE_WHEN_MASKED = frozenset({"name", "nationality", "country", "topics"})
-#: Entities that only describe somebody (where they live, their papers): dropped with a masked person.
-_PRIVATE_SCHEMATA = ("Address", "Identification")
+#: Entities that only describe somebody (where they live, their papers, who their family and friends
+#: are, notes about them): dropped with a masked person.
+_PRIVATE_SCHEMATA = (
+    "Address",
+    "Identification",
+    "Family",
+    "Associate",
+    "Note",
+    "Documentation",
+    "UnknownLink",
+)
 
 
 def _mask_proxy(proxy: EntityProxy, mask: Mask) -> tuple[EntityProxy, bool]:
@@ -100,10 +111,12 @@ def _mask_proxy(proxy: EntityProxy, mask: Mask) -> tuple[EntityProxy, bool]:
             kind = "account"
         if kind is None and prop is not None and prop.type in (registry.string, registry.text):
             kind = "text"
+        if kind == "name" and proxy.schema.is_a("Person"):
+            kind = "person"
         kept = []
         for value in values:
             shown, masked = _masked(mask, kind, value) if kind else (value, False)
-            named_masked = named_masked or (masked and kind == "name")
+            named_masked = named_masked or (masked and kind in ("name", "person"))
             if shown:
                 kept.append(shown)
         if kept:
@@ -210,13 +223,13 @@ def export_entities(
         proxy = model.get_proxy(
             {"id": entity_id, "schema": schema, "properties": json.loads(props)}, cleaned=False
         )
-        if mask is not None:
-            original = proxy
-            proxy, withheld = _mask_proxy(proxy, mask)
+        merged[entity_id] = merged[entity_id].merge(proxy) if entity_id in merged else proxy
+    if mask is not None:  # after merging: a fragment without her name must not keep her birth date
+        for entity_id, original in list(merged.items()):
+            merged[entity_id], withheld = _mask_proxy(original, mask)
             if withheld:
                 masked.add(entity_id)
                 referenced.update(original.get_type_values(registry.entity))
-        merged[entity_id] = merged[entity_id].merge(proxy) if entity_id in merged else proxy
     for entity_id in [e for e, proxy in merged.items() if _describes(proxy, masked, referenced)]:
         del merged[entity_id]
     if statements:
