@@ -19,6 +19,7 @@ import networkx as nx
 import pytest
 
 from palermo.analytics.redaction import (
+    PROTECTED,
     WITHHELD_EMAIL,
     WITHHELD_NUMBER,
     Redaction,
@@ -53,10 +54,14 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             for name in (victim["name"], *victim.get("aliases", [])):
                 secrets |= _name_forms(name)
             secrets.update(victim["phones"], victim["emails"], victim["accounts"])
+        recorded: set[str] = set()
         for party in ws.parties.list(case_ref):
             if party.role == "victim":
                 identity = ws.parties.reveal_identity(party.id, user="fixture")
-                secrets.update(v for k, v in vars(identity).items() if isinstance(v, str) and k != "party_id")
+                recorded.update(
+                    v for k, v in vars(identity).items() if isinstance(v, str) and k != "party_id"
+                )
+        secrets |= recorded
         con = analytics.connect()
         entity_ids = [
             r[0]
@@ -76,6 +81,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         "key": key,
         "case": case_ref,
         "secrets": {s for s in secrets if s and len(s) >= 4},
+        # what the case store records of its victims, minus the birth date (a date like any other)
+        "recorded": {s for s in recorded if s and len(s) >= 4 and not s[:4].isdigit()},
         "controller": controller,
         "explained": explained,
     }
@@ -501,3 +508,32 @@ def test_a_fragment_of_a_masked_person_and_her_family_leave_nothing(
     export_entities(con, load.case_ref, out, mask=lambda _kind, value: rules.mask_value(value))
     written = {e["id"]: e for e in map(json.loads, out.read_text(encoding="utf-8").splitlines())}
     assert written["p1"]["properties"] == {"name": ["person aa1111"]} and "f1" not in written
+
+
+def test_revealed_outputs_still_hide_every_recorded_victim(
+    cli: Any, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    """Revealing identities names unsuspected people, never a victim the case store records, even
+    one the analysis did not label (her entity is a nickname, her account is under another name)."""
+    assert demo["recorded"]
+    outputs = [cli("analyze", demo["case"], "--json", "--reveal-identities")]
+    for fmt in ("graphml", "ftm"):
+        out = tmp_path / f"net.{fmt}"
+        cli("export", "graph", demo["case"], "--format", fmt, "--out", str(out), "--reveal-identities")
+        outputs.append(out.read_text(encoding="utf-8"))
+    cli("export", "ftm", demo["case"], str(tmp_path / "case.json"), "--reveal-identities")
+    outputs.append((tmp_path / "case.json").read_text(encoding="utf-8"))
+    assert [_leaks(text, demo["recorded"]) for text in outputs] == [[], [], [], []]
+
+
+def test_a_recorded_victims_name_and_account_under_a_suspect_are_not_shown() -> None:
+    """One payment named her beside the controller's account: resolution gave his entity her name."""
+    boss = Subject(
+        "ent:aaaaaa1111", "T boss", "controller", True, ("T boss", "Marilberg, Corliel"), ("US11VICTIM001",)
+    )
+    stranger = Subject("ent:bbbbbb2222", "Corl", None, False, ("Corl",), ("+17255559527",))
+    rules = Redaction([boss, stranger], reveal=True, protected=["Corliel Marilberg", "+1 725 555 9527"])
+    assert rules.masked("ent:bbbbbb2222") and rules.role("ent:bbbbbb2222") == "possible_victim"
+    shown = rules.tree({"entity_id": "ent:aaaaaa1111", "label": "T boss", "names": list(boss.names)})
+    assert shown == {"entity_id": "ent:aaaaaa1111", "label": "T boss", "names": ["T boss"]}
+    assert rules.scrub("paid by Corliel Marilberg, 725-555-9527") == f"paid by {PROTECTED}, {PROTECTED}"

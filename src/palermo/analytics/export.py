@@ -16,6 +16,7 @@ entities sharing a possible victim's name, stay pseudonymous even then.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -35,9 +36,11 @@ def _stand_in(rules: Redaction, entity_id: str) -> str:
     return f"{rules.label(entity_id, '')} {REDACTED}"
 
 
-def to_networkx(con: Any, case_ref: str, *, redact_victims: bool = True) -> nx.MultiDiGraph:
+def to_networkx(
+    con: Any, case_ref: str, *, redact_victims: bool = True, protected: Iterable[str] = ()
+) -> nx.MultiDiGraph:
     """The resolved network with metrics and roles as node attributes (``None`` becomes "")."""
-    rules = Redaction.from_connection(con, case_ref, reveal=not redact_victims)
+    rules = Redaction.from_connection(con, case_ref, reveal=not redact_victims, protected=protected)
     graph = nx.MultiDiGraph(case=case_ref)
     for eid, label, phones, emails, accounts, community, pagerank, betweenness, role in con.execute(
         """SELECT e.entity_id, e.label, e.phones, e.emails, e.accounts, m.community, m.pagerank,
@@ -49,6 +52,17 @@ def to_networkx(con: Any, case_ref: str, *, redact_victims: bool = True) -> nx.M
     ).fetchall():
         if rules.masked(eid):
             label, phones, emails, accounts = _stand_in(rules, eid), [], [], []
+        else:  # a suspect's entity can carry a victim's account or name (a payment named her)
+            label = (
+                rules.label(eid, str(label))
+                if rules.mask_value(str(label)) is None
+                else _stand_in(rules, eid)
+            )
+            phones, emails, accounts = (
+                rules.shown(phones or ()),
+                rules.shown(emails or ()),
+                rules.shown(accounts or ()),
+            )
         graph.add_node(
             eid,
             label=str(label),
@@ -79,14 +93,26 @@ def to_networkx(con: Any, case_ref: str, *, redact_victims: bool = True) -> nx.M
     return graph
 
 
-def export_graph(con: Any, case_ref: str, fmt: str, out: Path | str, *, redact_victims: bool = True) -> int:
-    """Write the network in ``fmt`` to ``out``; return the number of nodes plus edges written."""
+def export_graph(
+    con: Any,
+    case_ref: str,
+    fmt: str,
+    out: Path | str,
+    *,
+    redact_victims: bool = True,
+    protected: Iterable[str] = (),
+) -> int:
+    """Write the network in ``fmt`` to ``out``; return the number of nodes plus edges written.
+
+    ``protected``: the recorded victims' names and contacts, never written whatever the analysis says.
+    """
     path = Path(out)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", location="--format")
+    guarded = list(protected)
     if fmt == "ftm":
-        return _write_ftm(con, case_ref, path, redact_victims)
-    graph = to_networkx(con, case_ref, redact_victims=redact_victims)
+        return _write_ftm(con, case_ref, path, redact_victims, guarded)
+    graph = to_networkx(con, case_ref, redact_victims=redact_victims, protected=guarded)
     if fmt == "gexf":
         nx.write_gexf(graph, path)
     else:
@@ -94,8 +120,8 @@ def export_graph(con: Any, case_ref: str, fmt: str, out: Path | str, *, redact_v
     return int(graph.number_of_nodes() + graph.number_of_edges())
 
 
-def _write_ftm(con: Any, case_ref: str, path: Path, redact_victims: bool) -> int:
-    rules = Redaction.from_connection(con, case_ref, reveal=not redact_victims)
+def _write_ftm(con: Any, case_ref: str, path: Path, redact_victims: bool, protected: list[str]) -> int:
+    rules = Redaction.from_connection(con, case_ref, reveal=not redact_victims, protected=protected)
     written = 0
     with path.open("w", encoding="utf-8") as fh:
         for eid, label, names, phones, emails, accounts in con.execute(
@@ -104,6 +130,11 @@ def _write_ftm(con: Any, case_ref: str, path: Path, redact_victims: bool) -> int
         ).fetchall():
             if rules.masked(eid):
                 label, names, phones, emails, accounts = _stand_in(rules, eid), [], [], [], []
+            else:
+                if rules.mask_value(str(label)) is not None:
+                    label = _stand_in(rules, eid)
+                names, phones = rules.shown(names or ()), rules.shown(phones or ())
+                emails, accounts = rules.shown(emails or ()), rules.shown(accounts or ())
             entity = model.make_entity("LegalEntity")
             entity.id = _ftm_id(case_ref, eid)
             entity.add("name", label)

@@ -95,6 +95,8 @@ _WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 8
 #: Marks a word run that is the name of an entity that may be named (kept as it is).
 _KEEP = ""
+#: What a recorded victim's name, number or address becomes (she may have no entity of her own).
+PROTECTED = "victim (protected)"
 #: How many scrubbed strings a rule remembers.
 _MEMO = 200_000
 
@@ -151,14 +153,28 @@ class Redaction:
     """
 
     def __init__(
-        self, subjects: Iterable[Subject], *, reveal: bool = False, region: str = DEFAULT_REGION
+        self,
+        subjects: Iterable[Subject],
+        *,
+        reveal: bool = False,
+        region: str = DEFAULT_REGION,
+        protected: Iterable[str] = (),
     ) -> None:
         self.reveal = reveal
         self.region = region
         subjects = list(subjects)
+        # the names, numbers and addresses of the victims recorded in the case store: whatever the
+        # analysis made of them (a nickname for her entity, her account merged into a suspect's),
+        # they are hers, and never shown
+        guarded = [p.strip() for p in protected if p and p.strip()]
+        guarded_numbers = {_number_key(p) for p in guarded if "@" not in p and len(_digits(p)) >= 7}
+        guarded_emails = {p.lower() for p in guarded if "@" in p}
+        guarded_names = {_name_key(p) for p in guarded if "@" not in p and len(_digits(p)) < 7} - {
+            frozenset()
+        }
         victim_keys = {
             _name_key(n) for s in subjects if s.role in VICTIM_ROLES for n in (s.label, *s.names) if n
-        }
+        } | guarded_names
         victim_keys.discard(frozenset())
         self._roles: dict[str, str | None] = {}
         self._labels: dict[str, str] = {s.entity_id: s.label for s in subjects}
@@ -171,10 +187,13 @@ class Redaction:
         keep: set[frozenset[str]] = set()  # names of entities that may be named
         for s in subjects:
             role = s.role
-            if not is_suspected(role, s.ring) and any(
-                _name_key(n) in victim_keys for n in (s.label, *s.names)
+            if not is_suspected(role, s.ring) and (
+                any(_name_key(n) in victim_keys for n in (s.label, *s.names))
+                or any(
+                    _number_key(i) in guarded_numbers or i.lower() in guarded_emails for i in s.identifiers
+                )
             ):
-                role = "possible_victim"  # a split-off part of a possible victim
+                role = "possible_victim"  # a split-off part of a possible victim, or a recorded victim
             self._roles[s.entity_id] = role
             if not must_mask(role, s.ring, reveal=reveal):
                 self.named.add(s.entity_id)
@@ -202,6 +221,15 @@ class Redaction:
         # a number or address both a named and a masked entity carry is masked (the masked wins)
         self._shown_numbers = shown_numbers - phones.keys()
         self._shown_emails = shown_emails - replace.keys()
+        for key in guarded_names:
+            words[key] = PROTECTED
+        for number in guarded_numbers:
+            phones[number] = PROTECTED
+        for email in guarded_emails:
+            replace[email] = PROTECTED
+        self._shown_numbers -= guarded_numbers
+        self._shown_emails -= guarded_emails
+        keep -= guarded_names
         # a named entity's name is a word run of its own, so a masked one-word name inside it
         # ("Marco" in the suspect "Marco Rossi") is not replaced there; a masked name wins a tie
         for key in keep - words.keys():
@@ -211,8 +239,11 @@ class Redaction:
         self._scrubbed: dict[str, str] = {}
 
     @classmethod
-    def from_connection(cls, con: Any, case_ref: str, *, reveal: bool = False) -> Redaction:
-        """The rule for ``case_ref`` from the analysis tables (run ``analyze`` first)."""
+    def from_connection(
+        cls, con: Any, case_ref: str, *, reveal: bool = False, protected: Iterable[str] = ()
+    ) -> Redaction:
+        """The rule for ``case_ref`` from the analysis tables (run ``analyze`` first); ``protected``
+        are the recorded victims' names, numbers and addresses (``PartyStore.protected_values``)."""
         rows = con.execute(
             """SELECT e.entity_id, e.label, r.role, coalesce(r.ring, FALSE), e.names, e.phones, e.emails,
                       e.accounts
@@ -234,6 +265,7 @@ class Redaction:
                 for eid, label, role, ring, names, phones, emails, accounts in rows
             ),
             reveal=reveal,
+            protected=protected,
         )
 
     def masked(self, entity_id: str) -> bool:
@@ -260,6 +292,12 @@ class Redaction:
         if hit is None:
             hit = self._words.get(_name_key(text)) or None
         return hit
+
+    def shown(self, values: Iterable[str]) -> list[str]:
+        """The values of a named entity that may be shown: not a masked entity's, not a recorded
+        victim's (resolution can give a suspect's entity her name or account, through a payment
+        that named her beside his account)."""
+        return [v for v in values if v and self.mask_value(v) is None]
 
     def may_name(self, name: str) -> bool:
         """Whether ``name`` is the name of an entity that may be named. A name the analysis does not
@@ -366,6 +404,13 @@ class Redaction:
             k: v if k == "sql" or (named and k in ("label", "name") and isinstance(v, str)) else self.tree(v)
             for k, v in data.items()
         }
+        if named:
+            for key in IDENTIFIER_KEYS & out.keys():
+                if isinstance(data[key], list):
+                    out[key] = self.shown(str(v) for v in data[key])
+            for key in ("label", "name"):
+                if isinstance(out.get(key), str) and self.mask_value(out[key]) is not None:
+                    out[key] = pseudonym(str(eid), self.role(str(eid)))
         if eid and self.masked(str(eid)):
             alias = pseudonym(str(eid), self.role(str(eid)))
             for key in ("label", "subject", "name"):
@@ -377,6 +422,7 @@ class Redaction:
 
 
 __all__ = [
+    "PROTECTED",
     "SUSPECT_ROLES",
     "VICTIM_ROLES",
     "WITHHELD_EMAIL",

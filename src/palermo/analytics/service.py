@@ -212,14 +212,34 @@ class Analytics:
         """Nodes and edges for the web's cytoscape view."""
         return analysis.network(self.connect(), case_ref, filters)
 
-    def redaction(self, case_ref: str, *, reveal: bool = False) -> Redaction:
+    def redaction(self, case_ref: str, *, reveal: bool = False, recorded: bool = False) -> Redaction:
         """The case's redaction rule (who may be named, their pseudonyms, text scrubbing) from the last
-        analysis: every entity with its names and identifiers, so free text can be scrubbed too."""
-        return Redaction.from_connection(self.connect(), case_ref, reveal=reveal)
+        analysis: every entity with its names and identifiers, so free text can be scrubbed too.
+
+        With ``recorded`` the victims' identities recorded in the case store are protected as well
+        (one audited read, see :meth:`protected`): for outputs that leave Palermo. The web's views
+        leave it off, as a read audited on every view would defeat their caching.
+        """
+        protected = self.protected(case_ref) if recorded else ()
+        return Redaction.from_connection(self.connect(), case_ref, reveal=reveal, protected=protected)
+
+    def protected(self, case_ref: str) -> list[str]:
+        """The recorded victims' names, contacts and addresses, for redaction only (audited read)."""
+        return list(
+            self.workspace.parties.protected_values(case_ref, user=self.workspace.actor, purpose="redaction")
+        )
 
     def export_graph(self, case_ref: str, fmt: str, out: Path | str, *, redact_victims: bool = True) -> int:
-        """Write the network as GEXF, GraphML or FtM JSON lines (possible victims redacted by default)."""
-        return export.export_graph(self.connect(), case_ref, fmt, out, redact_victims=redact_victims)
+        """Write the network as GEXF, GraphML or FtM JSON lines (possible victims redacted by default,
+        the victims recorded in the case store always)."""
+        return export.export_graph(
+            self.connect(),
+            case_ref,
+            fmt,
+            out,
+            redact_victims=redact_victims,
+            protected=self.protected(case_ref),
+        )
 
     def judge(
         self, case_ref: str, left: str, right: str, verdict: str, *, author: str, note: str = ""

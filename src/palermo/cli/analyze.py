@@ -66,9 +66,7 @@ def analyze(
 
 def redacted(analytics: Any, case: str, result: Any, reveal: bool) -> dict[str, Any]:
     """``result`` as plain data with everyone the rule does not let us name pseudonymised."""
-    from palermo.analytics.redaction import Redaction
-
-    rules = Redaction.from_connection(analytics.connect(), case, reveal=reveal)
+    rules = analytics.redaction(case, reveal=reveal, recorded=True)
     return rules.tree(json.loads(to_json(result)))  # type: ignore[no-any-return]
 
 

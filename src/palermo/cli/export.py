@@ -8,7 +8,7 @@ victims stay pseudonymous regardless (their identity is read only through ``pale
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -44,11 +44,14 @@ def record_reveal(ws: Any, case_ref: str, command: str) -> None:
         )
 
 
-def ftm_mask(con: Any, case_ref: str, *, reveal: bool) -> Callable[[str, str], str | None]:
-    """The FtM exporter's ``mask`` from the analysis' redaction rule (text is scrubbed, values looked up)."""
+def ftm_mask(
+    con: Any, case_ref: str, *, reveal: bool, protected: Iterable[str] = ()
+) -> Callable[[str, str], str | None]:
+    """The FtM exporter's ``mask`` from the analysis' redaction rule (text is scrubbed, values looked up);
+    ``protected`` are the recorded victims' names and contacts (``Analytics.protected``)."""
     from palermo.analytics.redaction import Redaction
 
-    rules = Redaction.from_connection(con, case_ref, reveal=reveal)
+    rules = Redaction.from_connection(con, case_ref, reveal=reveal, protected=protected)
 
     def mask(kind: str, value: str) -> str | None:
         if kind == "text":
@@ -107,7 +110,8 @@ def ftm(
         analytics = ws.analytics
         try:
             con = analytics.connect()
-            count = export_entities(con, case, out, mask=ftm_mask(con, case, reveal=reveal))
+            mask = ftm_mask(con, case, reveal=reveal, protected=analytics.protected(case))
+            count = export_entities(con, case, out, mask=mask)
         finally:
             analytics.close()
     emit(

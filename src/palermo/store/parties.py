@@ -24,6 +24,8 @@ from palermo.store.tables import Case, Charge, Party, PartyIdentity
 
 ROLES = ("defendant", "victim", "witness", "other")
 IDENTITY_FIELDS = ("legal_name", "date_of_birth", "contact", "address")
+#: What redaction looks for in outputs (a birth date is a date like any other in the evidence).
+_PROTECTED_FIELDS = ("legal_name", "contact", "address")
 MAX_AGE = 120
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -235,6 +237,56 @@ class PartyService:
                 detail={"fields": sorted(k for k, v in values.items() if v is not None)},
             )
             return VictimIdentity(party_id=party_id, **values)
+
+    def protected_values(self, case_ref: str, *, user: str, purpose: str) -> builtins.list[str]:
+        """The victims' recorded names, contacts and addresses, decrypted for one use
+        that never shows them: redacting an output, so that whatever the analysis made of a victim
+        (a nickname for her entity, her account merged into a suspect's) her identity stays out.
+
+        One audit event for the case records the read (``party.identity.read`` with the purpose and
+        the party ids, never the values); the values live only in the caller's memory.
+        """
+        with self.ctx.db.transaction() as session:
+            case = repository.case_by_ref(session, case_ref)
+            victims = session.scalars(
+                select(Party).where(Party.case_id == case.id, Party.role == "victim").order_by(Party.id)
+            ).all()
+            values: builtins.list[str] = []
+            read: builtins.list[int] = []
+            for party in victims:
+                row = session.get(PartyIdentity, party.id)
+                if row is None:
+                    continue
+                read.append(party.id)
+                for name in _PROTECTED_FIELDS:
+                    blob = getattr(row, name)
+                    if blob is not None:
+                        values.append(
+                            self.ctx.cipher.decrypt(
+                                session,
+                                party.case_id,
+                                "party_identities",
+                                name,
+                                party.id,
+                                row.key_version,
+                                blob,
+                            )
+                        )
+            if read:
+                self.ctx.audit.record(
+                    session,
+                    actor=user,
+                    action="party.identity.read",
+                    object_type="case",
+                    object_id=case.id,
+                    case_id=case.id,
+                    detail={
+                        "purpose": purpose,
+                        "parties": read,
+                        "fields": ["address", "contact", "legal_name"],
+                    },
+                )
+            return values
 
     def _audit_refusal(self, party_id: int, user: str, reason: str) -> None:
         with self.ctx.db.transaction() as session:
