@@ -122,3 +122,26 @@ def test_a_key_written_another_way_is_normalised(cli: Any, case: dict[str, Any])
     code, out, err = cli("judge", "add", case["case"], spelled, right, "unsure", "--json")
     assert code == 0, err
     assert {json.loads(out)["left_key"], json.loads(out)["right_key"]} == {left, right}
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("ingest", "imports", "NOPE-1"),
+        ("ingest", "NOPE-1", "1", "-a", "bank_csv"),
+        ("export", "graph", "NOPE-1", "--out", "{tmp}/net.gexf"),
+        ("export", "ftm", "NOPE-1", "{tmp}/case.json"),
+    ],
+)
+def test_an_unknown_case_is_named_and_nothing_is_written(
+    cli: Any, tmp_path: Any, args: tuple[str, ...]
+) -> None:
+    code, _, err = cli(*(a.format(tmp=tmp_path) for a in args))
+    assert code == 2 and "NOPE-1" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_exporting_a_case_not_yet_analysed_says_so(cli: Any, tmp_path: Any) -> None:
+    assert cli("case", "create", "NEW-1", "--title", "not analysed")[0] == 0
+    code, _, err = cli("export", "graph", "NEW-1", "--out", str(tmp_path / "net.gexf"))
+    assert code == 2 and "palermo analyze NEW-1" in err and not (tmp_path / "net.gexf").exists()

@@ -233,3 +233,24 @@ def test_a_file_duckdb_cannot_read_is_a_clear_error_and_changes_nothing(
     assert con.execute(COUNTS).fetchone() == before
     setting = "SELECT scope FROM duckdb_settings() WHERE name = 'preserve_insertion_order'"
     assert con.execute(setting).fetchone() == ("GLOBAL",)  # the session setting was put back
+
+
+@pytest.mark.parametrize(
+    ("fixture", "adapter", "table"),
+    [
+        ("ads.jsonl", "ads_jsonl", "ads"),
+        ("phone_device.json", "phone_json", "messages"),
+        ("entities.ftm.json", "ftm", "ftm_entities"),
+    ],
+)
+def test_a_byte_order_mark_changes_nothing(
+    con: duckdb.DuckDBPyConnection, fx: Path, tmp_path: Path, fixture: str, adapter: str, table: str
+) -> None:
+    """Windows tools write a UTF-8 byte-order mark; it is not part of the first JSON object."""
+    plain = ingest(con, "C-1", 1, fx / fixture, adapter)
+    marked = tmp_path / fixture
+    marked.write_bytes(b"\xef\xbb\xbf" + (fx / fixture).read_bytes())
+    again = ingest(con, "C-2", 2, marked, adapter)
+    assert again.rows_ok == plain.rows_ok > 0 and again.rows_bad == 0
+    count = f"SELECT count(*) FROM {table} WHERE case_ref = ?"
+    assert con.execute(count, ["C-2"]).fetchone() == con.execute(count, ["C-1"]).fetchone()

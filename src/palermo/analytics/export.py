@@ -24,7 +24,8 @@ import networkx as nx
 from followthemoney import model
 
 from palermo.analytics.redaction import Redaction
-from palermo.errors import InputError
+from palermo.analytics.tables import create_analysis_tables
+from palermo.errors import InputError, NotFoundError
 
 FORMATS = ("gexf", "graphml", "ftm")
 
@@ -109,6 +110,10 @@ def export_graph(
     path = Path(out)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", location="--format")
+    create_analysis_tables(con)
+    if con.execute("SELECT count(*) FROM entities WHERE case_ref = ?", [case_ref]).fetchone()[0] == 0:
+        hint = f"run `palermo analyze {case_ref}` first"
+        raise NotFoundError(f"no analysis of case {case_ref} to export: {hint}", location="case")
     guarded = list(protected)
     if fmt == "ftm":
         return _write_ftm(con, case_ref, path, redact_victims, guarded)

@@ -183,7 +183,8 @@ class Analytics:
         return [outcome for _, outcome in sorted(results.items())]
 
     def imports(self, case_ref: str) -> list[ImportRecord]:
-        """The imports done for a case, oldest first."""
+        """The imports done for a case, oldest first (an unknown case is an error, not an empty list)."""
+        self.workspace.cases.get(case_ref)
         return list_imports(self.connect(), case_ref)
 
     # --- analysis: one-line delegations to palermo.analytics.{analysis,keyplayers,explain,...} ---
@@ -276,6 +277,7 @@ class Analytics:
         Analytics never reads files from outside the case store: what is imported must be an
         exhibit with a hash and a custody chain, or the statements it yields cannot be used in court.
         """
+        self.workspace.cases.get(case_ref)  # "no case NOPE", not "evidence 1 belongs to case X"
         item = self.workspace.evidence.get(evidence_id)
         item_case = _case_of(item)
         if item_case is not None and item_case != case_ref:

@@ -179,7 +179,10 @@ class AdsJsonlAdapter:
         """Split the file into physical lines and parse each, so every bad line can be named."""
         try:
             con.execute(
-                f"CREATE TEMP TABLE {lines} AS SELECT _line, rtrim(line, chr(13)) AS line FROM ("
+                # a byte-order mark before the first object is not part of it (Windows tools write one)
+                f"CREATE TEMP TABLE {lines} AS SELECT _line, "
+                "CASE WHEN _line = 1 THEN ltrim(rtrim(line, chr(13)), chr(65279)) "
+                "ELSE rtrim(line, chr(13)) END AS line FROM ("
                 "SELECT unnest(generate_series(1, len(parts))) AS _line, unnest(parts) AS line "
                 "FROM (SELECT string_split(content, chr(10)) AS parts FROM read_text(?))) "
                 "WHERE trim(line) <> ''",

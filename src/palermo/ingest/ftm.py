@@ -148,7 +148,7 @@ class FtmAdapter:
         entities: list[tuple[Any, ...]] = []
         idents: list[tuple[Any, ...]] = []
         try:
-            with path.open(encoding="utf-8") as fh:
+            with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not JSON
                 for line, text in enumerate(fh, start=1):
                     if not text.strip():
                         continue

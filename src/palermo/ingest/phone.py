@@ -77,7 +77,7 @@ class _Rows:
 
 def _load_json(path: Path) -> dict[str, Any]:
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark is not JSON
     except json.JSONDecodeError as exc:
         raise ImportDataError(
             f"not valid JSON: {exc.msg} (column {exc.colno})", location=f"{path.name}:{exc.lineno}"
