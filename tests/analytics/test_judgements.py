@@ -91,3 +91,10 @@ def test_keys_are_normalised_before_they_are_stored(con: duckdb.DuckDBPyConnecti
     load.add("calls", 3, ts="2025-01-01 10:00", caller="+13055550111", callee="+13055550122", kind="voice")
     made = judge(con, CASE, "PHONE:(305) 555-0111", "phone:305.555.0122", "same", author="analyst1")
     assert (made.left_key, made.right_key) == ("phone:+13055550111", "phone:+13055550122")
+
+
+def test_name_and_account_keys_are_normalised_too(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    from palermo.analytics.judgements import normalise_key
+
+    assert normalise_key("name:Loro  New") == "name:loro new"
+    assert normalise_key("account:nl91 abna\u00a00417-1643.00") == "account:NL91ABNA0417164300"

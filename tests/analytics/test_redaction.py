@@ -537,3 +537,20 @@ def test_a_recorded_victims_name_and_account_under_a_suspect_are_not_shown() -> 
     shown = rules.tree({"entity_id": "ent:aaaaaa1111", "label": "T boss", "names": list(boss.names)})
     assert shown == {"entity_id": "ent:aaaaaa1111", "label": "T boss", "names": ["T boss"]}
     assert rules.scrub("paid by Corliel Marilberg, 725-555-9527") == f"paid by {PROTECTED}, {PROTECTED}"
+
+
+def test_a_recorded_contact_and_address_are_protected_part_by_part() -> None:
+    """A contact field may hold a number and an address; an address a postcode of seven digits."""
+    ids = ("+14045559768", "anna.bell@mail.example")
+    boss = Subject("ent:aaaaaa1111", "T boss", "controller", True, (), ids)
+    recorded = ["+1 404 555 9768, anna.bell@mail.example", "12 Elm Street, Springfield IL 6270412"]
+    rules = Redaction([boss], protected=recorded)
+    assert rules.shown([*ids, "US11BANK0001"]) == ["US11BANK0001"]
+    home = rules.scrub("she lives at 12 Elm Street, Springfield IL 6270412")
+    assert home.startswith(f"she lives at {PROTECTED}") and not any(w in home for w in ("Elm", "6270412"))
+    assert rules.scrub("room at 12 Elm Street") == f"room at {PROTECTED}"
+
+
+def test_statement_ids_inside_text_keep_their_line_numbers() -> None:
+    text = "stmt 4:line:1004430 and sheet:Statement!row:1250001, see line:1004431"
+    assert Redaction([_ANNA]).scrub(text) == text

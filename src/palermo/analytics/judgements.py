@@ -56,7 +56,9 @@ def normalise_key(key: str, region: str = DEFAULT_REGION) -> str:
     elif kind == "email":
         value = value.lower()
     elif kind == "account":
-        value = "".join(ch for ch in value if ch not in " ./-\t").upper()
+        value = "".join(ch for ch in value if not ch.isspace() and ch not in "./-").upper()
+    elif kind in _NAME_KINDS:
+        value = " ".join(value.lower().split())
     return f"{kind}:{value}"
 
 

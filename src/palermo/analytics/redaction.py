@@ -51,6 +51,7 @@ _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 #: numbers written next to such words through (``Ada-2125550199``).
 _OWN_TEXT = re.compile(
     r"\b(?:ent|jdg):[0-9a-f]{10}\b|\b(?:e|hit):[0-9a-f]{12}\b"
+    r"|\b(?:\d+:)?(?:jsonl:)?(?:line|row):\d{1,9}\b|\bsheet:[^!\s]*!row:\d{1,9}\b"
     r"|\bevidence:\d+:\S+"
     r"|\bjson:\$[\w.\[\]]*"
     r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
@@ -166,12 +167,24 @@ class Redaction:
         # the names, numbers and addresses of the victims recorded in the case store: whatever the
         # analysis made of them (a nickname for her entity, her account merged into a suspect's),
         # they are hers, and never shown
-        guarded = [p.strip() for p in protected if p and p.strip()]
-        guarded_numbers = {_number_key(p) for p in guarded if "@" not in p and len(_digits(p)) >= 7}
-        guarded_emails = {p.lower() for p in guarded if "@" in p}
-        guarded_names = {_name_key(p) for p in guarded if "@" not in p and len(_digits(p)) < 7} - {
-            frozenset()
-        }
+        guarded_numbers: set[str] = set()
+        guarded_emails: set[str] = set()
+        guarded_names: set[frozenset[str]] = set()
+        for value in (p.strip() for p in protected if p and p.strip()):
+            # a contact may hold a number and an address, an address a postcode: each part apart
+            rest = value
+            for m in _EMAIL.finditer(value):
+                guarded_emails.add(m.group(0).lower())
+                rest = rest.replace(m.group(0), " ")
+            for start, end, number in sorted(_numbers_in(rest, region), reverse=True):
+                guarded_numbers.add(number)
+                rest = rest[:start] + " " + rest[end:]
+            if len(_digits(rest)) >= 7 and not _numbers_in(rest, region):  # a number no matcher reads
+                guarded_numbers.add(_number_key(rest))
+            for part in (rest, rest.split(",")[0]):  # the whole, and an address's street alone
+                words_of = _name_key(part)
+                if sum(len(t) for t in words_of) >= 3 and len(words_of) <= MAX_WORDS:
+                    guarded_names.add(words_of)
         victim_keys = {
             _name_key(n) for s in subjects if s.role in VICTIM_ROLES for n in (s.label, *s.names) if n
         } | guarded_names
@@ -189,9 +202,8 @@ class Redaction:
             role = s.role
             if not is_suspected(role, s.ring) and (
                 any(_name_key(n) in victim_keys for n in (s.label, *s.names))
-                or any(
-                    _number_key(i) in guarded_numbers or i.lower() in guarded_emails for i in s.identifiers
-                )
+                or any(i.lower() in guarded_emails for i in s.identifiers if "@" in i)
+                or any(_number_key(i) in guarded_numbers for i in s.identifiers if "@" not in i)
             ):
                 role = "possible_victim"  # a split-off part of a possible victim, or a recorded victim
             self._roles[s.entity_id] = role

@@ -24,6 +24,7 @@ from palermo.analytics.explain import Explanation
 from palermo.analytics.judgements import Judgement
 from palermo.analytics.keyplayers import KeyPlayer
 from palermo.analytics.redaction import Redaction
+from palermo.analytics.tables import create_analysis_tables
 from palermo.analytics.timeline import Event
 from palermo.errors import ConfigurationError, NotFoundError
 from palermo.ingest.schema import create_schema
@@ -222,7 +223,9 @@ class Analytics:
         leave it off, as a read audited on every view would defeat their caching.
         """
         protected = self.protected(case_ref) if recorded else ()
-        return Redaction.from_connection(self.connect(), case_ref, reveal=reveal, protected=protected)
+        con = self.connect()
+        create_analysis_tables(con)  # before the first analysis: nobody may be named yet
+        return Redaction.from_connection(con, case_ref, reveal=reveal, protected=protected)
 
     def protected(self, case_ref: str) -> list[str]:
         """The recorded victims' names, contacts and addresses, for redaction only (audited read)."""

@@ -8,10 +8,12 @@ anyone; the analyst who has read the messages knows better. A judgement names tw
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import replace
+from typing import Annotated, Any
 
 import typer
 
+from palermo.analytics.judgements import Judgement
 from palermo.cli.output import console, emit, table
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
 
@@ -34,7 +36,8 @@ def add(
     with opened(workspace) as ws:
         analytics = ws.analytics
         try:
-            made = analytics.judge(case, left, right, verdict, author=ws.actor, note=note)
+            judged = analytics.judge(case, left, right, verdict, author=ws.actor, note=note)
+            made = _shown(analytics, case, [judged])[0]
         finally:
             analytics.close()
     emit(
@@ -57,7 +60,7 @@ def list_judgements(
     with opened(workspace) as ws:
         analytics = ws.analytics
         try:
-            found = analytics.judgements(case)
+            found = _shown(analytics, case, analytics.judgements(case))
         finally:
             analytics.close()
     emit(
@@ -72,3 +75,17 @@ def list_judgements(
             ],
         ),
     )
+
+
+def _shown(analytics: Any, case: str, made: list[Judgement]) -> list[Judgement]:
+    """Judgements as they may be shown: a key of somebody who must not be named (a victim's e-mail,
+    her nickname) is given as her pseudonym, as in every other output, and a number or address of
+    nobody the analysis knows is withheld (before the first analysis, that is every one)."""
+    rules = analytics.redaction(case, recorded=True)
+    return [replace(j, left_key=_key(rules, j.left_key), right_key=_key(rules, j.right_key)) for j in made]
+
+
+def _key(rules: Any, key: str) -> str:
+    kind, _, value = key.partition(":")
+    alias = rules.mask_value(value)
+    return f"{kind}:{alias}" if alias else f"{kind}:{rules.scrub(value)}"

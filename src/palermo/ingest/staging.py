@@ -18,6 +18,7 @@ shows, for stored rows and bad rows alike.
 from __future__ import annotations
 
 import csv
+import io
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -43,13 +44,27 @@ def quote_ident(name: str) -> str:
 
 
 def count_newlines(path: Path) -> int:
+    """The file's physical lines, not counting empty lines at its end.
+
+    Exporters often end a file with a blank line; counting it would make every such file look as if
+    its records spanned extra lines, and send it down the slow paths that number them one by one.
+    """
     count = 0
     last = b"\n"
     with path.open("rb") as fh:
         while chunk := fh.read(1 << 22):
             count += chunk.count(b"\n")
             last = chunk[-1:]
-    return count + (0 if last == b"\n" else 1)
+        size = fh.tell()
+        fh.seek(max(0, size - (1 << 16)))
+        tail = fh.read()
+    body = tail.rstrip(b"\r\n")
+    if not body and size > len(tail):
+        body = b"x"  # only line breaks in the last 64 KiB: count them all (the case is pathological)
+    trailing = tail[len(body) :].count(b"\n")
+    if not body:  # an empty file or one of line breaks only
+        return count + (0 if last == b"\n" else 1)
+    return count - trailing + 1
 
 
 def _text(value: Any) -> str:
@@ -171,24 +186,29 @@ def record_lines(
     broken: list[int] = []
     try:
         with path.open(encoding=encoding, errors="replace", newline="") as fh:
-            first = fh.readline()
-            delimiter = opts.get("delimiter") or next(
+            head = fh.read(1 << 16)
+            given = opts.get("delimiter")
+            candidates = [str(given).replace("\\t", "\t")] if given else [",", ";", "\t", "|"]
+            delimiter = next(
                 (
                     d
-                    for d in (",", ";", "\t", "|")
-                    if len(next(csv.reader([first], delimiter=d))) == len(columns)
+                    for d in candidates
+                    if len(d) == 1
+                    and len(next(csv.reader(io.StringIO(head), delimiter=d), [])) == len(columns)
                 ),
                 None,
             )
-            if delimiter is None:
+            if delimiter is None:  # a delimiter of several characters, or a header csv reads otherwise
                 return None
-            reader = csv.reader(fh, delimiter=str(delimiter), quotechar='"', doublequote=True, strict=False)
-            start = 2
+            fh.seek(0)
+            reader = csv.reader(fh, delimiter=delimiter, quotechar='"', doublequote=True, strict=False)
+            next(reader, None)  # the header, however many lines it spans
+            start = reader.line_num + 1
             for row in reader:
                 if row:  # a blank line is no record, for DuckDB as for csv
                     (good if len(row) == len(columns) else broken).append(start)
-                start = reader.line_num + 2  # line_num counts lines read after the header
-    except (OSError, LookupError, csv.Error):
+                start = reader.line_num + 1
+    except (OSError, LookupError, csv.Error, TypeError, ValueError):
         return None
     return good, broken
 
