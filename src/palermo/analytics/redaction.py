@@ -179,8 +179,9 @@ class Redaction:
             for start, end, number in sorted(_numbers_in(rest, region), reverse=True):
                 guarded_numbers.add(number)
                 rest = rest[:start] + " " + rest[end:]
-            if len(_digits(rest)) >= 7 and not _numbers_in(rest, region):  # a number no matcher reads
+            if _PHONE_LIKE.fullmatch(rest.strip(" ,;")):  # a number the matcher does not read as one
                 guarded_numbers.add(_number_key(rest))
+                rest = ""
             for part in (rest, rest.split(",")[0]):  # the whole, and an address's street alone
                 words_of = _name_key(part)
                 if sum(len(t) for t in words_of) >= 3 and len(words_of) <= MAX_WORDS:
