@@ -55,16 +55,12 @@ def count_newlines(path: Path) -> int:
         while chunk := fh.read(1 << 22):
             count += chunk.count(b"\n")
             last = chunk[-1:]
-        size = fh.tell()
-        fh.seek(max(0, size - (1 << 16)))
+        fh.seek(max(0, fh.tell() - (1 << 16)))
         tail = fh.read()
     body = tail.rstrip(b"\r\n")
-    if not body and size > len(tail):
-        body = b"x"  # only line breaks in the last 64 KiB: count them all (the case is pathological)
-    trailing = tail[len(body) :].count(b"\n")
-    if not body:  # an empty file or one of line breaks only
+    if not body:  # empty, only line breaks, or 64 KiB of them at the end (pathological): count them all
         return count + (0 if last == b"\n" else 1)
-    return count - trailing + 1
+    return count - tail[len(body) :].count(b"\n") + 1
 
 
 def _text(value: Any) -> str:

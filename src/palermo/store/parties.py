@@ -283,7 +283,7 @@ class PartyService:
                     detail={
                         "purpose": purpose,
                         "parties": read,
-                        "fields": ["address", "contact", "legal_name"],
+                        "fields": sorted(_PROTECTED_FIELDS),
                     },
                 )
             return values
