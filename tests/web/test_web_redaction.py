@@ -29,6 +29,8 @@ class Demo:
     named_numbers: frozenset[str]  # last nine digits of every phone of an entity an analyst may see named
     prosecutor: TestClient  # holds the victim-identity permission: possible victims stay masked all the same
     victim_numbers: frozenset[str]  # every phone of an entity the analysis labels a possible victim
+    recorded: frozenset[str]  # what the case store records of its victims (name, contact, address)
+    ws: Any
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +50,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         ws.users.add("pam", PASSWORD, "prosecutor")
         ws.users.add_member(made.case_ref, "pam")
         secrets: set[str] = set()
+        recorded: set[str] = set()
         for victim in generate(seed=7, scale=1).truth.victims:
             parts = victim["name"].split()
             secrets |= {victim["name"], f"{parts[-1]}, {' '.join(parts[:-1])}", *victim.get("aliases", [])}
@@ -55,7 +58,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         for party in ws.parties.list(made.case_ref):
             if party.role == "victim":
                 identity = ws.parties.reveal_identity(party.id, user="fixture")
-                secrets.update(v for k, v in vars(identity).items() if isinstance(v, str) and k != "party_id")
+                recorded.update(
+                    v for k, v in vars(identity).items() if isinstance(v, str) and k != "party_id"
+                )
+        secrets |= recorded
         row = (
             ws.analytics.connect()
             .execute(
@@ -90,7 +96,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             login(client, "ana")
             login(prosecutor, "pam")
             kept = frozenset(s for s in secrets if len(s) >= 4)
-            yield Demo(client, made.case_ref, kept, str(row[0]), named, prosecutor, victim_numbers)
+            # the birth date is a date like any other
+            guarded = frozenset(s for s in recorded if len(s) >= 4 and not s[:4].isdigit())
+            yield Demo(
+                client, made.case_ref, kept, str(row[0]), named, prosecutor, victim_numbers, guarded, ws
+            )
         release_analytics(ws)
         ws.close()
 
@@ -192,3 +202,54 @@ def _hit_ids(data: Any) -> Iterator[str]:
             yield from _hit_ids(value)
     elif isinstance(data, str) and data.startswith("hit:"):
         yield data
+
+
+def test_a_prosecutor_sees_no_recorded_victim_anywhere_in_the_analysis(demo: Demo) -> None:
+    """The identity permission names unsuspected people, never a victim the case store records, even
+    one the analysis did not label (her entity a nickname, her account under someone else's name)."""
+    assert demo.recorded
+    base = f"/api/v1/cases/{demo.case_ref}"
+    players = demo.prosecutor.get(f"{base}/key-players?top=100").json()
+    texts = [
+        demo.prosecutor.get(f"{base}/network?limit=2000").text,
+        demo.prosecutor.get(f"{base}/timeline?limit=5000").text,
+        demo.prosecutor.get(f"/cases/{demo.case_ref}").text,
+        *(demo.prosecutor.get(f"{base}/explain/{p['entity_id']}").text for p in players),
+    ]
+    assert [t for t in texts if _leaks(t, demo.recorded)] == []
+    assert demo.controller in texts[0]
+
+
+def _web_reads(demo: Demo) -> int:
+    from palermo.web.views import WEB_REDACTION
+
+    return sum(
+        1
+        for e in demo.ws.audit.events(demo.case_ref)
+        if e.action == "party.identity.read" and e.detail.get("purpose") == WEB_REDACTION
+    )
+
+
+def test_recorded_victims_are_read_once_per_identity_version(demo: Demo) -> None:
+    """The views read the recorded identities (an audited decryption) once, not on every rebuild: an
+    audit event per read would change the generation and rebuild every view on every request. A
+    victim recorded later is protected from the next request on. (Last in the module: it adds one.)"""
+    players = f"/api/v1/cases/{demo.case_ref}/key-players?top=100"
+    bystander = next(
+        str(p["label"])
+        for p in demo.prosecutor.get(players).json()
+        if not p.get("role")
+        and len(str(p["label"]).split()) == 2
+        and str(p["label"]).replace(" ", "").isalpha()
+    )
+    before, generation = _web_reads(demo), demo.ws.audit.generation()
+    assert before >= 1
+    for _ in range(3):
+        assert bystander in demo.prosecutor.get(players).text
+        demo.prosecutor.get(f"/cases/{demo.case_ref}")
+    assert (_web_reads(demo), demo.ws.audit.generation()) == (before, generation)
+    demo.ws.parties.add_victim(demo.case_ref, "V-LATE", legal_name=bystander)
+    assert bystander not in demo.prosecutor.get(players).text
+    assert _web_reads(demo) == before + 1
+    demo.prosecutor.get(players)
+    assert _web_reads(demo) == before + 1

@@ -8,7 +8,7 @@ to the module that implements it, so the class stays small while ingest and anal
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
@@ -214,18 +214,21 @@ class Analytics:
         """Nodes and edges for the web's cytoscape view."""
         return analysis.network(self.connect(), case_ref, filters)
 
-    def redaction(self, case_ref: str, *, reveal: bool = False, recorded: bool = False) -> Redaction:
+    def redaction(
+        self, case_ref: str, *, reveal: bool = False, recorded: bool = False, protected: Iterable[str] = ()
+    ) -> Redaction:
         """The case's redaction rule (who may be named, their pseudonyms, text scrubbing) from the last
         analysis: every entity with its names and identifiers, so free text can be scrubbed too.
 
-        With ``recorded`` the victims' identities recorded in the case store are protected as well
-        (one audited read, see :meth:`protected`): for outputs that leave Palermo. The web's views
-        leave it off, as a read audited on every view would defeat their caching.
+        The victims' identities recorded in the case store are protected as well: with ``recorded``
+        read here (one audited read, see :meth:`protected`), as outputs that leave Palermo do; or
+        given as ``protected`` by a caller that keeps them between calls (the web's views, which
+        cannot afford an audited read per view: see ``palermo.web.views.recorded_victims``).
         """
-        protected = self.protected(case_ref) if recorded else ()
+        guarded = [*protected, *(self.protected(case_ref) if recorded else ())]
         con = self.connect()
         create_analysis_tables(con)  # before the first analysis: nobody may be named yet
-        return Redaction.from_connection(con, case_ref, reveal=reveal, protected=protected)
+        return Redaction.from_connection(con, case_ref, reveal=reveal, protected=guarded)
 
     def protected(self, case_ref: str) -> list[str]:
         """The recorded victims' names, contacts and addresses, for redaction only (audited read)."""

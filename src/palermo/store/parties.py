@@ -9,8 +9,10 @@ which writes an audit event carrying the party id and never the values (AU-03, A
 from __future__ import annotations
 
 import builtins
+import hashlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from sqlalchemy import select
@@ -28,6 +30,44 @@ IDENTITY_FIELDS = ("legal_name", "date_of_birth", "contact", "address")
 _PROTECTED_FIELDS = ("legal_name", "contact", "address")
 MAX_AGE = 120
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+@dataclass(frozen=True)
+class ProtectedValues:
+    """The recorded victims' names, contacts and addresses as of one identity version.
+
+    Iterating gives the values; ``repr`` and equality show only the version, so the object can key a
+    cache or reach a log or traceback without carrying a victim's identity into it.
+    """
+
+    version: str
+    values: tuple[str, ...] = field(default=(), repr=False, compare=False)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.values)
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def _identity_version(rows: Sequence[tuple[int, PartyIdentity | None]]) -> str:
+    """A digest of the victims' party ids and their identity *ciphertexts* (nothing decrypted).
+
+    It changes whenever a victim is added, removed or re-roled, or an identity value is written or
+    re-encrypted, which is all a cache of the decrypted values needs to know to stay correct.
+    """
+    digest = hashlib.sha256()
+    for party_id, row in rows:
+        digest.update(f"party:{party_id};".encode())
+        if row is None:
+            continue
+        digest.update(f"key:{row.key_version};".encode())
+        for name in _PROTECTED_FIELDS:
+            blob = getattr(row, name)
+            digest.update(
+                name.encode() + b"=" + (hashlib.sha256(blob).digest() if blob is not None else b"-")
+            )
+    return digest.hexdigest()
 
 
 def birth_date(value: str) -> date:
@@ -238,38 +278,48 @@ class PartyService:
             )
             return VictimIdentity(party_id=party_id, **values)
 
-    def protected_values(self, case_ref: str, *, user: str, purpose: str) -> builtins.list[str]:
+    def _victim_identities(
+        self, session: Session, case_id: int
+    ) -> builtins.list[tuple[int, PartyIdentity | None]]:
+        victims = session.scalars(
+            select(Party.id).where(Party.case_id == case_id, Party.role == "victim").order_by(Party.id)
+        ).all()
+        return [(party_id, session.get(PartyIdentity, party_id)) for party_id in victims]
+
+    def identity_version(self, case_ref: str) -> str:
+        """The version of the case's recorded victim identities (see :class:`ProtectedValues`).
+
+        Nothing is decrypted, so nothing is audited: a front end asks this on every rebuild of its
+        views and reads the values themselves (:meth:`protected_values`, audited) only when it changed.
+        """
+        with self.ctx.db.read() as session:
+            case = repository.case_by_ref(session, case_ref)
+            return _identity_version(self._victim_identities(session, case.id))
+
+    def protected_values(self, case_ref: str, *, user: str, purpose: str) -> ProtectedValues:
         """The victims' recorded names, contacts and addresses, decrypted for one use
         that never shows them: redacting an output, so that whatever the analysis made of a victim
         (a nickname for her entity, her account merged into a suspect's) her identity stays out.
 
         One audit event for the case records the read (``party.identity.read`` with the purpose and
-        the party ids, never the values); the values live only in the caller's memory.
+        the party ids, never the values); the values live only in the caller's memory. They come
+        with their :meth:`identity_version`, read in the same transaction.
         """
         with self.ctx.db.transaction() as session:
             case = repository.case_by_ref(session, case_ref)
-            victims = session.scalars(
-                select(Party).where(Party.case_id == case.id, Party.role == "victim").order_by(Party.id)
-            ).all()
+            identities = self._victim_identities(session, case.id)
             values: builtins.list[str] = []
             read: builtins.list[int] = []
-            for party in victims:
-                row = session.get(PartyIdentity, party.id)
+            for party_id, row in identities:
                 if row is None:
                     continue
-                read.append(party.id)
+                read.append(party_id)
                 for name in _PROTECTED_FIELDS:
                     blob = getattr(row, name)
                     if blob is not None:
                         values.append(
                             self.ctx.cipher.decrypt(
-                                session,
-                                party.case_id,
-                                "party_identities",
-                                name,
-                                party.id,
-                                row.key_version,
-                                blob,
+                                session, case.id, "party_identities", name, party_id, row.key_version, blob
                             )
                         )
             if read:
@@ -286,7 +336,7 @@ class PartyService:
                         "fields": sorted(_PROTECTED_FIELDS),
                     },
                 )
-            return values
+            return ProtectedValues(_identity_version(identities), tuple(values))
 
     def _audit_refusal(self, party_id: int, user: str, reason: str) -> None:
         with self.ctx.db.transaction() as session:

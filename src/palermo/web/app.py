@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from palermo.web import errors
 from palermo.web.deps import Principal
 from palermo.web.routes import analytics, api, auth, calculators, cases, evidence, law, proof
+from palermo.web.views import forget_recorded_victims
 
 STATIC = Path(__file__).with_name("static")
 DEFAULT_UPLOAD_LIMIT = 256 * 1024 * 1024
@@ -97,7 +98,8 @@ def _version() -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Size the handler thread pool (see :attr:`WebSettings.worker_threads`) for the server's life."""
+    """Size the handler thread pool (see :attr:`WebSettings.worker_threads`) for the server's life, and
+    drop the victims' values held for redaction when it ends."""
     limiter = anyio.to_thread.current_default_thread_limiter()
     previous = limiter.total_tokens
     limiter.total_tokens = app.state.settings.worker_threads
@@ -105,6 +107,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         limiter.total_tokens = previous
+        forget_recorded_victims(app.state.workspace)
 
 
 def create_app(workspace: Any, settings: WebSettings | None = None) -> FastAPI:

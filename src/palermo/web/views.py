@@ -7,11 +7,13 @@ out, so the explorer stays responsive and nobody mistakes a sample for the whole
 
 from __future__ import annotations
 
+import threading
 from datetime import date, timedelta
 from typing import Any
 
 from palermo.analytics.redaction import Redaction, pseudonym
 from palermo.analytics.redaction import must_mask as _must_mask
+from palermo.store.parties import ProtectedValues
 from palermo.web.deps import with_analytics
 from palermo.web.readmodels import CaseReads
 from palermo.web.results import plain
@@ -43,15 +45,53 @@ def must_mask(node: dict[str, Any], show_identity: bool) -> bool:
     return _must_mask(node.get("role"), node.get("ring"), reveal=show_identity)
 
 
+#: The recorded victims' values per (workspace, case), kept while their identity version holds.
+_recorded: dict[tuple[str, str], ProtectedValues] = {}
+_recorded_lock = threading.Lock()
+WEB_REDACTION = "redaction of the web views"
+
+
+def recorded_victims(ws: Any, case_ref: str) -> ProtectedValues:
+    """The case's recorded victims' names, contacts and addresses, for the views' redaction rule.
+
+    Reading them decrypts identities, which is audited, and an audit event moves the workspace's
+    generation (see :mod:`palermo.web.readmodels`): reading them on every rebuild would rebuild every
+    view on every request. So they are read once per *identity version* (a digest of the victims'
+    ciphertexts, read without decrypting) and kept in this process's memory, never shown: one audited
+    read when the server first redacts the case and after each change to a victim's identity.
+    """
+    version = ws.parties.identity_version(case_ref)
+    key = (str(ws.path), case_ref)
+    with _recorded_lock:
+        held = _recorded.get(key)
+        if held is not None and held.version == version:
+            return held
+        read: ProtectedValues = ws.parties.protected_values(case_ref, user=ws.actor, purpose=WEB_REDACTION)
+        _recorded[key] = read
+        return read
+
+
+def forget_recorded_victims(ws: Any) -> None:
+    """Drop the decrypted values held for the redaction of ``ws``'s views (when its server stops)."""
+    with _recorded_lock:
+        for key in [k for k in _recorded if k[0] == str(ws.path)]:
+            del _recorded[key]
+
+
 def case_rules(reads: CaseReads, case_ref: str, show_identity: bool) -> Redaction:
     """The redaction rule over the whole case (one scan per analysis generation and permission).
 
     Built from every entity with its names and identifiers, so an entity sharing a possible victim's
-    name is masked like her and a named suspect's number in free text is told from anybody else's.
+    name is masked like her and a named suspect's number in free text is told from anybody else's;
+    and from the victims recorded in the case store (:func:`recorded_victims`), so that the identity
+    permission, which names unsuspected people, never names one of them.
     """
 
     def scan() -> Redaction:
-        rules: Redaction = with_analytics(reads.ws, "redaction", case_ref, reveal=show_identity)
+        protected = recorded_victims(reads.ws, case_ref)
+        rules: Redaction = with_analytics(
+            reads.ws, "redaction", case_ref, reveal=show_identity, protected=protected
+        )
         return rules
 
     return reads.memo(("case_rules", case_ref, show_identity), scan)  # type: ignore[no-any-return]
