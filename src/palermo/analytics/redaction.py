@@ -183,8 +183,11 @@ class Redaction:
             if _PHONE_LIKE.fullmatch(rest.strip(" ,;")):  # a number the matcher does not read as one
                 guarded_numbers.add(_number_key(rest))
                 rest = ""
-            for part in (rest, rest.split(",")[0]):  # the whole, and an address's street alone
-                words_of = _name_key(part)
+            street = _name_key(rest.split(",")[0])
+            # the whole, an address's street alone, and that street without its house number: "at 22
+            # Elm Street" names her street as surely as her own "12 Elm Street" does
+            unnumbered = frozenset(t for t in street if not t.isdigit())
+            for words_of in (_name_key(rest), street, unnumbered if len(unnumbered) >= 2 else frozenset()):
                 if sum(len(t) for t in words_of) >= 3 and len(words_of) <= MAX_WORDS:
                     guarded_names.add(words_of)
         victim_keys = {
