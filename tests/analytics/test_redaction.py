@@ -554,6 +554,26 @@ def test_a_recorded_contact_and_address_are_protected_part_by_part() -> None:
     assert rules.scrub("the street was quiet") == "the street was quiet"
 
 
+@pytest.mark.parametrize(
+    ("recorded", "text", "shown"),
+    [
+        ("Apt 4B, 12 Elm Street, Springfield", "22 Elm Street", f"22 {PROTECTED}"),
+        ("12 Elm Street Apt 3, Springfield", "22 Elm Street", f"22 {PROTECTED}"),
+        ("12 Elm Street Springfield IL 62704", "at 22 Elm Street", f"at 22 {PROTECTED}"),
+        ("5 rue de la Paix، Paris", "au 12 rue de la Paix", f"au 12 {PROTECTED}"),
+        ("Hauptstraße 5, 10115 Berlin", "Hauptstraße 7", f"{PROTECTED} 7"),
+        ("350 5th Avenue, New York", "on 5th Avenue", f"on {PROTECTED}"),
+        # generic words alone name no street: other people's addresses stay as they are
+        ("PO Box 12, Springfield", "PO Box 99", "PO Box 99"),
+        ("1 A Street, Springfield", "she walked down a street", "she walked down a street"),
+        ("10 The Avenue, Springfield", "along the avenue", "along the avenue"),
+    ],
+)
+def test_a_recorded_victims_street_is_protected_at_any_number(recorded: str, text: str, shown: str) -> None:
+    boss = Subject("ent:aaaaaa1111", "T boss", "controller", True, (), ())
+    assert Redaction([boss], protected=[recorded]).scrub(text) == shown
+
+
 def test_statement_ids_inside_text_keep_their_line_numbers() -> None:
     text = "stmt 4:line:1004430 and sheet:Statement!row:1250001, see line:1004431"
     assert Redaction([_ANNA]).scrub(text) == text

@@ -78,6 +78,25 @@ def test_shredding_the_case_key_makes_identity_unrecoverable(workspace: Workspac
         workspace.parties.reveal_identity(victim.id, user="a")
 
 
+def test_protected_values_follow_the_identity_version_and_end_with_a_shred(
+    workspace: Workspace, case_ref: str
+) -> None:
+    """A reader that keeps the decrypted values for redaction knows from the version, read without
+    decrypting, when to read them again; a shred changes it, and nothing of hers is read after."""
+    audited = len(workspace.audit.events(case_ref))
+    version = workspace.parties.identity_version(case_ref)
+    assert len(workspace.audit.events(case_ref)) == audited  # nothing decrypted, nothing audited
+    held = workspace.parties.protected_values(case_ref, user="web", purpose="redaction")
+    assert held.version == version and "Zqxwyvna Canarytest" in held
+    assert "Canarytest" not in repr(held) and len(workspace.audit.events(case_ref)) == audited + 1
+    workspace.parties.add_defendant(case_ref, "D-9")
+    assert workspace.parties.identity_version(case_ref) == version
+    workspace.keys.shred(case_ref)
+    assert workspace.parties.identity_version(case_ref) != version
+    after = workspace.parties.protected_values(case_ref, user="web", purpose="redaction")
+    assert list(after) == [] and after.version == workspace.parties.identity_version(case_ref)
+
+
 def test_failed_audit_write_fails_the_action(workspace: Workspace) -> None:
     with workspace.ctx.db.transaction() as session:  # the audit sink breaks (fault injection)
         session.execute(text("ALTER TABLE audit_events RENAME TO audit_events_gone"))

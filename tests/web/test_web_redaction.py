@@ -216,6 +216,9 @@ def test_a_prosecutor_sees_no_recorded_victim_anywhere_in_the_analysis(demo: Dem
         demo.prosecutor.get(f"/cases/{demo.case_ref}").text,
         *(demo.prosecutor.get(f"{base}/explain/{p['entity_id']}").text for p in players),
     ]
+    ran = demo.prosecutor.post(f"{base}/analysis", headers={"X-CSRF-Token": csrf(demo.prosecutor)})
+    assert ran.status_code == 200, ran.text
+    texts.append(ran.text)
     assert [t for t in texts if _leaks(t, demo.recorded)] == []
     assert demo.controller in texts[0]
 
@@ -253,3 +256,22 @@ def test_recorded_victims_are_read_once_per_identity_version(demo: Demo) -> None
     assert _web_reads(demo) == before + 1
     demo.prosecutor.get(players)
     assert _web_reads(demo) == before + 1
+
+
+def test_a_suspect_holding_a_recorded_victims_phone_is_not_labelled_with_it(demo: Demo) -> None:
+    """A controller's entity can be labelled with a phone he holds; once the case records that
+    number as a victim's contact, no view labels him with it. (After the test above: it adds one.)"""
+    base = f"/api/v1/cases/{demo.case_ref}"
+    nodes = [n.get("data", n) for n in demo.client.get(f"{base}/network?limit=2000").json()["nodes"]]
+    phone = next(
+        str(n["label"]) for n in nodes if n.get("role") == "controller" and str(n["label"])[:1] == "+"
+    )
+    demo.ws.parties.add_victim(demo.case_ref, "V-PHONE", contact=f"{phone[:2]} {phone[2:5]} {phone[5:]}")
+    for client in (demo.client, demo.prosecutor):
+        texts = [
+            client.get(f"{base}/network?limit=2000").text,
+            client.get(f"{base}/timeline?limit=5000").text,
+            client.get(f"/cases/{demo.case_ref}/timeline").text,
+            client.get(f"{base}/key-players?top=100").text,
+        ]
+        assert [t for t in texts if phone[-9:] in t] == []

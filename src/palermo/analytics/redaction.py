@@ -119,9 +119,15 @@ def _number_key(text: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _numbers_in(text: str, region: str) -> tuple[tuple[int, int, str], ...]:
+    """:func:`_find_numbers`, cached: the matcher costs about 0.3 ms a string and outputs repeat their
+    strings (cities, timestamps, labels) many times. Not for a recorded victim's values, which must
+    not outlive the rule built from them in a module-wide cache."""
+    return _find_numbers(text, region)
+
+
+def _find_numbers(text: str, region: str) -> tuple[tuple[int, int, str], ...]:
     """``(start, end, key)`` of every phone number ``phonenumbers`` can find in ``text``, outside
-    Palermo's own ids and digests. Cached: the matcher costs about 0.3 ms a string and outputs
-    repeat their strings (cities, timestamps, labels) many times."""
+    Palermo's own ids and digests."""
     digits = sum(ch.isdigit() for ch in text)
     if digits < 7 or _OWN_VALUE.fullmatch(text):
         return ()
@@ -134,6 +140,56 @@ def _numbers_in(text: str, region: str) -> tuple[tuple[int, int, str], ...]:
             continue
         found.append((m.start, m.end, _number_key(m.raw_string)))
     return tuple(found)
+
+
+#: Words that make a run of an address's words a street name. Alone they name no street in particular,
+#: nor do the words of ``_GENERIC``: a street is guarded only with a word of its own ("Elm").
+# fmt: off
+_STREET_TYPES = frozenset((
+    "street", "st", "avenue", "ave", "road", "rd", "lane", "ln", "drive", "dr", "boulevard", "blvd", "way",
+    "place", "pl", "court", "ct", "terrace", "crescent", "square", "sq", "highway", "hwy", "parkway", "pkwy",
+    "rue", "calle", "avenida", "via", "viale", "rua", "plaza", "piazza", "strasse", "straße", "str", "weg",
+    "platz", "allee", "straat", "laan", "gade", "vej", "gatan",
+))
+_GENERIC = _STREET_TYPES | frozenset((
+    "the", "a", "an", "of", "de", "la", "le", "les", "del", "di", "da", "do", "po", "box", "apt", "apartment",
+    "suite", "unit", "flat", "floor", "no",
+))
+# fmt: on
+#: One-word street names of languages that write the type into the name (Hauptstraße, Kerkstraat).
+_STREET_SUFFIX = re.compile(r"\w{3,}(?:straße|strasse|gasse|weg|straat|laan|gade|vej|gatan)")
+_ADDRESS_PARTS = re.compile(r"[,،;\n]")
+
+
+def _streets(address: str) -> list[frozenset[str]]:
+    """The street names in a recorded address, without their house numbers: "at 22 Elm Street" names
+    her street as surely as her own "12 Elm Street, Apt 3" does.
+
+    A street is a run of words between numbers that holds a street type (``Street``, ``rue``) and a
+    word of its own; it is taken up to the type (``Elm Street`` of ``12 Elm Street Springfield``) and
+    from it (``rue de la Paix`` of ``5 rue de la Paix``), as languages put the type on either side.
+    Generic words alone (``PO Box``, ``The Avenue``, ``A Street``) are no street: guarding them would
+    hide every other address that uses them.
+    """
+    found: list[frozenset[str]] = []
+    for part in _ADDRESS_PARTS.split(address.lower()):
+        words = [t for t in re.split(_SEPARATOR, part) if t]
+        runs: list[list[str]] = [[]]
+        for word in words:
+            if word.isdigit():
+                runs.append([])
+            else:
+                runs[-1].append(word)
+        for run in runs:
+            for i, word in enumerate(run):
+                if _STREET_SUFFIX.fullmatch(word):
+                    found.append(frozenset({word}))
+                if word not in _STREET_TYPES:
+                    continue
+                for street in (run[: i + 1], run[i:]):
+                    if len(street) >= 2 and any(len(w) >= 3 and w not in _GENERIC for w in street):
+                        found.append(frozenset(street))
+    return found
 
 
 @dataclass(frozen=True)
@@ -177,17 +233,14 @@ class Redaction:
             for m in _EMAIL.finditer(value):
                 guarded_emails.add(m.group(0).lower())
                 rest = rest.replace(m.group(0), " ")
-            for start, end, number in sorted(_numbers_in(rest, region), reverse=True):
+            for start, end, number in sorted(_find_numbers(rest, region), reverse=True):
                 guarded_numbers.add(number)
                 rest = rest[:start] + " " + rest[end:]
             if _PHONE_LIKE.fullmatch(rest.strip(" ,;")):  # a number the matcher does not read as one
                 guarded_numbers.add(_number_key(rest))
                 rest = ""
-            street = _name_key(rest.split(",")[0])
-            # the whole, an address's street alone, and that street without its house number: "at 22
-            # Elm Street" names her street as surely as her own "12 Elm Street" does
-            unnumbered = frozenset(t for t in street if not t.isdigit())
-            for words_of in (_name_key(rest), street, unnumbered if len(unnumbered) >= 2 else frozenset()):
+            # the whole, and an address's first part alone (its street, usually)
+            for words_of in (_name_key(rest), _name_key(_ADDRESS_PARTS.split(rest)[0]), *_streets(rest)):
                 if sum(len(t) for t in words_of) >= 3 and len(words_of) <= MAX_WORDS:
                     guarded_names.add(words_of)
         victim_keys = {
@@ -293,8 +346,11 @@ class Redaction:
         return self._roles.get(str(entity_id))
 
     def label(self, entity_id: str, label: str) -> str:
-        """``label`` if the entity may be named, else its pseudonym."""
-        return pseudonym(entity_id, self.role(entity_id)) if self.masked(entity_id) else label
+        """``label`` if the entity may be named and the label is nobody else's to hide (a suspect who
+        holds a victim's phone may be labelled with her number), else the entity's pseudonym."""
+        if self.masked(entity_id) or self.mask_value(label) is not None:
+            return pseudonym(str(entity_id), self.role(str(entity_id)))
+        return label
 
     def display(self, entity_id: str) -> str:
         """How to show an entity known only by id: its label if it may be named, else its pseudonym."""
@@ -426,8 +482,8 @@ class Redaction:
                 if isinstance(data[key], list):
                     out[key] = self.shown(str(v) for v in data[key])
             for key in ("label", "name"):
-                if isinstance(out.get(key), str) and self.mask_value(out[key]) is not None:
-                    out[key] = pseudonym(str(eid), self.role(str(eid)))
+                if isinstance(out.get(key), str):
+                    out[key] = self.label(str(eid), out[key])
         if eid and self.masked(str(eid)):
             alias = pseudonym(str(eid), self.role(str(eid)))
             for key in ("label", "subject", "name"):

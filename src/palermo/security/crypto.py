@@ -122,6 +122,17 @@ class Keyring:
             )
         return row.version, self.master.unwrap(row.wrapped_key, case_id, row.version)
 
+    def active_version(self, session: Session, case_id: int) -> int | None:
+        """The version of the case's active data key, or None once it was crypto-shredded (nothing is
+        unwrapped: a caller can tell which identities are still readable without reading any)."""
+        version = session.execute(
+            select(CASE_KEYS.c.version)
+            .where(CASE_KEYS.c.case_id == case_id, CASE_KEYS.c.active.is_(True))
+            .order_by(CASE_KEYS.c.version.desc())
+            .limit(1)
+        ).scalar()
+        return None if version is None else int(version)
+
     def _key(self, session: Session, case_id: int, version: int) -> bytes:
         active_version, key = self._active(session, case_id)
         if active_version != version:

@@ -50,13 +50,15 @@ class ProtectedValues:
         return len(self.values)
 
 
-def _identity_version(rows: Sequence[tuple[int, PartyIdentity | None]]) -> str:
-    """A digest of the victims' party ids and their identity *ciphertexts* (nothing decrypted).
+def _identity_version(rows: Sequence[tuple[int, PartyIdentity | None]], key: int | None) -> str:
+    """A digest of the victims' party ids, their identity *ciphertexts* (nothing decrypted) and the
+    case's active key version.
 
-    It changes whenever a victim is added, removed or re-roled, or an identity value is written or
-    re-encrypted, which is all a cache of the decrypted values needs to know to stay correct.
+    It changes whenever a victim is added, removed or re-roled, an identity value is written or
+    re-encrypted, or the case key is crypto-shredded, which is all a cache of the decrypted values
+    needs to know to stay correct (a shredded identity must not outlive its key in anybody's memory).
     """
-    digest = hashlib.sha256()
+    digest = hashlib.sha256(f"key:{key};".encode())
     for party_id, row in rows:
         digest.update(f"party:{party_id};".encode())
         if row is None:
@@ -294,7 +296,8 @@ class PartyService:
         """
         with self.ctx.db.read() as session:
             case = repository.case_by_ref(session, case_ref)
-            return _identity_version(self._victim_identities(session, case.id))
+            key = self.ctx.cipher.active_version(session, case.id)
+            return _identity_version(self._victim_identities(session, case.id), key)
 
     def protected_values(self, case_ref: str, *, user: str, purpose: str) -> ProtectedValues:
         """The victims' recorded names, contacts and addresses, decrypted for one use
@@ -308,10 +311,12 @@ class PartyService:
         with self.ctx.db.transaction() as session:
             case = repository.case_by_ref(session, case_ref)
             identities = self._victim_identities(session, case.id)
+            key = self.ctx.cipher.active_version(session, case.id)
             values: builtins.list[str] = []
             read: builtins.list[int] = []
             for party_id, row in identities:
-                if row is None:
+                # an identity whose key was crypto-shredded is gone for everybody, this rule included
+                if row is None or key is None:
                     continue
                 read.append(party_id)
                 for name in _PROTECTED_FIELDS:
@@ -336,7 +341,7 @@ class PartyService:
                         "fields": sorted(_PROTECTED_FIELDS),
                     },
                 )
-            return ProtectedValues(_identity_version(identities), tuple(values))
+            return ProtectedValues(_identity_version(identities, key), tuple(values))
 
     def _audit_refusal(self, party_id: int, user: str, reason: str) -> None:
         with self.ctx.db.transaction() as session:

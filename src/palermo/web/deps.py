@@ -167,8 +167,12 @@ def with_analytics(ws: Workspace, call: str, *args: Any, **kwargs: Any) -> Any:
 
 
 def release_analytics(ws: Workspace) -> None:
-    """Close the cached analytics connection of ``ws`` (at shutdown, so the DuckDB file is freed)."""
+    """Close the cached analytics connection of ``ws`` (at shutdown, so the DuckDB file is freed) and
+    forget the results cached from it (redaction rules among them hold victims' names)."""
     with analytics_lock:
         engine = _analytics.pop(ws.path, None)
         if engine is not None and hasattr(engine, "close"):
             engine.close()
+    with _cache_lock:
+        for key in [k for k in _cache if k[0] == ws.path]:
+            del _cache[key]

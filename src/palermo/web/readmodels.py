@@ -70,6 +70,13 @@ def clear() -> None:
         _values.clear()
 
 
+def forget_workspace(ws: Any) -> None:
+    """Forget the values cached for ``ws`` (its server stops: redaction rules hold victims' names)."""
+    with _guard:
+        for key in [k for k in _values if k[0] == str(ws.path)]:
+            del _values[key]
+
+
 class CaseReads:
     """The read models one request needs, all stamped with the generation read at its start."""
 

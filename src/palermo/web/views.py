@@ -14,8 +14,8 @@ from typing import Any
 from palermo.analytics.redaction import Redaction, pseudonym
 from palermo.analytics.redaction import must_mask as _must_mask
 from palermo.store.parties import ProtectedValues
-from palermo.web.deps import with_analytics
-from palermo.web.readmodels import CaseReads
+from palermo.web.deps import release_analytics, with_analytics
+from palermo.web.readmodels import CaseReads, forget_workspace
 from palermo.web.results import plain
 
 
@@ -72,10 +72,13 @@ def recorded_victims(ws: Any, case_ref: str) -> ProtectedValues:
 
 
 def forget_recorded_victims(ws: Any) -> None:
-    """Drop the decrypted values held for the redaction of ``ws``'s views (when its server stops)."""
+    """Drop the decrypted values held for the redaction of ``ws``'s views, and the cached views and
+    rules built from them (when its server stops)."""
     with _recorded_lock:
         for key in [k for k in _recorded if k[0] == str(ws.path)]:
             del _recorded[key]
+    forget_workspace(ws)
+    release_analytics(ws)
 
 
 def case_rules(reads: CaseReads, case_ref: str, show_identity: bool) -> Redaction:
@@ -149,7 +152,10 @@ def _network_view(
     rules = case_rules(reads, case_ref, show_identity)
     for node in nodes:
         eid = str(node.get("id"))
-        if must_mask(node, show_identity) or rules.masked(eid):
+        # a suspect's label can be a recorded victim's number (he holds her phone): rules.label knows
+        if must_mask(node, show_identity) or rules.label(eid, str(node.get("label") or "")) != node.get(
+            "label"
+        ):
             node["label"] = pseudonym(eid, rules.role(eid) or node.get("role"))
     return {"nodes": nodes, "edges": edges, "limit": limit, **facets}
 

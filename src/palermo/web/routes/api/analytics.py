@@ -18,7 +18,13 @@ from palermo.security.access import Permission
 from palermo.web.deps import WS, CaseRef, CsrfChecked, Principal, with_analytics
 from palermo.web.readmodels import Reads
 from palermo.web.results import json_bytes, plain
-from palermo.web.views import explanation_view, key_players_view, network_view, timeline_view
+from palermo.web.views import (
+    explanation_view,
+    key_players_view,
+    network_view,
+    recorded_victims,
+    timeline_view,
+)
 
 router = APIRouter(tags=["analytics"])
 Text = Annotated[str | None, Query(max_length=40)]
@@ -31,7 +37,9 @@ def run_analysis(case_ref: CaseRef, ws: WS, principal: CsrfChecked) -> dict[str,
     result = plain(with_analytics(ws.as_actor(principal.username), "analyze", case_ref))
     # the result lists hits, key players and communities by name: the same rule as every other view
     identity = principal.may(Permission.VICTIM_IDENTITY, case_ref)
-    rules = with_analytics(ws, "redaction", case_ref, reveal=identity)
+    rules = with_analytics(
+        ws, "redaction", case_ref, reveal=identity, protected=recorded_victims(ws, case_ref)
+    )
     shown: dict[str, Any] = rules.tree(result)
     return shown
 
