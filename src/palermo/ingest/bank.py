@@ -17,10 +17,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, BadRow, Batch, read_through_stage
 from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
 from palermo.ingest.staging import Staged, stage_csv
@@ -42,6 +42,10 @@ COLUMNS = (
     "balance",
 )
 REQUIRED = ("date", "account_iban", "amount", "direction")
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+DECIMAL_COMMA = {"decimal_comma": "true: amounts are written 1.234,56 (default false: 1,234.56)"}
+#: Why ``--region`` is refused: it would do nothing, and an option that does nothing hides a mistake.
+NO_PHONES = {"region": "is not used: a bank statement holds no phone numbers"}
 
 SPEC = TableSpec(
     table="payments",
@@ -93,8 +97,18 @@ def directed(con: Any, staged: Staged, file_name: str) -> Staged:
 
 
 def spec_for(options: Mapping[str, Any]) -> TableSpec:
-    """The statement layout, with amounts read as ``1.234,56`` when ``decimal_comma`` is set."""
-    if str(options.get("decimal_comma", "")).strip().lower() not in ("1", "true", "yes", "on"):
+    """The statement layout, with amounts read as ``1.234,56`` when ``decimal_comma`` is set.
+
+    A value that is neither yes nor no (``decimal_comma=ture``) is refused rather than taken for
+    no: the amounts would then be read in the other convention, or rejected, without a word why.
+    """
+    value = str(options.get("decimal_comma", "")).strip().lower()
+    if value not in _YES + _NO:
+        raise ImportDataError(
+            f"decimal_comma must be true or false, not {options['decimal_comma']!r}",
+            location="option decimal_comma",
+        )
+    if value in _NO:
         return SPEC
     fields = tuple(replace(f, decimal_comma=True) if f.kind == "decimal" else f for f in SPEC.fields)
     return replace(SPEC, fields=fields)
@@ -125,6 +139,8 @@ class BankCsvAdapter:
 
     name = "bank_csv"
     description = "Bank statement CSV: date,time,account_iban,…,direction (debit/credit) → payments"
+    accepts: ClassVar[Mapping[str, str]] = {**CSV_OPTIONS, **DECIMAL_COMMA}
+    hints: ClassVar[Mapping[str, str]] = NO_PHONES
 
     def __init__(self, fast: bool = True) -> None:
         #: Try the one-pass reader first (see ``palermo.ingest.scan``); False forces the careful path.
@@ -175,6 +191,11 @@ class BankXlsxAdapter:
 
     name = "bank_xlsx"
     description = "Bank statement XLSX with the bank_csv columns (openpyxl, read-only) → payments"
+    accepts: ClassVar[Mapping[str, str]] = {
+        "sheet": "the worksheet to read (default: the first)",
+        **DECIMAL_COMMA,
+    }
+    hints: ClassVar[Mapping[str, str]] = NO_PHONES
 
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
@@ -182,6 +203,7 @@ class BankXlsxAdapter:
         import openpyxl
         import pyarrow as pa
 
+        spec = spec_for(options)
         # an open file, not the path: openpyxl judges a path by its extension, and an exhibit's
         # stored original is named by its hash, without one
         fh = path.open("rb")
@@ -190,8 +212,13 @@ class BankXlsxAdapter:
         except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
             fh.close()
             raise ImportDataError(f"cannot open as an XLSX workbook: {exc}", location=path.name) from exc
-        comma = spec_for(options) is not SPEC
+        comma = spec is not SPEC
         try:
+            if options.get("sheet") and options["sheet"] not in wb.sheetnames:
+                raise ImportDataError(
+                    f"no worksheet named {options['sheet']!r} (the workbook has: {', '.join(wb.sheetnames)})",
+                    location=f"{path.name}: option sheet",
+                )
             sheet = wb[options["sheet"]] if options.get("sheet") else wb.worksheets[0]
             rows = sheet.iter_rows(values_only=True)
             header = tuple(str(h).strip() if h is not None else "" for h in next(rows, ()))
@@ -223,7 +250,7 @@ class BankXlsxAdapter:
             evidence_id=evidence_id,
             file_name=path.name,
             locator_prefix=f"sheet:{title}!row:",
-            spec=spec_for(options),
+            spec=spec,
         )
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:

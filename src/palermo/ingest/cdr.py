@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
@@ -55,6 +55,7 @@ class CdrCsvAdapter:
 
     name = "cdr_csv"
     description = "Call-detail records CSV: record_id,start_time,caller,callee,duration_s,type,… → calls"
+    accepts: ClassVar[Mapping[str, str]] = {**CSV_OPTIONS, **REGION_OPTION}
 
     def __init__(self, fast: bool = True) -> None:
         #: Try the one-pass reader first (see ``palermo.ingest.scan``); False forces the careful path.

@@ -15,14 +15,14 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from followthemoney import model
 from followthemoney.exc import InvalidData
 from followthemoney.proxy import EntityProxy
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch
 from palermo.ingest.ftm_export import export_entities
 from palermo.ingest.normalise import DEFAULT_REGION, normalise_account, normalise_email, normalise_phone
 from palermo.ingest.phone import IDENT, cols, parse_ts
@@ -141,6 +141,7 @@ class FtmAdapter:
 
     name = "ftm"
     description = "FollowTheMoney entity stream (JSON lines, Aleph/OpenAleph) → ftm_entities + identifiers"
+    accepts: ClassVar[Mapping[str, str]] = dict(REGION_OPTION)
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
         region = str(options.get("region") or DEFAULT_REGION)

@@ -26,13 +26,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.schema import EVIDENCE_TABLES, IDENTIFIER_KINDS, TABLE_COLUMNS
 from palermo.ingest.spec import KINDS, Field, IdentifierRule, TableSpec
@@ -189,6 +189,17 @@ class MappingAdapter:
 
     name = "mapping"
     description = "Any tabular CSV through a declarative YAML mapping (--mapping FILE or built-in name)"
+    accepts: ClassVar[Mapping[str, str]] = {
+        "mapping": "the YAML mapping: a file or a built-in name (--mapping)",
+        "delimiter": "field separator, instead of the mapping's source.delimiter",
+        "encoding": "text encoding, instead of the mapping's source.encoding",
+        **REGION_OPTION,
+    }
+    #: How a column is read is the mapping's business: such an option given with -o would do nothing.
+    hints: ClassVar[Mapping[str, str]] = {
+        key: f"is set per column in the mapping file (fields.<column>.{key})"
+        for key in ("decimal_comma", "format", "absolute", "prefix", "origin", "choices", "required")
+    }
 
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
