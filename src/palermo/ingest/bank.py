@@ -23,7 +23,7 @@ from palermo.errors import ImportDataError
 from palermo.ingest.base import CSV_OPTIONS, BadRow, Batch, read_through_stage
 from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
-from palermo.ingest.staging import Staged, stage_csv
+from palermo.ingest.staging import Staged, check_unique_header, same_name, stage_csv
 from palermo.ingest.tabular import batches, statements
 
 COLUMNS = (
@@ -77,8 +77,12 @@ FROM {table}
 """
 
 
-def check_header(columns: tuple[str, ...], file_name: str) -> None:
-    """Refuse a file that lacks the statement columns, naming the missing ones."""
+def check_header(columns: tuple[str, ...], file_name: str, header: tuple[str, ...] | None = None) -> None:
+    """Refuse a file that names a statement column twice or lacks one, naming the columns.
+
+    ``header`` is the header as written when DuckDB renamed repeated names (``Staged.header``).
+    """
+    check_unique_header(header, columns, COLUMNS, file_name, "the bank statement layout")
     missing = [c for c in COLUMNS if c not in columns]
     if missing:
         raise ImportDataError(
@@ -90,7 +94,7 @@ def check_header(columns: tuple[str, ...], file_name: str) -> None:
 
 def directed(con: Any, staged: Staged, file_name: str) -> Staged:
     """Check the header and add the payer/payee columns (a view over ``staged``)."""
-    check_header(staged.columns, file_name)
+    check_header(staged.columns, file_name, staged.header)
     view = f"{staged.table}_directed"
     con.execute(_DIRECTED.format(view=view, table=staged.table))
     return Staged(view, staged.columns, staged.records)
@@ -186,6 +190,24 @@ def _cell(value: Any, decimal_comma: bool = False) -> str | None:
     return str(value)
 
 
+def _unique(header: tuple[str, ...]) -> tuple[str, ...]:
+    """Column names for a sheet's header, repeats renamed as DuckDB renames them in a CSV.
+
+    The statement columns are never repeated (:func:`check_header`); a repeated column nothing
+    reads (two ``notes``) must still get a name of its own, or its cells would land in the other's.
+    """
+    used: set[str] = {"_line"}
+    names = []
+    for h in header:
+        name, n = h, 0
+        while same_name(name) in used:
+            n += 1
+            name = f"{h}_{n}"
+        used.add(same_name(name))
+        names.append(name)
+    return tuple(names)
+
+
 class BankXlsxAdapter:
     """The same statement layout in an Excel workbook (first sheet, or ``sheet`` option)."""
 
@@ -223,27 +245,30 @@ class BankXlsxAdapter:
             rows = sheet.iter_rows(values_only=True)
             header = tuple(str(h).strip() if h is not None else "" for h in next(rows, ()))
             check_header(header, path.name)
-            cols: dict[str, list[str | None]] = {h: [] for h in ("_line", *header)}
+            lines: list[str] = []
+            cells: list[list[str | None]] = [[] for _ in header]
             for number, row in enumerate(rows, start=2):
                 if all(v is None for v in row):
                     continue
-                cols["_line"].append(str(number))
-                for h, v in zip(header, row, strict=False):
-                    cols[h].append(_cell(v, comma))
-                for h in header[len(row) :]:
-                    cols[h].append(None)
+                lines.append(str(number))
+                for i, values in enumerate(cells):
+                    values.append(_cell(row[i], comma) if i < len(row) else None)
             title = sheet.title
         finally:
             wb.close()
             fh.close()
-        table = pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()})
+        columns = _unique(header)
+        table = pa.table(
+            {"_line": pa.array(lines, pa.string())}
+            | {c: pa.array(v, pa.string()) for c, v in zip(columns, cells, strict=True)}
+        )
         name = f"xlsx_{uuid.uuid4().hex[:12]}"
         con.register(f"{name}_arrow", table)
         con.execute(
             f"CREATE TEMP TABLE {name} AS SELECT * REPLACE (CAST(_line AS BIGINT) AS _line) FROM {name}_arrow"
         )
         con.unregister(f"{name}_arrow")
-        staged = Staged(name, header, table.num_rows)
+        staged = Staged(name, columns, table.num_rows)
         yield from payments_from_staging(
             con,
             staged,

@@ -36,7 +36,7 @@ from palermo.ingest.base import REGION_OPTION, BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.schema import EVIDENCE_TABLES, IDENTIFIER_KINDS, TABLE_COLUMNS
 from palermo.ingest.spec import KINDS, Field, IdentifierRule, TableSpec
-from palermo.ingest.staging import Staged, quote_ident, stage_csv
+from palermo.ingest.staging import Staged, check_unique_header, quote_ident, stage_csv
 from palermo.ingest.tabular import batches
 
 
@@ -213,6 +213,13 @@ class MappingAdapter:
         bad: list[BadRow] = []
         staged = stage_csv(con, path, options=csv_options, bad_rows=bad)
         yield from bad
+        # a matrix reads every column (its header holds the column ids)
+        reads = (
+            staged.columns
+            if mapping.source.format == "matrix"
+            else [*(f.column for f in mapping.fields.values() if f.column), *filter(None, [mapping.repeat])]
+        )
+        check_unique_header(staged.header, staged.columns, reads, path.name, f"mapping {mapping.name}")
         prefix = "line:"
         if mapping.source.format == "matrix":
             staged, prefix = _unpivot(con, staged), "line:"

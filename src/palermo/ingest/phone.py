@@ -20,7 +20,7 @@ from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, read_
 from palermo.ingest.normalise import DEFAULT_REGION, clean_text, normalise_email, normalise_phone
 from palermo.ingest.schema import TABLE_COLUMNS
 from palermo.ingest.spec import Field, TableSpec
-from palermo.ingest.staging import stage_csv
+from palermo.ingest.staging import check_unique_header, stage_csv
 from palermo.ingest.tabular import batches
 
 PROV = ("evidence_id", "locator", "stmt_id")
@@ -192,6 +192,7 @@ class PhoneCsvAdapter:
         staged = stage_csv(con, path, options=options, bad_rows=bad)
         yield from bad
         if all(c in staged.columns for c in MESSAGE_COLUMNS):
+            check_unique_header(staged.header, staged.columns, MESSAGE_COLUMNS, path.name, "messages.csv")
             spec = TableSpec(
                 "messages",
                 (
@@ -205,6 +206,7 @@ class PhoneCsvAdapter:
                 region=region,
             )
         elif all(c in staged.columns for c in CONTACT_COLUMNS):
+            check_unique_header(staged.header, staged.columns, CONTACT_COLUMNS, path.name, "contacts.csv")
             spec = TableSpec(
                 "contacts",
                 (
