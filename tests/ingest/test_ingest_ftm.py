@@ -109,3 +109,56 @@ def test_call_entities_become_calls(con: duckdb.DuckDBPyConnection, fx: Path) ->
     assert con.execute("SELECT caller, callee, duration_s FROM calls").fetchall() == [
         ("+12025550178", "+12025550199", 61)
     ]
+
+
+def _stream(path: Path, *entities: dict[str, object]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in entities), encoding="utf-8")
+    return path
+
+
+PERSON = {"id": "p-1", "schema": "Person", "properties": {"name": ["Ana Rell"]}}
+
+
+def _payment(*dates: str) -> dict[str, object]:
+    return {"id": "pay-1", "schema": "Payment", "properties": {"amount": ["25"], "date": list(dates)}}
+
+
+def test_a_date_ftm_cannot_read_is_a_bad_row_not_a_lost_value(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """FtM drops ``03/04/2015`` while building the entity: the payment would have had no date."""
+    stream = _stream(tmp_path / "pay.ftm.json", PERSON, _payment("03/04/2015"))
+    with pytest.raises(ImportDataError) as caught:
+        ingest(con, "C-1", 5, stream, "ftm")
+    assert "pay.ftm.json:2: properties.date: cannot read 03/04/2015 as a date" in str(caught.value)
+    assert con.execute(
+        "SELECT (SELECT count(*) FROM ftm_entities) + (SELECT count(*) FROM payments) "
+        "+ (SELECT count(*) FROM imports)"
+    ).fetchone() == (0,)
+
+
+def test_a_line_with_an_unreadable_date_is_skipped_on_request(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    born = {"id": "p-2", "schema": "Person", "properties": {"name": ["Ivo"], "birthDate": ["1990-13-01"]}}
+    stream = _stream(tmp_path / "pay.ftm.json", PERSON, born, _payment("2025-02-30", "2025-03-01"))
+    report = ingest(con, "C-1", 5, stream, "ftm", skip_bad_rows=True)
+    assert (report.status, report.rows_bad) == ("partial", 2)
+    assert report.bad_rows == [
+        "pay.ftm.json:2: properties.birthDate: cannot read 1990-13-01 as a date "
+        "(FollowTheMoney reads ISO 8601, whole or partial: 2015, 2015-03, 2015-03-04T10:30)",
+        "pay.ftm.json:3: properties.date: cannot read 2025-02-30 as a date "
+        "(FollowTheMoney reads ISO 8601, whole or partial: 2015, 2015-03, 2015-03-04T10:30)",
+    ]
+    assert con.execute("SELECT entity_id FROM ftm_entities").fetchall() == [("p-1",)]
+    assert con.execute("SELECT count(*) FROM payments").fetchone() == (0,)
+
+
+@pytest.mark.parametrize("date", ["2015", "2015-03", "2015-03-04", "2015-03-04T10:30:00", ""])
+def test_partial_and_blank_dates_are_read_as_ftm_reads_them(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, date: str
+) -> None:
+    stream = _stream(tmp_path / "pay.ftm.json", _payment(date))
+    assert ingest(con, "C-1", 5, stream, "ftm").status == "imported"
+    stored = con.execute("SELECT properties->'$.date' FROM ftm_entities").fetchone()
+    assert stored is not None and json.loads(stored[0] or "null") == ([date] if date else None)

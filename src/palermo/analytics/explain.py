@@ -14,7 +14,7 @@ from typing import Any
 
 from palermo.analytics.graph import EDGE_SQL
 from palermo.analytics.indicators.catalogue import load_catalogue
-from palermo.analytics.mentions import mention_statements, mentions_sql
+from palermo.analytics.mentions import mention_statements, mentions_sql, stmt_order_sql
 from palermo.errors import NotFoundError
 
 _EDGE_SOURCES = {
@@ -83,8 +83,9 @@ def _edge(con: Any, case_ref: str, item_id: str, limit: int) -> Explanation:
     summary = f"{kind} between {src} and {dst}: {n} statement(s){money}, {first or '?'} – {last or '?'}"
     statements = _dicts(
         con,
-        """SELECT stmt_id, evidence_id, locator, source AS "table" FROM edge_statements
-        WHERE case_ref = ? AND edge_id = ? ORDER BY evidence_id, stmt_id LIMIT ?""",
+        f"""SELECT stmt_id, evidence_id, locator, source AS "table" FROM edge_statements
+        WHERE case_ref = ? AND edge_id = ? ORDER BY evidence_id, {stmt_order_sql("stmt_id")}, stmt_id
+        LIMIT ?""",
         [case_ref, item_id, limit],
     )
     sql = [EDGE_SQL[s].strip() for s in _EDGE_SOURCES.get(str(kind), [])]

@@ -216,12 +216,19 @@ def _run_many(
 
 @app.command("adapters")
 def adapters(as_json: AsJson = False) -> None:
-    """List the ingest adapters (built-in and entry points) and the built-in mappings."""
-    rows = [{"name": a.name, "description": a.description} for a in list_adapters()]
+    """List the ingest adapters (built-in and entry points) with their options, and the built-in mappings."""
+    rows = [
+        {"name": a.name, "description": a.description, "options": sorted(getattr(a, "accepts", None) or {})}
+        for a in list_adapters()
+    ]
     maps = builtin_mappings()
 
     def render() -> None:
-        table("Adapters", ["name", "description"], [[r["name"], r["description"]] for r in rows])
+        table(
+            "Adapters",
+            ["name", "description", "options (-o KEY=VALUE)"],
+            [[r["name"], r["description"], ", ".join(r["options"])] for r in rows],
+        )
         table("Built-in mappings (--mapping NAME)", ["name"], [[m] for m in maps])
 
     emit({"adapters": rows, "mappings": maps}, as_json, render)

@@ -19,12 +19,12 @@ import json
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import duckdb
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.spec import Field, TableSpec, value_sql
 from palermo.ingest.staging import Staged
@@ -127,6 +127,7 @@ class AdsJsonlAdapter:
     description = (
         "Online ads JSON lines: ad_id, posted_at, text, phone, email, price, city, image_hashes → ads"
     )
+    accepts: ClassVar[Mapping[str, str]] = dict(REGION_OPTION)
 
     def __init__(self, fast: bool = True) -> None:
         #: Try DuckDB's JSON reader first (see ``_scan``); False forces the careful line-by-line path.

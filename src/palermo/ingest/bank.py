@@ -17,13 +17,13 @@ from collections.abc import Iterator, Mapping
 from dataclasses import replace
 from datetime import date, datetime, time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, BadRow, Batch, read_through_stage
 from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
-from palermo.ingest.staging import Staged, stage_csv
+from palermo.ingest.staging import Staged, check_unique_header, same_name, stage_csv
 from palermo.ingest.tabular import batches, statements
 
 COLUMNS = (
@@ -42,6 +42,10 @@ COLUMNS = (
     "balance",
 )
 REQUIRED = ("date", "account_iban", "amount", "direction")
+_YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+DECIMAL_COMMA = {"decimal_comma": "true: amounts are written 1.234,56 (default false: 1,234.56)"}
+#: Why ``--region`` is refused: it would do nothing, and an option that does nothing hides a mistake.
+NO_PHONES = {"region": "is not used: a bank statement holds no phone numbers"}
 
 SPEC = TableSpec(
     table="payments",
@@ -73,8 +77,12 @@ FROM {table}
 """
 
 
-def check_header(columns: tuple[str, ...], file_name: str) -> None:
-    """Refuse a file that lacks the statement columns, naming the missing ones."""
+def check_header(columns: tuple[str, ...], file_name: str, header: tuple[str, ...] | None = None) -> None:
+    """Refuse a file that names a statement column twice or lacks one, naming the columns.
+
+    ``header`` is the header as written when DuckDB renamed repeated names (``Staged.header``).
+    """
+    check_unique_header(header, columns, COLUMNS, file_name, "the bank statement layout")
     missing = [c for c in COLUMNS if c not in columns]
     if missing:
         raise ImportDataError(
@@ -86,15 +94,25 @@ def check_header(columns: tuple[str, ...], file_name: str) -> None:
 
 def directed(con: Any, staged: Staged, file_name: str) -> Staged:
     """Check the header and add the payer/payee columns (a view over ``staged``)."""
-    check_header(staged.columns, file_name)
+    check_header(staged.columns, file_name, staged.header)
     view = f"{staged.table}_directed"
     con.execute(_DIRECTED.format(view=view, table=staged.table))
     return Staged(view, staged.columns, staged.records)
 
 
 def spec_for(options: Mapping[str, Any]) -> TableSpec:
-    """The statement layout, with amounts read as ``1.234,56`` when ``decimal_comma`` is set."""
-    if str(options.get("decimal_comma", "")).strip().lower() not in ("1", "true", "yes", "on"):
+    """The statement layout, with amounts read as ``1.234,56`` when ``decimal_comma`` is set.
+
+    A value that is neither yes nor no (``decimal_comma=ture``) is refused rather than taken for
+    no: the amounts would then be read in the other convention, or rejected, without a word why.
+    """
+    value = str(options.get("decimal_comma", "")).strip().lower()
+    if value not in _YES + _NO:
+        raise ImportDataError(
+            f"decimal_comma must be true or false, not {options['decimal_comma']!r}",
+            location="option decimal_comma",
+        )
+    if value in _NO:
         return SPEC
     fields = tuple(replace(f, decimal_comma=True) if f.kind == "decimal" else f for f in SPEC.fields)
     return replace(SPEC, fields=fields)
@@ -125,6 +143,8 @@ class BankCsvAdapter:
 
     name = "bank_csv"
     description = "Bank statement CSV: date,time,account_iban,…,direction (debit/credit) → payments"
+    accepts: ClassVar[Mapping[str, str]] = {**CSV_OPTIONS, **DECIMAL_COMMA}
+    hints: ClassVar[Mapping[str, str]] = NO_PHONES
 
     def __init__(self, fast: bool = True) -> None:
         #: Try the one-pass reader first (see ``palermo.ingest.scan``); False forces the careful path.
@@ -170,11 +190,34 @@ def _cell(value: Any, decimal_comma: bool = False) -> str | None:
     return str(value)
 
 
+def _unique(header: tuple[str, ...]) -> tuple[str, ...]:
+    """Column names for a sheet's header, repeats renamed as DuckDB renames them in a CSV.
+
+    The statement columns are never repeated (:func:`check_header`); a repeated column nothing
+    reads (two ``notes``) must still get a name of its own, or its cells would land in the other's.
+    """
+    used: set[str] = {"_line"}
+    names = []
+    for h in header:
+        name, n = h, 0
+        while same_name(name) in used:
+            n += 1
+            name = f"{h}_{n}"
+        used.add(same_name(name))
+        names.append(name)
+    return tuple(names)
+
+
 class BankXlsxAdapter:
     """The same statement layout in an Excel workbook (first sheet, or ``sheet`` option)."""
 
     name = "bank_xlsx"
     description = "Bank statement XLSX with the bank_csv columns (openpyxl, read-only) → payments"
+    accepts: ClassVar[Mapping[str, str]] = {
+        "sheet": "the worksheet to read (default: the first)",
+        **DECIMAL_COMMA,
+    }
+    hints: ClassVar[Mapping[str, str]] = NO_PHONES
 
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
@@ -182,6 +225,7 @@ class BankXlsxAdapter:
         import openpyxl
         import pyarrow as pa
 
+        spec = spec_for(options)
         # an open file, not the path: openpyxl judges a path by its extension, and an exhibit's
         # stored original is named by its hash, without one
         fh = path.open("rb")
@@ -190,40 +234,48 @@ class BankXlsxAdapter:
         except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
             fh.close()
             raise ImportDataError(f"cannot open as an XLSX workbook: {exc}", location=path.name) from exc
-        comma = spec_for(options) is not SPEC
+        comma = spec is not SPEC
         try:
+            if options.get("sheet") and options["sheet"] not in wb.sheetnames:
+                raise ImportDataError(
+                    f"no worksheet named {options['sheet']!r} (the workbook has: {', '.join(wb.sheetnames)})",
+                    location=f"{path.name}: option sheet",
+                )
             sheet = wb[options["sheet"]] if options.get("sheet") else wb.worksheets[0]
             rows = sheet.iter_rows(values_only=True)
             header = tuple(str(h).strip() if h is not None else "" for h in next(rows, ()))
             check_header(header, path.name)
-            cols: dict[str, list[str | None]] = {h: [] for h in ("_line", *header)}
+            lines: list[str] = []
+            cells: list[list[str | None]] = [[] for _ in header]
             for number, row in enumerate(rows, start=2):
                 if all(v is None for v in row):
                     continue
-                cols["_line"].append(str(number))
-                for h, v in zip(header, row, strict=False):
-                    cols[h].append(_cell(v, comma))
-                for h in header[len(row) :]:
-                    cols[h].append(None)
+                lines.append(str(number))
+                for i, values in enumerate(cells):
+                    values.append(_cell(row[i], comma) if i < len(row) else None)
             title = sheet.title
         finally:
             wb.close()
             fh.close()
-        table = pa.table({k: pa.array(v, pa.string()) for k, v in cols.items()})
+        columns = _unique(header)
+        table = pa.table(
+            {"_line": pa.array(lines, pa.string())}
+            | {c: pa.array(v, pa.string()) for c, v in zip(columns, cells, strict=True)}
+        )
         name = f"xlsx_{uuid.uuid4().hex[:12]}"
         con.register(f"{name}_arrow", table)
         con.execute(
             f"CREATE TEMP TABLE {name} AS SELECT * REPLACE (CAST(_line AS BIGINT) AS _line) FROM {name}_arrow"
         )
         con.unregister(f"{name}_arrow")
-        staged = Staged(name, header, table.num_rows)
+        staged = Staged(name, columns, table.num_rows)
         yield from payments_from_staging(
             con,
             staged,
             evidence_id=evidence_id,
             file_name=path.name,
             locator_prefix=f"sheet:{title}!row:",
-            spec=spec_for(options),
+            spec=spec,
         )
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:

@@ -10,10 +10,16 @@ group) does.
 Large tabular sources are read *inside DuckDB* for speed: such adapters also implement
 ``stage(con, ...)``, which may create temporary staging tables on the import's connection and yield
 batches whose rows are a SQL ``SELECT`` over them instead of Python tuples.
+
+Each built-in adapter declares the ``-o KEY=VALUE`` options it reads in ``accepts`` (key → what it
+does), and :func:`check_options` refuses any other key before anything is read: a typo such as
+``decimal_coma=true`` would otherwise do nothing, and the amounts would be misread or rejected with
+no word about why. An agency's adapter without ``accepts`` is not checked (it may read anything).
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,9 +27,16 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from palermo.errors import NotFoundError
+from palermo.errors import ImportDataError, NotFoundError
 
 ENTRY_POINT_GROUP = "palermo.adapters"
+
+#: Options shared by several adapters (``accepts`` of each adapter picks the ones it reads).
+REGION_OPTION = {"region": "default phone region for numbers written without a country code (--region)"}
+CSV_OPTIONS = {
+    "delimiter": "field separator (default: detected; \\t for a tab)",
+    "encoding": "text encoding (default: utf-8)",
+}
 
 
 @dataclass(frozen=True)
@@ -61,6 +74,8 @@ class Adapter(Protocol):
 
     name: str
     description: str
+    # ``accepts: Mapping[str, str]`` (option key → what it does) is optional and so not declared
+    # here: a runtime-checkable protocol would then reject an agency's adapter that lacks it.
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
         """Yield the statements and bad rows of ``path``."""
@@ -98,6 +113,33 @@ def read_through_stage(
                 yield item
     finally:
         con.close()
+
+
+def check_options(adapter: Adapter, options: Mapping[str, Any]) -> None:
+    """Refuse option keys ``adapter`` does not read, naming the key, the adapter and what it accepts.
+
+    An adapter that declares no ``accepts`` (an agency's own, written before options were declared)
+    is not checked. ``hints`` (key → why it is no option here) lets an adapter explain a familiar
+    key: the mapping adapter reads ``decimal_comma`` per column of its YAML file.
+    """
+    accepts: Mapping[str, str] | None = getattr(adapter, "accepts", None)
+    if accepts is None:
+        return
+    unknown = sorted(str(k) for k in options if k not in accepts)
+    if not unknown:
+        return
+    key = unknown[0]
+    hints: Mapping[str, str] = getattr(adapter, "hints", {})
+    close = difflib.get_close_matches(key, list(accepts), n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    if key in hints:
+        hint = f"; {key} {hints[key]}"
+    allowed = ", ".join(sorted(accepts)) or "none"
+    more = f" (and {', '.join(map(repr, unknown[1:]))})" if len(unknown) > 1 else ""
+    raise ImportDataError(
+        f"the {adapter.name} adapter has no option {key!r}{more}; it accepts: {allowed}{hint}",
+        location=f"option {key}",
+    )
 
 
 #: Built-in adapters, loaded lazily so ``palermo ingest adapters`` works without the entry points
@@ -143,11 +185,14 @@ def list_adapters() -> list[Adapter]:
 
 __all__ = [
     "BUILTINS",
+    "CSV_OPTIONS",
     "ENTRY_POINT_GROUP",
+    "REGION_OPTION",
     "Adapter",
     "BadRow",
     "Batch",
     "StagedAdapter",
+    "check_options",
     "get_adapter",
     "list_adapters",
     "read_through_stage",

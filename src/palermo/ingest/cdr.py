@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
-from palermo.ingest.staging import Staged, stage_csv
+from palermo.ingest.staging import Staged, check_unique_header, stage_csv
 from palermo.ingest.tabular import batches, statements
 
 COLUMNS = ("record_id", "start_time", "caller", "callee", "duration_s", "type", "cell_id", "cell_city")
@@ -39,8 +39,12 @@ def spec(region: str | None) -> TableSpec:
     )
 
 
-def check_header(columns: tuple[str, ...], file_name: str) -> None:
-    """Refuse a file that lacks the CDR columns, naming the missing ones."""
+def check_header(columns: tuple[str, ...], file_name: str, header: tuple[str, ...] | None = None) -> None:
+    """Refuse a file that names a CDR column twice or lacks one, naming the columns.
+
+    ``header`` is the header as written when DuckDB renamed repeated names (``Staged.header``).
+    """
+    check_unique_header(header, columns, COLUMNS, file_name, "the cdr_csv layout")
     missing = [c for c in COLUMNS if c not in columns]
     if missing:
         raise ImportDataError(
@@ -55,6 +59,7 @@ class CdrCsvAdapter:
 
     name = "cdr_csv"
     description = "Call-detail records CSV: record_id,start_time,caller,callee,duration_s,type,… → calls"
+    accepts: ClassVar[Mapping[str, str]] = {**CSV_OPTIONS, **REGION_OPTION}
 
     def __init__(self, fast: bool = True) -> None:
         #: Try the one-pass reader first (see ``palermo.ingest.scan``); False forces the careful path.
@@ -66,7 +71,7 @@ class CdrCsvAdapter:
         region = str(options.get("region") or DEFAULT_REGION)
 
         def prepare(_con: Any, staged: Staged) -> tuple[TableSpec, Staged]:
-            check_header(staged.columns, path.name)
+            check_header(staged.columns, path.name, staged.header)
             return spec(region), staged
 
         if self.fast:
@@ -76,7 +81,7 @@ class CdrCsvAdapter:
                 return
         bad: list[BadRow] = []
         staged = stage_csv(con, path, options=options, bad_rows=bad)
-        check_header(staged.columns, path.name)
+        check_header(staged.columns, path.name, staged.header)
         yield from bad
         yield from batches(con, spec(region), staged, evidence_id=evidence_id, file_name=path.name)
 

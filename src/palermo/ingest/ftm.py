@@ -6,6 +6,12 @@ call records and bank statements. FtM ``Payment`` and ``Call`` entities also bec
 ``payments`` and ``calls`` (accounts and names looked up from the entities they point to), so money
 and calls known to Aleph join the network like any bank statement or CDR. Export is in
 ``ftm_export`` (re-exported here as ``export_entities``).
+
+FollowTheMoney cleans every value as the entity is built and drops what its type cannot read. For
+dates that would lose a fact of the exhibit without a word (a payment's ``date: 03/04/2015`` read as
+no date at all), so a line with a date FtM cannot read is a bad row naming ``properties.<prop>``:
+the import fails, or skips the line with ``--skip-bad-rows``. What FtM reads is read as FtM reads it,
+partial dates included (``2015``, ``2015-03``): that is how Aleph would hold the same entity.
 """
 
 from __future__ import annotations
@@ -15,14 +21,16 @@ from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from followthemoney import model
 from followthemoney.exc import InvalidData
 from followthemoney.proxy import EntityProxy
+from followthemoney.types import registry
+from followthemoney.value import string_list
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch
 from palermo.ingest.ftm_export import export_entities
 from palermo.ingest.normalise import DEFAULT_REGION, normalise_account, normalise_email, normalise_phone
 from palermo.ingest.phone import IDENT, cols, parse_ts
@@ -30,6 +38,8 @@ from palermo.ingest.phone import IDENT, cols, parse_ts
 CHUNK = 50_000
 #: FtM properties holding account numbers (typed ``identifier``, so they are picked by name).
 ACCOUNT_PROPS = frozenset({"iban", "accountNumber"})
+#: What FtM reads as a date, for the bad-row message.
+DATE_SHAPES = "FollowTheMoney reads ISO 8601, whole or partial: 2015, 2015-03, 2015-03-04T10:30"
 
 
 def _identifiers(proxy: EntityProxy, eid: int, loc: str, region: str) -> Iterator[tuple[Any, ...]]:
@@ -45,6 +55,24 @@ def _identifiers(proxy: EntityProxy, eid: int, loc: str, region: str) -> Iterato
             continue
         if norm:
             yield (eid, loc, f"{eid}:{loc}:{prop.name}{n}", kind, value, norm, name)
+
+
+def _unreadable_dates(data: dict[str, Any], proxy: EntityProxy) -> Iterator[tuple[str, str]]:
+    """``(property, value)`` for each date of the entity as given that FtM could not read.
+
+    The test is FtM's own (the property's type cleans the value to nothing), so a line is refused
+    exactly when building the entity dropped one of its dates; blank values are no dates to lose.
+    """
+    properties = data.get("properties")
+    if not isinstance(properties, dict):
+        return
+    for name, values in properties.items():
+        prop = proxy.schema.properties.get(name)
+        if prop is None or prop.stub or prop.type != registry.date:
+            continue
+        for value in string_list(values, sanitize=True):
+            if value.strip() and prop.type.clean(value, format=prop.format, proxy=proxy) is None:
+                yield name, value
 
 
 def _when(proxy: EntityProxy) -> datetime | None:
@@ -141,6 +169,7 @@ class FtmAdapter:
 
     name = "ftm"
     description = "FollowTheMoney entity stream (JSON lines, Aleph/OpenAleph) → ftm_entities + identifiers"
+    accepts: ClassVar[Mapping[str, str]] = dict(REGION_OPTION)
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
         region = str(options.get("region") or DEFAULT_REGION)
@@ -165,6 +194,12 @@ class FtmAdapter:
                         continue
                     except InvalidData as exc:
                         yield BadRow(path.name, line, "schema", f"not a FollowTheMoney entity: {exc}", loc)
+                        continue
+                    dates = list(_unreadable_dates(data, proxy))
+                    for prop, value in dates:
+                        problem = f"cannot read {value[:40]} as a date ({DATE_SHAPES})"
+                        yield BadRow(path.name, line, f"properties.{prop}", problem, loc)
+                    if dates:
                         continue
                     entities.append(
                         (

@@ -26,17 +26,17 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.schema import EVIDENCE_TABLES, IDENTIFIER_KINDS, TABLE_COLUMNS
 from palermo.ingest.spec import KINDS, Field, IdentifierRule, TableSpec
-from palermo.ingest.staging import Staged, quote_ident, stage_csv
+from palermo.ingest.staging import Staged, check_unique_header, quote_ident, stage_csv
 from palermo.ingest.tabular import batches
 
 
@@ -189,6 +189,17 @@ class MappingAdapter:
 
     name = "mapping"
     description = "Any tabular CSV through a declarative YAML mapping (--mapping FILE or built-in name)"
+    accepts: ClassVar[Mapping[str, str]] = {
+        "mapping": "the YAML mapping: a file or a built-in name (--mapping)",
+        "delimiter": "field separator, instead of the mapping's source.delimiter",
+        "encoding": "text encoding, instead of the mapping's source.encoding",
+        **REGION_OPTION,
+    }
+    #: How a column is read is the mapping's business: such an option given with -o would do nothing.
+    hints: ClassVar[Mapping[str, str]] = {
+        key: f"is set per column in the mapping file (fields.<column>.{key})"
+        for key in ("decimal_comma", "format", "absolute", "prefix", "origin", "choices", "required")
+    }
 
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
@@ -202,6 +213,13 @@ class MappingAdapter:
         bad: list[BadRow] = []
         staged = stage_csv(con, path, options=csv_options, bad_rows=bad)
         yield from bad
+        # a matrix reads every column (its header holds the column ids)
+        reads = (
+            staged.columns
+            if mapping.source.format == "matrix"
+            else [*(f.column for f in mapping.fields.values() if f.column), *filter(None, [mapping.repeat])]
+        )
+        check_unique_header(staged.header, staged.columns, reads, path.name, f"mapping {mapping.name}")
         prefix = "line:"
         if mapping.source.format == "matrix":
             staged, prefix = _unpivot(con, staged), "line:"

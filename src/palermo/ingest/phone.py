@@ -13,17 +13,18 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION, clean_text, normalise_email, normalise_phone
 from palermo.ingest.schema import TABLE_COLUMNS
 from palermo.ingest.spec import Field, TableSpec
-from palermo.ingest.staging import stage_csv
+from palermo.ingest.staging import check_unique_header, stage_csv
 from palermo.ingest.tabular import batches
 
 PROV = ("evidence_id", "locator", "stmt_id")
+DEVICE_OWNER = {"device_owner": "the seized device's own number (when the export does not give it)"}
 IDENT = (*PROV, "kind", "raw", "norm", "name")
 
 
@@ -103,6 +104,7 @@ class PhoneJsonAdapter:
 
     name = "phone_json"
     description = "Phone extraction JSON: device, contacts, messages, calls → messages, contacts, calls"
+    accepts: ClassVar[Mapping[str, str]] = {**REGION_OPTION, **DEVICE_OWNER}
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
         doc = _load_json(path)
@@ -179,6 +181,7 @@ class PhoneCsvAdapter:
     description = (
         "Phone extraction CSV (messages.csv or contacts.csv; option device_owner) → messages, contacts"
     )
+    accepts: ClassVar[Mapping[str, str]] = {**CSV_OPTIONS, **REGION_OPTION, **DEVICE_OWNER}
 
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
@@ -189,6 +192,7 @@ class PhoneCsvAdapter:
         staged = stage_csv(con, path, options=options, bad_rows=bad)
         yield from bad
         if all(c in staged.columns for c in MESSAGE_COLUMNS):
+            check_unique_header(staged.header, staged.columns, MESSAGE_COLUMNS, path.name, "messages.csv")
             spec = TableSpec(
                 "messages",
                 (
@@ -202,6 +206,7 @@ class PhoneCsvAdapter:
                 region=region,
             )
         elif all(c in staged.columns for c in CONTACT_COLUMNS):
+            check_unique_header(staged.header, staged.columns, CONTACT_COLUMNS, path.name, "contacts.csv")
             spec = TableSpec(
                 "contacts",
                 (

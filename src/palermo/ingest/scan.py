@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from palermo.ingest.spec import TableSpec
-from palermo.ingest.staging import Staged, count_newlines, csv_source, quote_ident, unreadable
+from palermo.ingest.staging import Staged, count_newlines, csv_source, file_header, quote_ident, unreadable
 from palermo.ingest.tabular import parse, phone_key_column, phone_table
 
 #: What an adapter does between reading the header and parsing: check the columns, maybe derive
@@ -59,7 +59,7 @@ def scan_csv(
     if "_line" in columns:
         _drop(con, (source,), ())
         return None
-    spec, staged = prepare(con, Staged(source, columns, 0))
+    spec, staged = prepare(con, Staged(source, columns, 0, file_header(con, path, options, columns)))
     views = (staged.table, source) if staged.table != source else (source,)
     try:
         parsed = parse(con, spec, staged, defer_phones=True)

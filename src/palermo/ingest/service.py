@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from palermo.errors import ImportDataError, IntegrityError, NotFoundError
-from palermo.ingest.base import Adapter, BadRow, Batch, get_adapter
+from palermo.ingest.base import Adapter, BadRow, Batch, check_options, get_adapter
 from palermo.ingest.schema import EVIDENCE_TABLES, create_schema
 
 #: How many bad rows an error message lists before it only gives the count.
@@ -169,6 +169,7 @@ def ingest(
         raise NotFoundError(f"no such file: {path}", location="file")
     opts = dict(options or {})
     impl = get_adapter(adapter) if isinstance(adapter, str) else adapter
+    check_options(impl, opts)  # before the import is looked up: a typo must not pass as "already imported"
     own = isinstance(con_or_path, (str, Path))
     con: Any = duckdb.connect(str(con_or_path)) if own else con_or_path
     try:

@@ -13,14 +13,21 @@ contain newlines make a record span several physical lines, and DuckDB skips bla
 trace; when the file's newline count shows either happened, every record's first physical line is
 read with Python's ``csv`` module (:func:`record_lines`), so ``line:N`` is always the line an editor
 shows, for stored rows and bad rows alike.
+
+Header names: DuckDB takes names that differ only in case or surrounding spaces for the same name
+(as it binds them in SQL) and renames the later ones (``amount``, ``Amount`` → ``amount``,
+``Amount_1``), so an adapter reading ``amount`` would silently get the first of two columns. When the
+columns look renamed, :func:`file_header` reads the header line as written, and
+:func:`check_unique_header` refuses a file that names a column an adapter reads more than once.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,11 +38,16 @@ from palermo.ingest.base import BadRow
 
 @dataclass(frozen=True)
 class Staged:
-    """A staging table (``_line BIGINT`` + one VARCHAR column per source column)."""
+    """A staging table (``_line BIGINT`` + one VARCHAR column per source column).
+
+    ``header`` is the header line as written in the file, one name per column, when DuckDB renamed
+    some of them (see :func:`file_header`); None when the columns are the names as written.
+    """
 
     table: str
     columns: tuple[str, ...]
     records: int
+    header: tuple[str, ...] | None = None
 
 
 def quote_ident(name: str) -> str:
@@ -89,6 +101,77 @@ def csv_source(path: Path, options: Mapping[str, Any] | None, rejects: str, reje
     return f"read_csv({', '.join(args)})"
 
 
+#: A name DuckDB may have made up for a repeated one: the repeated name, ``_``, a number.
+_RENAMED = re.compile(r"(.+)_[0-9]+", re.DOTALL)
+
+
+def same_name(name: str) -> str:
+    """The form in which DuckDB compares header names: case and surrounding spaces do not count."""
+    return name.strip().casefold()
+
+
+def file_header(
+    con: Any, path: Path, options: Mapping[str, Any] | None, columns: Sequence[str]
+) -> tuple[str, ...] | None:
+    """The header line as written, when DuckDB's ``columns`` look renamed; None otherwise.
+
+    A renamed column is called ``<an earlier column>_<n>``, so a file without such a name costs
+    nothing; one with it (a real ``amount_1`` too) is read once more, without a header, by the same
+    reader and options, and its first record is the header. None too when that read fails or
+    splits the line otherwise (then the duplicates cannot be told, and are not refused).
+    """
+    seen = {same_name(c) for c in columns}
+    if not any((m := _RENAMED.fullmatch(c)) and same_name(m.group(1)) in seen for c in columns):
+        return None
+    opts = options or {}
+    args = [_text(path), "all_varchar=true", "header=false", "ignore_errors=true"]
+    if opts.get("delimiter"):
+        args.append(f"delim={_text(opts['delimiter'])}")
+    if opts.get("encoding"):
+        args.append(f"encoding={_text(opts['encoding'])}")
+    try:
+        row = con.execute(f"SELECT * FROM read_csv({', '.join(args)}) LIMIT 1").fetchone()
+    except Exception:  # duckdb raises several error classes; the main read reports unreadable files
+        return None
+    if row is None or len(row) != len(columns):
+        return None
+    return tuple("" if v is None else str(v) for v in row)
+
+
+def check_unique_header(
+    header: Sequence[str] | None, columns: Sequence[str], reads: Iterable[str], file_name: str, reader: str
+) -> None:
+    """Refuse a file whose header names a column ``reads`` more than once (in the way DuckDB compares
+    names: see :func:`same_name`), naming the name and the positions of its columns.
+
+    Two ``amount`` columns leave no way to know which holds the amounts; DuckDB would read the
+    first and rename the other, and the choice would be made silently for the investigator.
+    Repeated names of columns the adapter does not read are tolerated: nothing is read from them.
+    A name to read that exists only because DuckDB made it up (``x_1`` for a second ``x``) is
+    refused too. ``header`` is the line as written (``columns`` when None); ``reader`` says who
+    reads the columns (``the bank_csv layout``).
+    """
+    names = list(columns if header is None else header)
+    for wanted in dict.fromkeys(reads):
+        key = same_name(wanted)
+        at = [i + 1 for i, name in enumerate(names) if same_name(name) == key]
+        if len(at) > 1:
+            spelt = ", ".join(f"{i} ({names[i - 1]!r})" for i in at)
+            raise ImportDataError(
+                f"the header names column {wanted!r} {len(at)} times (columns {spelt}) and {reader} "
+                "reads it: which one holds the data cannot be told; rename or remove the others",
+                location=f"{file_name}:1",
+            )
+        made_up = header is not None and not at and wanted in columns
+        i = list(columns).index(wanted) if made_up else 0
+        if made_up and sum(same_name(n) == same_name(names[i]) for n in names) > 1:
+            raise ImportDataError(
+                f"the header has no column {wanted!r}: that is the name the CSV reader gave column "
+                f"{i + 1}, a repeated {names[i].strip()!r}; rename the repeated columns",
+                location=f"{file_name}:1",
+            )
+
+
 def unreadable(path: Path, exc: BaseException) -> ImportDataError:
     """The error for a file DuckDB cannot read as CSV at all (encoding, binary data)."""
     return ImportDataError(f"cannot read as CSV: {str(exc).splitlines()[0]}", location=path.name)
@@ -113,6 +196,7 @@ def stage_csv(
     except Exception as exc:  # duckdb raises several error classes for unreadable files
         raise unreadable(path, exc) from exc
     columns = tuple(r[0] for r in con.execute(f"DESCRIBE {raw}").fetchall())
+    header = file_header(con, path, options, columns)
     rejects = con.execute(
         f"SELECT line, coalesce(column_name, '(record)'), error_type, error_message FROM {rej} ORDER BY line"
     ).fetchall()
@@ -129,7 +213,7 @@ def stage_csv(
     if not rejects and not embedded and "_line" not in columns and number.startswith("rowid"):
         # the common case: no copy at all, record k (from 0) is on line k + 2
         con.execute(f"CREATE TEMP VIEW {table} AS SELECT {number} AS _line, * FROM {raw}")
-        return Staged(table, columns, records)
+        return Staged(table, columns, records, header)
     con.execute(f"CREATE TEMP TABLE {table} AS SELECT {number} AS _line, * FROM {raw}")
     con.execute(f"DROP TABLE {raw}")
     # _line is the record number (header = 1); shift the good records past the rejected ones
@@ -157,7 +241,7 @@ def stage_csv(
                 _renumber_rejects(bad_rows, path.name, sorted(seen_lines(rejects)), found[1])
         else:  # Python read the records otherwise than DuckDB: correct for quoted newlines only
             _add_embedded_newlines(con, table, columns)
-    return Staged(table, columns, records)
+    return Staged(table, columns, records, header)
 
 
 def seen_lines(rejects: list[tuple[Any, ...]]) -> set[int]:
@@ -265,11 +349,14 @@ def iter_bad(bad: list[BadRow]) -> Iterator[BadRow]:
 
 __all__ = [
     "Staged",
+    "check_unique_header",
     "count_newlines",
     "csv_source",
     "drop",
+    "file_header",
     "iter_bad",
     "quote_ident",
+    "same_name",
     "stage_csv",
     "unreadable",
 ]
