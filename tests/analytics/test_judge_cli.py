@@ -149,6 +149,37 @@ def test_judgements_show_a_masked_persons_keys_by_her_pseudonym(cli: Any, case: 
         assert "possible victim " + victim[2][-6:] in shown
 
 
+def test_a_masked_person_is_judged_by_her_pseudonym_without_showing_her_keys(
+    cli: Any, case: dict[str, Any]
+) -> None:
+    """An analyst without the identity permission sees a victim only as ``possible victim 3fa2c1``
+    (her keys are hidden in ``--explain`` too): that is what she can judge her by."""
+    con = duckdb.connect(str(case["root"] / "ws" / "analytics.duckdb"), read_only=True)
+    try:
+        victim = con.execute(
+            "SELECT e.entity_id, list(m.member_key ORDER BY m.member_key) FROM entities e "
+            "JOIN entity_roles r USING (case_ref, entity_id) JOIN entity_members m USING (case_ref, entity_id) "
+            "WHERE r.role = 'possible_victim' GROUP BY e.entity_id ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert victim is not None
+    entity, keys = victim
+    shown = "possible victim " + entity[-6:]
+    code, out, err = cli("judge", "add", case["case"], shown, case["pair"][0], "unsure", "--json")
+    assert code == 0, err
+    made = json.loads(out)
+    assert shown in (made["left_key"].split(":", 1)[1], made["right_key"].split(":", 1)[1])
+    for key in keys:
+        assert key.split(":", 1)[1] not in out
+
+
+def test_an_unknown_region_is_refused(cli: Any, case: dict[str, Any]) -> None:
+    left, right = case["pair"]
+    code, _, err = cli("judge", "add", case["case"], left, right, "unsure", "--region", "XX")
+    assert code == 2 and "not a phone region" in err and "Traceback" not in err
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -98,3 +98,80 @@ def test_name_and_account_keys_are_normalised_too(con: duckdb.DuckDBPyConnection
 
     assert normalise_key("name:Loro  New") == "name:loro new"
     assert normalise_key("account:nl91 abna\u00a00417-1643.00") == "account:NL91ABNA0417164300"
+
+
+def test_an_entity_is_judged_by_its_identifier_not_its_nickname(
+    con: duckdb.DuckDBPyConnection, load: Any
+) -> None:
+    """``nick:…:boss`` sorts before ``phone:…``; a nickname is weak and can leave the entity, so the
+    judgement must name the phone the entity's id is made from."""
+    load.add("contacts", 1, device_owner="+15550001", name="Boss", phone="+15550101")
+    load.add("calls", 2, ts="2025-01-01 10:00", caller="+15550101", callee="+15550202", kind="voice")
+    resolve(con, CASE)
+    entity = _entity_of(con, "phone:+15550101")
+    assert _entity_of(con, "nick:+15550001:boss") == entity
+    made = judge(con, CASE, entity, "phone:+15550202", "unsure", author="analyst1")
+    assert "phone:+15550101" in (made.left_key, made.right_key)
+
+
+def test_an_entity_without_an_identifier_key_falls_back_to_a_name(
+    con: duckdb.DuckDBPyConnection, load: Any
+) -> None:
+    from palermo.analytics.judgements import _strongest_key
+    from palermo.analytics.tables import create_analysis_tables
+
+    create_analysis_tables(con)
+    con.execute(
+        "INSERT INTO entity_members VALUES (?, 'ent:00000000aa', 'nick:-:boss', 'name', 'Boss', 'x'), "
+        "(?, 'ent:00000000aa', 'part:-:b boss', 'name', 'B Boss', 'x')",
+        [CASE, CASE],
+    )
+    assert _strongest_key(con, CASE, "ent:00000000aa") == "nick:-:boss"
+
+
+def test_a_national_phone_key_is_read_with_the_region_given(
+    con: duckdb.DuckDBPyConnection, load: Any
+) -> None:
+    load.add("calls", 3, ts="2025-01-01 10:00", caller="+31612345678", callee="+15550202", kind="voice")
+    made = judge(con, CASE, "phone:06 12345678", "phone:+15550202", "same", author="analyst1", region="nl")
+    assert "phone:+31612345678" in (made.left_key, made.right_key)
+    with pytest.raises(NotFoundError, match="national number .* region US: see --region"):
+        judge(con, CASE, "phone:0612345678", "phone:+15550202", "same", author="analyst1")
+
+
+@pytest.mark.parametrize("region", ["XX", "Netherlands", ""])
+def test_an_unknown_region_is_an_input_error(con: duckdb.DuckDBPyConnection, load: Any, region: str) -> None:
+    load.add("calls", 3, ts="2025-01-01 10:00", caller="+31612345678", callee="+15550202", kind="voice")
+    with pytest.raises(InputError, match="not a phone region") as raised:
+        judge(con, CASE, "phone:0612345678", "phone:+15550202", "same", author="analyst1", region=region)
+    assert raised.value.location == "region"
+    assert list_judgements(con, CASE) == []
+
+
+@pytest.mark.parametrize("role", ["possible_victim", None])
+def test_an_entity_can_be_judged_by_the_pseudonym_outputs_show(
+    con: duckdb.DuckDBPyConnection, load: Any, role: str | None
+) -> None:
+    """A masked person's keys are hidden everywhere an analyst without the identity permission
+    looks; the pseudonym shown in their place must work instead."""
+    from palermo.analytics.redaction import pseudonym
+
+    load.add("calls", 3, ts="2025-01-01 10:00", caller="+15550201", callee="+15550202", kind="voice")
+    resolve(con, CASE)
+    shown = pseudonym(_entity_of(con, "phone:+15550201"), role)
+    made = judge(con, CASE, shown, "phone:+15550202", "same", author="analyst1")
+    assert (made.left_key, made.right_key) == ("phone:+15550201", "phone:+15550202")
+    with pytest.raises(NotFoundError, match="no entity of case TEST-1 is shown as 'person 000000'"):
+        judge(con, CASE, "person 000000", "phone:+15550202", "same", author="analyst1")
+
+
+def test_an_unknown_key_points_to_what_works_for_a_masked_person(
+    con: duckdb.DuckDBPyConnection, load: Any
+) -> None:
+    """``--explain`` hides a masked person's keys: the message must not send the analyst there."""
+    _two_phones_one_name(load)
+    resolve(con, CASE)
+    with pytest.raises(NotFoundError) as raised:
+        judge(con, CASE, "phone:+15550101", "phone:+15550109", "not_same", author="analyst1")
+    message = str(raised.value)
+    assert "--explain" not in message and "entity id" in message and "pseudonym" in message

@@ -27,6 +27,7 @@ from palermo.analytics.redaction import Redaction
 from palermo.analytics.tables import create_analysis_tables
 from palermo.analytics.timeline import Event
 from palermo.errors import ConfigurationError, NotFoundError
+from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.schema import create_schema
 from palermo.ingest.service import ImportRecord, ImportReport, Progress, ingest, list_imports
 
@@ -246,15 +247,26 @@ class Analytics:
         )
 
     def judge(
-        self, case_ref: str, left: str, right: str, verdict: str, *, author: str, note: str = ""
+        self,
+        case_ref: str,
+        left: str,
+        right: str,
+        verdict: str,
+        *,
+        author: str,
+        note: str = "",
+        region: str = DEFAULT_REGION,
     ) -> Judgement:
-        """Record an analyst's same / not_same / unsure judgement (applied on the next analysis).
+        """Record an analyst's same / not_same / unsure judgement (applied on the next analysis;
+        ``region`` reads national phone keys).
 
         The case must exist, and the judgement is written to the case's audit log (its id and
         verdict, never the keys: they are phone numbers and names, and the audit log is read widely).
         """
         case = self.workspace.cases.get(case_ref)
-        made = judgements.judge(self.connect(), case_ref, left, right, verdict, author=author, note=note)
+        made = judgements.judge(
+            self.connect(), case_ref, left, right, verdict, author=author, note=note, region=region
+        )
         ctx = getattr(self.workspace, "ctx", None)
         if ctx is not None:
             with ctx.db.transaction() as session:

@@ -2,8 +2,8 @@
 
 Resolution joins two phones saved under one name and keeps apart a burner the model cannot tie to
 anyone; the analyst who has read the messages knows better. A judgement names two member keys
-(``phone:+13055550111``, ``account:NL91ABNA0417164300``) or entity ids, as ``palermo analyze CASE
---explain ENTITY`` shows them, and is applied from the next ``palermo analyze`` on.
+(``phone:+13055550111``, ``account:NL91ABNA0417164300``), or entities by the id or pseudonym
+``palermo analyze CASE`` shows for them, and is applied from the next ``palermo analyze`` on.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import typer
 from palermo.analytics.judgements import Judgement
 from palermo.cli.output import console, emit, table
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
+from palermo.ingest.normalise import DEFAULT_REGION
 
 app = typer.Typer(
     name="judge", help="Analyst judgements on identity (same / not_same / unsure).", no_args_is_help=True
@@ -25,10 +26,24 @@ app = typer.Typer(
 @app.command("add")
 def add(
     case: Annotated[str, typer.Argument(help="Case reference.")],
-    left: Annotated[str, typer.Argument(help="A member key (phone:+1…, email:…, account:…) or entity id.")],
-    right: Annotated[str, typer.Argument(help="The other key or entity id.")],
+    left: Annotated[
+        str,
+        typer.Argument(
+            help="A member key (phone:+1…, email:…, account:…), an entity id (ent:…) or the pseudonym "
+            "analyze shows for a masked person ('possible victim 3fa2c1')."
+        ),
+    ],
+    right: Annotated[str, typer.Argument(help="The other key, entity id or pseudonym.")],
     verdict: Annotated[str, typer.Argument(help="same | not_same | unsure")],
     note: Annotated[str, typer.Option("--note", help="Why (what the analyst read).")] = "",
+    region: Annotated[
+        str,
+        typer.Option(
+            "--region",
+            help="ISO country code to read phone keys written in national form with, as ingest's "
+            "--region (phone:0612345678 with NL is +31612345678).",
+        ),
+    ] = DEFAULT_REGION,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
@@ -36,7 +51,7 @@ def add(
     with opened(workspace) as ws:
         analytics = ws.analytics
         try:
-            judged = analytics.judge(case, left, right, verdict, author=ws.actor, note=note)
+            judged = analytics.judge(case, left, right, verdict, author=ws.actor, note=note, region=region)
             made = _shown(analytics, case, [judged])[0]
         finally:
             analytics.close()
