@@ -4,6 +4,9 @@ As in nomenklatura, the human decision is data: it is stored with its author, ti
 every resolution run applies it after the deterministic rules and Splink, so a "not same" splits a
 cluster that shared identifiers or a name match would have joined, and a "same" joins what the
 model left apart. "Unsure" is recorded (so the question is not asked again) but changes nothing.
+The latest judgement on a pair replaces the earlier ones; judgements that contradict each other
+through other pairs (``same(A, B)``, ``same(B, C)``, ``not_same(A, C)``) are settled, and reported,
+by the rule in :mod:`palermo.analytics.conflicts`: the not_same wins, and of two sames the newer.
 Judgements name *member keys* (``phone:+15550100``, ``name:john smith``) rather than entity ids,
 because entity ids are recomputed on every run. An entity given by the user, by its id (``ent:…``)
 or by the pseudonym ``palermo analyze`` shows for a masked person (``possible victim 3fa2c1``), is
@@ -176,7 +179,9 @@ def judge(
     if a == b:
         raise InputError("a judgement needs two different keys", location="right")
     jid = "jdg:" + hashlib.sha256(f"{case_ref}|{a}|{b}".encode()).hexdigest()[:12]
-    now = datetime.now().replace(microsecond=0)
+    # to the microsecond: the order of judgements decides which gives way in a conflict, and a
+    # script records several in one second
+    now = datetime.now()
     con.execute("DELETE FROM judgements WHERE case_ref = ? AND judgement_id = ?", [case_ref, jid])
     con.execute(
         "INSERT INTO judgements VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

@@ -20,6 +20,7 @@ from palermo.analytics import analysis, export, judgements, keyplayers
 from palermo.analytics import explain as explain_mod
 from palermo.analytics import timeline as timeline_mod
 from palermo.analytics.analysis import AnalysisResult
+from palermo.analytics.conflicts import Conflict, find_conflicts
 from palermo.analytics.explain import Explanation
 from palermo.analytics.judgements import Judgement
 from palermo.analytics.keyplayers import KeyPlayer
@@ -285,6 +286,11 @@ class Analytics:
         """The case's judgements, oldest first."""
         self.workspace.cases.get(case_ref)
         return judgements.list_judgements(self.connect(), case_ref)
+
+    def conflicts(self, case_ref: str) -> list[Conflict]:
+        """The case's judgements that contradict each other and which of them the next analysis
+        sets aside (:mod:`palermo.analytics.conflicts`)."""
+        return find_conflicts(self.judgements(case_ref))
 
     def _evidence_file(self, case_ref: str, evidence_id: int) -> tuple[Path, str | None]:
         """The stored original of an evidence item and its original name, checked to belong to ``case_ref``.
