@@ -292,3 +292,18 @@ def test_judgements_recorded_in_one_second_keep_their_order(
         load.add("calls", 3, ts="2025-01-01 10:00", caller=left[6:], callee=right[6:], kind="voice")
     made = [judge(con, CASE, left, right, "unsure", author="a") for left, right in itertools.pairwise(keys)]
     assert [j.judgement_id for j in list_judgements(con, CASE)] == [j.judgement_id for j in made]
+
+
+def test_a_judgement_id_cannot_be_recomputed_from_its_keys(con: duckdb.DuckDBPyConnection, load: Any) -> None:
+    """Conflicts print judgement ids in ``analyze --json``; a plain hash of the pair let anyone who
+    knew one key (a suspect's phone, shown) find the other (a victim's) by hashing candidates."""
+    import hashlib
+
+    _two_phones_one_name(load)
+    made = judge(con, CASE, "phone:+15550101", "phone:+15550102", "not_same", author="analyst1")
+    plain = hashlib.sha256(f"{CASE}|phone:+15550101|phone:+15550102".encode()).hexdigest()[:12]
+    assert made.judgement_id != "jdg:" + plain
+    # a pair judged under the old, plain id is replaced, not judged twice
+    con.execute("UPDATE judgements SET judgement_id = ?", ["jdg:" + plain])
+    judge(con, CASE, "phone:+15550102", "phone:+15550101", "same", author="analyst2")
+    assert [(j.judgement_id, j.verdict) for j in list_judgements(con, CASE)] == [(made.judgement_id, "same")]

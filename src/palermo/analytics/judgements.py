@@ -19,12 +19,12 @@ nickname instead of the person the analyst meant.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from palermo.analytics import ids as item_ids
 from palermo.analytics.mentions import summarise_mentions
 from palermo.analytics.tables import create_analysis_tables
 from palermo.errors import InputError, NotFoundError
@@ -178,11 +178,16 @@ def judge(
     a, b = sorted((_member_key(con, case_ref, left, code), _member_key(con, case_ref, right, code)))
     if a == b:
         raise InputError("a judgement needs two different keys", location="right")
-    jid = "jdg:" + hashlib.sha256(f"{case_ref}|{a}|{b}".encode()).hexdigest()[:12]
+    # keyed like entity ids (decision 0006): conflicts print judgement ids in `analyze --json`, and
+    # a plain hash of two keys gave a victim's number back to whoever knew the other (a suspect's)
+    jid = "jdg:" + item_ids.keyed(item_ids.id_key(con), f"{case_ref}|{a}|{b}")[:12]
     # to the microsecond: the order of judgements decides which gives way in a conflict, and a
     # script records several in one second
     now = datetime.now()
-    con.execute("DELETE FROM judgements WHERE case_ref = ? AND judgement_id = ?", [case_ref, jid])
+    # by the pair, not the id: a pair judged before ids were keyed has its old id
+    con.execute(
+        "DELETE FROM judgements WHERE case_ref = ? AND left_key = ? AND right_key = ?", [case_ref, a, b]
+    )
     con.execute(
         "INSERT INTO judgements VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         [case_ref, jid, a, b, verdict, author, note, now],
