@@ -149,6 +149,109 @@ def test_judgements_show_a_masked_persons_keys_by_her_pseudonym(cli: Any, case: 
         assert "possible victim " + victim[2][-6:] in shown
 
 
+def test_a_masked_person_is_judged_by_her_pseudonym_without_showing_her_keys(
+    cli: Any, case: dict[str, Any]
+) -> None:
+    """An analyst without the identity permission sees a victim only as ``possible victim 3fa2c1``
+    (her keys are hidden in ``--explain`` too): that is what she can judge her by."""
+    con = duckdb.connect(str(case["root"] / "ws" / "analytics.duckdb"), read_only=True)
+    try:
+        victim = con.execute(
+            "SELECT e.entity_id, list(m.member_key ORDER BY m.member_key) FROM entities e "
+            "JOIN entity_roles r USING (case_ref, entity_id) "
+            "JOIN entity_members m USING (case_ref, entity_id) "
+            "WHERE r.role = 'possible_victim' GROUP BY e.entity_id ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert victim is not None
+    entity, keys = victim
+    shown = "possible victim " + entity[-6:]
+    code, out, err = cli("judge", "add", case["case"], shown, case["pair"][0], "unsure", "--json")
+    assert code == 0, err
+    made = json.loads(out)
+    assert shown in (made["left_key"].split(":", 1)[1], made["right_key"].split(":", 1)[1])
+    for key in keys:
+        assert key.split(":", 1)[1] not in out
+
+
+def test_an_unknown_region_is_refused(cli: Any, case: dict[str, Any]) -> None:
+    left, right = case["pair"]
+    code, _, err = cli("judge", "add", case["case"], left, right, "unsure", "--region", "XX")
+    assert code == 2 and "not a phone region" in err and "Traceback" not in err
+
+
+def test_conflicting_judgements_are_reported_by_id_and_verdict_without_keys(
+    cli: Any, case: dict[str, Any]
+) -> None:
+    """same(V1, X), same(X, V2), not_same(V1, V2) on a victim's keys: the analyst is told, when she
+    adds it, in the list and at the next analysis (text and JSON), which judgements conflict and
+    which gives way, and none of those outputs shows the victim's keys."""
+    con = duckdb.connect(str(case["root"] / "ws" / "analytics.duckdb"), read_only=True)
+    try:
+        victim = con.execute(
+            "SELECT min(m.member_key), max(m.member_key) FROM entity_members m "
+            "JOIN entity_roles r USING (case_ref, entity_id) WHERE r.role = 'possible_victim' "
+            "GROUP BY m.entity_id HAVING count(*) >= 2 ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert victim is not None
+    v1, v2 = victim
+    other = case["pair"][0]
+    ref = case["case"]
+    outputs = []
+
+    def add(*args: str) -> dict[str, Any]:
+        code, out, err = cli("judge", "add", ref, *args, "--json")
+        assert code == 0, err
+        outputs.append(out)
+        return json.loads(out)  # type: ignore[no-any-return]
+
+    older = add(v1, other, "same")["judgement_id"]
+    newer = add(other, v2, "same")["judgement_id"]
+    made = add(v1, v2, "not_same")
+    apart = made["judgement_id"]
+    [conflict] = made["conflicts"]
+    assert conflict["winner"] == {"judgement_id": apart, "verdict": "not_same"}
+    assert [r["judgement_id"] for r in conflict["against"]] == [older, newer]
+    assert conflict["set_aside"] == [{"judgement_id": older, "verdict": "same"}]
+
+    code, out, _ = cli("judge", "list", ref, "--json")
+    outputs.append(out)
+    listed = {j["judgement_id"]: j for j in json.loads(out)}
+    assert listed[older]["set_aside"] and not listed[newer]["set_aside"] and not listed[apart]["set_aside"]
+    assert listed[older]["conflicts"] == listed[apart]["conflicts"] == [conflict]
+    code, out, _ = cli("judge", "list", ref)
+    outputs.append(out)
+    assert code == 0 and f"set aside: {apart} wins" in out and f"wins over {older}" in out
+    assert "Conflicting judgements" in out
+
+    code, out, err = cli("analyze", ref, "--json")
+    assert code == 0, err
+    outputs.append(out)
+    assert json.loads(out)["summary"]["resolution"]["conflicts"] == [conflict]
+    code, out, err = cli("analyze", ref)
+    assert code == 0, err
+    outputs.append(out)
+    said = " ".join(out.split())  # the reason is one long line, wrapped to the terminal
+    assert "Conflicting judgements" in said and f"{apart} wins and {older} is set aside" in said
+    for shown in outputs:
+        assert v1.split(":", 1)[1] not in shown and v2.split(":", 1)[1] not in shown
+
+
+def test_a_note_is_scrubbed_and_a_withheld_value_is_shown_as_withheld(cli: Any, case: dict[str, Any]) -> None:
+    """A note may quote a number; and ``[number withheld]`` in a table cell was read by Rich as
+    markup and vanished, leaving ``phone:`` with nothing after it."""
+    left, right = case["pair"]
+    note = "she called +44 20 7946 0958"
+    assert cli("judge", "add", case["case"], left, right, "unsure", "--note", note)[0] == 0
+    code, out, _ = cli("judge", "list", case["case"], "--json")
+    assert code == 0 and "7946" not in out and "she called [number withheld]" in out
+    code, out, _ = cli("judge", "list", case["case"])
+    assert code == 0 and "7946" not in out and "[number withheld]" in out
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -271,6 +271,7 @@ def test_a_number_a_victim_and_a_suspect_share_counts_as_hers() -> None:
         "e:8612345678ab",
         "ent:1234567890",
         "hit:0a12345678",
+        "jdg:1234567a9012 (same) is set aside",
         "9f8612345678ab9f8612345678ab5c1d",
         "550e8400-e29b-41d4-a716-446655440000",
         "2026-11-29T08:26:06",

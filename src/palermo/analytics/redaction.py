@@ -45,12 +45,12 @@ WITHHELD_NUMBER = "[number withheld]"
 WITHHELD_EMAIL = "[e-mail withheld]"
 _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 #: Text Palermo writes itself inside longer text and that is never a phone number: item ids of
-#: their exact shape (``ent:`` + 10 hex, ``e:``/``hit:`` + 12), exhibit references in FtM notes
+#: their exact shape (``ent:`` + 10 hex, ``e:``/``hit:``/``jdg:`` + 12), exhibit references in FtM notes
 #: (``evidence:3:line:1004430``), JSON-path locators, UUIDs, digests of 32+ hex characters, amounts
 #: with cents. Exact shapes only: a looser rule (any ``line:`` or any word of the letters a-f) let
 #: numbers written next to such words through (``Ada-2125550199``).
 _OWN_TEXT = re.compile(
-    r"\b(?:ent|jdg):[0-9a-f]{10}\b|\b(?:e|hit):[0-9a-f]{12}\b"
+    r"\bent:[0-9a-f]{10}\b|\b(?:e|hit|jdg):[0-9a-f]{12}\b"
     r"|\b(?:\d+:)?(?:jsonl:)?(?:line|row):\d{1,9}\b|\bsheet:[^!\s]*!row:\d{1,9}\b"
     r"|\bevidence:\d+:\S+"
     r"|\bjson:\$[\w.\[\]]*"

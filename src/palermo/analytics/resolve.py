@@ -9,11 +9,18 @@ Order of evidence, strongest first:
 Connected components of that link graph are the entities. A "not same" is enforced with a minimum
 cut between the two keys, which removes the weakest links (Splink first, then deterministic ones)
 that joined them and records each removed link as overruled, so the split is explainable too.
+
+Judgements that contradict each other (``same(A, B)``, ``same(B, C)``, ``not_same(A, C)``) are
+settled first, by the rule in :mod:`palermo.analytics.conflicts`: the not_same wins, sames are
+applied newest first, and a same that would join its pair is set aside (recorded as an overruled
+link, and reported as a conflict by id and verdict). The cut then only ever removes model links: a
+kept same weighs more than all of them together.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -22,13 +29,16 @@ import numpy as np
 import pandas as pd
 
 from palermo.analytics import ids as item_ids
+from palermo.analytics.conflicts import Conflict, find_conflicts, set_aside
 from palermo.analytics.judgements import list_judgements
 from palermo.analytics.mentions import ad_comentions, summarise_mentions
 from palermo.analytics.names import match_names, name_key
 from palermo.analytics.tables import create_analysis_tables
 
-#: Capacity of each kind of link in the minimum cut: the cut removes the cheapest evidence first.
-CAPACITY = {"splink": 1.0, "holder_or_contact_name": 3.0, "same_ad": 3.0, "judgement:same": 1e6}
+#: Capacity of each kind of model link in the minimum cut: the cut removes the cheapest evidence
+#: first. A same judgement weighs more than all model links together (see :func:`_link_graph`).
+CAPACITY = {"splink": 1.0, "holder_or_contact_name": 3.0, "same_ad": 3.0}
+JUDGED_SAME = "judgement:same"
 #: A name that sits beside more identifiers than this is generic ("Mom", "Unknown"), not a person.
 MAX_IDS_PER_NAME = 6
 
@@ -41,7 +51,10 @@ class Resolution:
     identifiers: int = 0
     entities: int = 0
     links: dict[str, int] = field(default_factory=dict)
+    #: Links not applied: model links a not_same cut, and same judgements a conflict set aside.
     overruled: int = 0
+    #: Judgements that contradict each other, which won and why (ids and verdicts, never keys).
+    conflicts: list[Conflict] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -56,11 +69,17 @@ def resolve(con: Any, case_ref: str, *, name_threshold: float = 0.85, spark: Any
     links, raw_names = _deterministic_links(con, case_ref, named)
     for a, b, score in match_names(sorted(raw_names), threshold=name_threshold, spark=spark):
         links.append((a, b, "splink", score))
-    for j in list_judgements(con, case_ref):
+    judged = list_judgements(con, case_ref)
+    result.conflicts = find_conflicts(judged)
+    aside = set_aside(result.conflicts)
+    dropped: list[int] = []
+    for j in judged:
         if j.verdict == "same":
-            links.append((j.left_key, j.right_key, "judgement:same", 1.0))
-    cannot = [(j.left_key, j.right_key) for j in list_judgements(con, case_ref) if j.verdict == "not_same"]
-    graph, kept = _link_graph(id_keys, raw_names, links, cannot)
+            if j.judgement_id in aside:
+                dropped.append(len(links))
+            links.append((j.left_key, j.right_key, JUDGED_SAME, 1.0))
+    cannot = [(j.left_key, j.right_key) for j in judged if j.verdict == "not_same"]
+    graph, kept = _link_graph(id_keys, raw_names, links, cannot, dropped)
     result.overruled = sum(1 for k in kept if not k)
     result.links = dict(Counter(rule for (_, _, rule, _), k in zip(links, kept, strict=True) if k))
     _write(con, case_ref, graph, links, kept, raw_names)
@@ -97,15 +116,28 @@ def _link_graph(
     raw_names: dict[str, Counter[str]],
     links: list[tuple[str, str, str, float]],
     cannot: list[tuple[str, str]],
+    dropped: Sequence[int] = (),
 ) -> tuple[ig.Graph, list[bool]]:
-    """Build the link graph and cut it wherever a "not same" judgement demands."""
+    """Build the link graph without the ``dropped`` links (same judgements a conflict set aside)
+    and cut it wherever a "not same" judgement demands.
+
+    A same judgement weighs one more than all model links together, so a cut never takes one while
+    a cut of model links alone exists; after the conflicts are settled one always does (the kept
+    sames alone join no pair a not_same keeps apart). A fixed large weight was not enough: a case
+    with enough model links between two people would have cut an analyst's same silently."""
     names = sorted(set(id_keys) | set(raw_names) | {k for a, b, _, _ in links for k in (a, b)})
     index = {k: i for i, k in enumerate(names)}
     graph = ig.Graph(n=len(names), edges=[(index[a], index[b]) for a, b, _, _ in links])
     graph.vs["key"] = names
-    graph.es["capacity"] = [CAPACITY.get(rule, 1.0) for _, _, rule, _ in links]
+    model = sum(CAPACITY.get(rule, 1.0) for _, _, rule, _ in links if rule != JUDGED_SAME)
+    graph.es["capacity"] = [
+        1.0 + model if rule == JUDGED_SAME else CAPACITY.get(rule, 1.0) for _, _, rule, _ in links
+    ]
     graph.es["link"] = list(range(len(links)))
     kept = [True] * len(links)
+    for i in dropped:
+        kept[i] = False
+    graph.delete_edges(sorted(dropped))  # edge ids are still the link indices here
     for a, b in cannot:
         if a not in index or b not in index:
             continue

@@ -20,6 +20,7 @@ from palermo.analytics import analysis, export, judgements, keyplayers
 from palermo.analytics import explain as explain_mod
 from palermo.analytics import timeline as timeline_mod
 from palermo.analytics.analysis import AnalysisResult
+from palermo.analytics.conflicts import Conflict, find_conflicts
 from palermo.analytics.explain import Explanation
 from palermo.analytics.judgements import Judgement
 from palermo.analytics.keyplayers import KeyPlayer
@@ -27,6 +28,7 @@ from palermo.analytics.redaction import Redaction
 from palermo.analytics.tables import create_analysis_tables
 from palermo.analytics.timeline import Event
 from palermo.errors import ConfigurationError, NotFoundError
+from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.schema import create_schema
 from palermo.ingest.service import ImportRecord, ImportReport, Progress, ingest, list_imports
 
@@ -249,15 +251,26 @@ class Analytics:
         )
 
     def judge(
-        self, case_ref: str, left: str, right: str, verdict: str, *, author: str, note: str = ""
+        self,
+        case_ref: str,
+        left: str,
+        right: str,
+        verdict: str,
+        *,
+        author: str,
+        note: str = "",
+        region: str = DEFAULT_REGION,
     ) -> Judgement:
-        """Record an analyst's same / not_same / unsure judgement (applied on the next analysis).
+        """Record an analyst's same / not_same / unsure judgement (applied on the next analysis;
+        ``region`` reads national phone keys).
 
         The case must exist, and the judgement is written to the case's audit log (its id and
         verdict, never the keys: they are phone numbers and names, and the audit log is read widely).
         """
         case = self.workspace.cases.get(case_ref)
-        made = judgements.judge(self.connect(), case_ref, left, right, verdict, author=author, note=note)
+        made = judgements.judge(
+            self.connect(), case_ref, left, right, verdict, author=author, note=note, region=region
+        )
         ctx = getattr(self.workspace, "ctx", None)
         if ctx is not None:
             with ctx.db.transaction() as session:
@@ -276,6 +289,11 @@ class Analytics:
         """The case's judgements, oldest first."""
         self.workspace.cases.get(case_ref)
         return judgements.list_judgements(self.connect(), case_ref)
+
+    def conflicts(self, case_ref: str) -> list[Conflict]:
+        """The case's judgements that contradict each other and which of them the next analysis
+        sets aside (:mod:`palermo.analytics.conflicts`)."""
+        return find_conflicts(self.judgements(case_ref))
 
     def _evidence_file(self, case_ref: str, evidence_id: int) -> tuple[Path, str | None]:
         """The stored original of an evidence item and its original name, checked to belong to ``case_ref``.

@@ -19,6 +19,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from palermo.cli.export import RevealOpt, record_reveal
+from palermo.cli.judge import render_conflicts
 from palermo.cli.output import console, emit, err_console, table, to_json
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
 
@@ -99,6 +100,8 @@ def _render(result: dict[str, Any]) -> None:
         f"{graph['communities']} communities (betweenness: {graph['betweenness']}); "
         f"{sum(s['indicator_hits'].values())} red flags, {s['leads_created']} new lead(s)."
     )
+    # the analysts must hear that one of their judgements was not applied, and why
+    render_conflicts(s["resolution"].get("conflicts") or [], result["case_ref"])
     console.print("\n[bold]Key players[/]")
     for k in result["key_players"]:
         role = f" — {k['role'].replace('_', ' ')}" if k.get("role") else ""

@@ -56,6 +56,14 @@ def normalise_phone(raw: str | None, region: str | None = DEFAULT_REGION) -> str
     return ("+" + digits) if text.startswith("+") else digits
 
 
+def phone_region(region: str) -> str | None:
+    """``region`` as the upper-case region code ``phonenumbers`` reads national numbers with
+    (``nl`` → ``NL``), or None when it knows no such region (``XX``, ``Netherlands``): a region it
+    does not know would leave every national number as bare digits, matching nothing."""
+    code = region.strip().upper()
+    return code if code in phonenumbers.SUPPORTED_REGIONS else None
+
+
 @lru_cache(maxsize=65_536)
 def normalise_email(raw: str | None) -> str | None:
     """An email address trimmed and lowercased, or None when it is not a plausible address.
@@ -124,4 +132,5 @@ __all__ = [
     "normalise_account",
     "normalise_email",
     "normalise_phone",
+    "phone_region",
 ]
