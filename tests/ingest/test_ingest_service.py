@@ -150,14 +150,16 @@ def test_old_workspaces_lose_only_the_identifier_copies(fx: Path) -> None:
     ]
     for evidence_id, locator, stmt_id, kind, _ in rows:
         con.execute(
-            "INSERT INTO identifiers VALUES ('C-1', ?, ?, ?, ?, 'x', 'x', NULL)",
+            "INSERT INTO identifiers (case_ref, evidence_id, locator, stmt_id, kind, raw, norm, name) "
+            "VALUES ('C-1', ?, ?, ?, ?, 'x', 'x', NULL)",
             [evidence_id, locator, stmt_id, kind],
         )
     create_schema(con)
     kept = {r[0] for r in con.execute("SELECT stmt_id FROM identifiers").fetchall()}
     assert kept == {stmt_id for _, _, stmt_id, _, keep in rows if keep}
     con.execute(  # written after the change: kept from now on, the clean-up runs once
-        "INSERT INTO identifiers VALUES ('C-1', 1, 'line:3', '1:line:3:caller', 'phone', 'x', 'x', NULL)"
+        "INSERT INTO identifiers (case_ref, evidence_id, locator, stmt_id, kind, raw, norm, name) "
+        "VALUES ('C-1', 1, 'line:3', '1:line:3:caller', 'phone', 'x', 'x', NULL)"
     )
     create_schema(con)
     assert con.execute("SELECT count(*) FROM identifiers").fetchone() == (len(kept) + 1,)

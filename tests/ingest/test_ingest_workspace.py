@@ -72,7 +72,7 @@ def test_cli_lists_adapters_and_mappings() -> None:
 def _tables(analytics: Any) -> dict[str, list[tuple[Any, ...]]]:
     con = analytics.connect()
     return {
-        t: con.execute(f"SELECT * EXCLUDE (evidence_id, stmt_id) FROM {t} ORDER BY ALL").fetchall()
+        t: con.execute(f"SELECT * EXCLUDE (evidence_id, stmt_id, import_id) FROM {t} ORDER BY ALL").fetchall()
         for t in ("payments", "calls", "ads")
     }
 

@@ -34,7 +34,7 @@ from palermo.analytics.keyplayers import KeyPlayer, key_players
 from palermo.analytics.metrics import GraphSummary, start_metrics
 from palermo.analytics.resolve import Resolution, resolve
 from palermo.analytics.roles import Role, infer_roles
-from palermo.analytics.tables import create_analysis_tables, table_exists
+from palermo.analytics.tables import analysed_again, create_analysis_tables, table_exists
 from palermo.errors import InputError, NotFoundError
 
 Progress = Callable[[str], None]
@@ -126,6 +126,7 @@ def analyze(
     step("key players")
     leads = propose_leads(con, case_ref, hits, workspace) if workspace is not None else 0
     step("leads")
+    analysed_again(con, case_ref)  # results are current again, whatever import was forgotten before
     summary = {
         "rows": _row_counts(con, case_ref),
         "resolution": resolution.to_dict(),

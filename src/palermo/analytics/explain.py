@@ -15,6 +15,7 @@ from typing import Any
 from palermo.analytics.graph import EDGE_SQL
 from palermo.analytics.indicators.catalogue import load_catalogue
 from palermo.analytics.mentions import mention_statements, mentions_sql, stmt_order_sql
+from palermo.analytics.tables import cleared_note
 from palermo.errors import NotFoundError
 
 _EDGE_SOURCES = {
@@ -62,7 +63,15 @@ def explain(con: Any, case_ref: str, item_id: str, *, limit: int = 1000) -> Expl
     return out
 
 
-def _missing(case_ref: str, item_id: str) -> NotFoundError:
+def _missing(con: Any, case_ref: str, item_id: str) -> NotFoundError:
+    """Not found, saying why when the case's analysis was cleared by a forgotten import (a lead's hit
+    id, an edge bookmarked before: the ids are real, the results they named are gone)."""
+    cleared = cleared_note(con, case_ref)
+    if cleared:
+        return NotFoundError(
+            f"no {item_id} in case {case_ref}: {cleared}; run `palermo analyze {case_ref}` again",
+            location="item_id",
+        )
     return NotFoundError(
         f"no {item_id} in case {case_ref}; run `palermo analyze {case_ref}` first", location="item_id"
     )
@@ -77,7 +86,7 @@ def _edge(con: Any, case_ref: str, item_id: str, limit: int) -> Explanation:
         [case_ref, item_id],
     ).fetchone()
     if row is None:
-        raise _missing(case_ref, item_id)
+        raise _missing(con, case_ref, item_id)
     kind, n, _weight, amount, first, last, src, dst = row
     money = f", total {amount}" if amount is not None else ""
     summary = f"{kind} between {src} and {dst}: {n} statement(s){money}, {first or '?'} – {last or '?'}"
@@ -99,7 +108,7 @@ def _entity(con: Any, case_ref: str, item_id: str, limit: int) -> Explanation:
         [case_ref, item_id],
     ).fetchone()
     if row is None:
-        raise _missing(case_ref, item_id)
+        raise _missing(con, case_ref, item_id)
     label, n, phones, emails, accounts = row
     summary = (
         f"{label}: {n} member(s) — {len(phones)} phone(s), {len(emails)} e-mail(s), "
@@ -131,7 +140,7 @@ def _hit(con: Any, case_ref: str, item_id: str, limit: int) -> Explanation:
         [case_ref, item_id],
     ).fetchone()
     if row is None:
-        raise _missing(case_ref, item_id)
+        raise _missing(con, case_ref, item_id)
     ind_id, kind, subject, entity, detail, stmt_ids, evidence_ids, locators = row
     indicator = next((i for i in load_catalogue() if i.id == ind_id), None)
     title = indicator.title if indicator else ind_id

@@ -8,8 +8,9 @@ to the module that implements it, so the class stays small while ingest and anal
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,12 +26,20 @@ from palermo.analytics.explain import Explanation
 from palermo.analytics.judgements import Judgement
 from palermo.analytics.keyplayers import KeyPlayer
 from palermo.analytics.redaction import Redaction
-from palermo.analytics.tables import create_analysis_tables
+from palermo.analytics.tables import clear_forgotten, create_analysis_tables
 from palermo.analytics.timeline import Event
 from palermo.errors import ConfigurationError, NotFoundError
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.schema import create_schema
-from palermo.ingest.service import ImportRecord, ImportReport, Progress, ingest, list_imports
+from palermo.ingest.service import (
+    ForgetReport,
+    ImportRecord,
+    ImportReport,
+    Progress,
+    forget,
+    ingest,
+    list_imports,
+)
 
 
 class Analytics:
@@ -184,6 +193,47 @@ class Analytics:
                 else replace(done, status="already_imported", rows_ok=0, rows_bad=0, tables={}, bad_rows=[])
             )
         return [outcome for _, outcome in sorted(results.items())]
+
+    def forget(self, case_ref: str, import_id: int, *, actor: str | None = None) -> ForgetReport:
+        """Undo one import of the case: its rows in every table and its import record go, with the
+        case's analysis results (built from them), in one DuckDB transaction; the exhibit can then
+        be imported again, with another adapter or other options.
+
+        Audited like every other change to a case (``ingest.forget``: the import and evidence ids,
+        the adapter and the rows removed per table, never a value). The audit record is written in a
+        case-store transaction that commits only once DuckDB has committed, so a failure on either
+        side leaves the rows, the analysis and the log as they were. Leads already in the case store
+        are kept: they are the reviewers' records, whatever the analysis finds next.
+        """
+        case = self.workspace.cases.get(case_ref)  # an unknown case: NotFoundError, exit 2
+        ctx = getattr(self.workspace, "ctx", None)
+        who = actor or getattr(self.workspace, "actor", None) or "unknown"
+
+        @contextmanager
+        def finish(con: Any, report: ForgetReport) -> Iterator[None]:
+            report.analysis_cleared = clear_forgotten(con, case_ref, report.import_id, report.evidence_id)
+            if ctx is None:
+                yield
+                return
+            with ctx.db.transaction() as session:
+                ctx.audit.record(
+                    session,
+                    actor=who,
+                    action="ingest.forget",
+                    object_type="case",
+                    object_id=case.id,
+                    case_id=case.id,
+                    detail={
+                        "import_id": report.import_id,
+                        "evidence_id": report.evidence_id,
+                        "adapter": report.adapter,
+                        "rows_removed": dict(report.tables),
+                        "analysis_cleared": sorted(report.analysis_cleared),
+                    },
+                )
+                yield  # DuckDB commits here; the audit record commits after it, or not at all
+
+        return forget(self.connect(), case_ref, import_id, finish=finish)
 
     def imports(self, case_ref: str) -> list[ImportRecord]:
         """The imports done for a case, oldest first (an unknown case is an error, not an empty list)."""

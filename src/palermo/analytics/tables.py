@@ -3,6 +3,13 @@
 Every row carries ``case_ref`` so one workspace file can hold many cases; a re-run of an analysis
 deletes the case's rows and writes them again, so results are reproducible and idempotent.
 ``judgements`` is the exception: it is the analysts' work and is never rewritten by the model.
+
+When an import is forgotten (``palermo ingest forget``) the case's results are cleared with its rows,
+in the same transaction, rather than marked stale: every reader (CLI, web, exports, the redaction
+rule) already knows the state "not analysed yet", while a stale flag would have to be checked by
+each of them, and one that forgot would go on showing edges and red flags made of statements that
+no longer exist. ``analysis_cleared`` remembers why, so ``--explain`` can say so, until the next
+analysis.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ CREATE TABLE IF NOT EXISTS entity_roles (
     case_ref VARCHAR, entity_id VARCHAR, role VARCHAR, ring BOOLEAN, reasons VARCHAR[]);
 CREATE TABLE IF NOT EXISTS indicator_leads (
     case_ref VARCHAR, hit_id VARCHAR, lead_id VARCHAR);
+CREATE TABLE IF NOT EXISTS analysis_cleared (
+    case_ref VARCHAR, import_id BIGINT, evidence_id BIGINT, cleared_at TIMESTAMP);
 """
 
 #: Tables rebuilt on every run of the analysis (judgements and lead bookkeeping are kept).
@@ -64,6 +73,50 @@ def clear_case(con: Any, case_ref: str, tables: tuple[str, ...] = DERIVED_TABLES
     """Delete a case's rows from derived tables before they are recomputed."""
     for table in tables:
         con.execute(f"DELETE FROM {table} WHERE case_ref = ?", [case_ref])
+
+
+def clear_forgotten(con: Any, case_ref: str, import_id: int, evidence_id: int) -> dict[str, int]:
+    """Clear the case's analysis results because an import's rows were just removed; return the rows
+    cleared per table. Runs inside the caller's transaction (``forget``'s), so the results go exactly
+    when the statements they were built from go.
+
+    Judgements (the analysts' work) and ``indicator_leads`` (which hit already has a lead in the case
+    store, so a re-run does not propose it twice) are kept. The reason is recorded when anything was
+    cleared, for :func:`cleared_note`.
+    """
+    create_analysis_tables(con)
+    cleared: dict[str, int] = {}
+    for table in DERIVED_TABLES:
+        row = con.execute(f"DELETE FROM {table} WHERE case_ref = ?", [case_ref]).fetchone()
+        if row and row[0]:
+            cleared[table] = int(row[0])
+    if cleared:
+        con.execute(
+            "INSERT INTO analysis_cleared VALUES (?, ?, ?, now()::TIMESTAMP)",
+            [case_ref, import_id, evidence_id],
+        )
+    return cleared
+
+
+def cleared_note(con: Any, case_ref: str) -> str | None:
+    """Why the case has no analysis results although it was analysed: the imports forgotten since."""
+    if not table_exists(con, "analysis_cleared"):
+        return None
+    rows = con.execute(
+        "SELECT import_id, evidence_id FROM analysis_cleared WHERE case_ref = ? "
+        "ORDER BY cleared_at, import_id",
+        [case_ref],
+    ).fetchall()
+    if not rows:
+        return None
+    which = ", ".join(f"import {i} (evidence {e})" for i, e in rows)
+    verb = "was" if len(rows) == 1 else "were"
+    return f"the analysis of case {case_ref} was cleared when {which} {verb} forgotten"
+
+
+def analysed_again(con: Any, case_ref: str) -> None:
+    """A new analysis is current again: forget why the previous one was cleared."""
+    con.execute("DELETE FROM analysis_cleared WHERE case_ref = ?", [case_ref])
 
 
 def table_exists(con: Any, name: str) -> bool:

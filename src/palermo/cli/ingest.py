@@ -3,8 +3,9 @@
 ``palermo ingest CASE EVIDENCE_ID... --adapter NAME`` is the everyday form (the evidence must already
 be in the case: ``palermo evidence add``), so every statement points at an exhibit with a hash and
 a custody chain; several exhibits of one kind are imported side by side (``Analytics.ingest_many``).
-``palermo ingest adapters`` lists the adapters and built-in mappings, and ``palermo ingest imports
-CASE`` what has been imported. The work itself is in
+``palermo ingest adapters`` lists the adapters and built-in mappings, ``palermo ingest imports
+CASE`` what has been imported, and ``palermo ingest forget CASE IMPORT_ID`` undoes one import so the
+exhibit can be imported again (another adapter, mapping or options). The work itself is in
 ``palermo.ingest.service``; this module only parses, shows progress and renders.
 """
 
@@ -24,7 +25,7 @@ from palermo.cli.output import console, emit, err_console, table
 from palermo.errors import InputError
 from palermo.ingest.base import list_adapters
 from palermo.ingest.mapping import builtin_mappings
-from palermo.ingest.service import ImportReport
+from palermo.ingest.service import ForgetReport, ImportReport
 
 
 class _DefaultRun(TyperGroup):
@@ -267,4 +268,47 @@ def imports(
                 for r in records
             ],
         ),
+    )
+
+
+@app.command("forget")
+def forget(
+    case_ref: Annotated[str, typer.Argument(metavar="CASE", help="Case reference.")],
+    import_id: Annotated[
+        int, typer.Argument(metavar="IMPORT_ID", help="Import id (palermo ingest imports CASE).")
+    ],
+    workspace: WorkspaceOpt = None,
+    as_json: AsJson = False,
+) -> None:
+    """Undo one import of CASE: remove every row it wrote and its record, and clear the case's analysis
+    (one transaction, audited), so the exhibit can be imported again with another adapter or options."""
+    ws = _open_workspace(workspace)
+    analytics = ws.analytics
+    try:
+        report = analytics.forget(case_ref, import_id, actor=ws.actor)
+    finally:
+        analytics.close()
+        ws.close()
+    emit(report, as_json, lambda: _render_forget(report))
+
+
+def _render_forget(report: ForgetReport) -> None:
+    options = ", ".join(f"{k}={v}" for k, v in sorted(report.options.items())) or "no options"
+    console.print(
+        f"Forgot import {report.import_id} of {report.case_ref} (evidence {report.evidence_id}, "
+        f"{report.adapter}, {options}): {report.rows_removed} row(s) removed",
+        highlight=False,
+    )
+    if report.tables:
+        table(None, ["table", "rows removed"], sorted(report.tables.items()))
+    if report.analysis_cleared:
+        console.print(
+            f"The analysis of {report.case_ref} was built from them and is cleared: "
+            f"run `palermo analyze {report.case_ref}` again."
+        )
+    console.print(
+        f"Import the exhibit again with: palermo ingest {report.case_ref} {report.evidence_id} "
+        "--adapter NAME [-o KEY=VALUE]",
+        highlight=False,
+        markup=False,
     )

@@ -17,6 +17,12 @@ and a million payments) for rows nothing read, and put every victim's number on 
 The data tables carry no primary keys or indexes on purpose: DuckDB appends millions of rows much
 faster without them, and uniqueness is guaranteed one level up, by the ``imports`` table (one import
 per case, evidence item and adapter).
+
+Every evidence table ends with ``import_id``, the import that wrote the row (written by the service,
+never by an adapter, so it is not in :data:`TABLE_COLUMNS`). One exhibit may be read by two imports
+(two mappings of one file, a bank statement read as CSV and as a mapping), and their rows share the
+evidence id and often the statement ids: only the import id tells them apart when one import has to
+be forgotten (``palermo ingest forget``, decision 0007).
 """
 
 from __future__ import annotations
@@ -165,15 +171,31 @@ INSERT OR IGNORE INTO analytics_meta VALUES ('identifiers', 'narrow');
 """
 
 
+#: The column naming the import that wrote a row; last in every evidence table (workspaces made before
+#: it existed gain it at the end, so the layout is the same for old and new files).
+IMPORT_COLUMN = "import_id"
+
+#: Workspaces made before rows carried their import gain the column; rows already there are given the
+#: import of their exhibit when the exhibit has exactly one import in the case. Rows of an exhibit read
+#: by several imports stay NULL: nothing tells which import wrote them, and ``forget`` refuses to guess.
+_RECORD_IMPORT_IDS = """
+UPDATE {table} t SET import_id = m.import_id
+FROM (SELECT case_ref, evidence_id, min(import_id) AS import_id FROM imports
+      GROUP BY case_ref, evidence_id HAVING count(*) = 1) m
+WHERE t.import_id IS NULL AND t.case_ref = m.case_ref AND t.evidence_id = m.evidence_id;
+"""
+
+
 def columns_of(table: str) -> tuple[str, ...]:
-    """All column names of an evidence table, provenance first, in insertion order."""
+    """The column names an adapter's rows fill, provenance first, in table order (``import_id``,
+    which the service writes, is left out)."""
     return ("case_ref", "evidence_id", "locator", "stmt_id", *(name for name, _ in TABLE_COLUMNS[table]))
 
 
 def table_ddl(table: str) -> str:
     """The ``CREATE TABLE IF NOT EXISTS`` statement of one evidence table."""
     cols = ", ".join(f"{name} {sql_type}" for name, sql_type in TABLE_COLUMNS[table])
-    return f"CREATE TABLE IF NOT EXISTS {table} ({PROVENANCE}, {cols});"
+    return f"CREATE TABLE IF NOT EXISTS {table} ({PROVENANCE}, {cols}, {IMPORT_COLUMN} BIGINT);"
 
 
 def ddl() -> str:
@@ -191,6 +213,11 @@ def create_schema(con: Any) -> None:
     con.execute(META_DDL)
     if con.execute("SELECT 1 FROM analytics_meta WHERE key = 'identifiers'").fetchone() is None:
         con.execute(_NARROW_IDENTIFIERS)
+    if con.execute("SELECT 1 FROM analytics_meta WHERE key = 'import_ids'").fetchone() is None:
+        for table in EVIDENCE_TABLES:
+            con.execute(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {IMPORT_COLUMN} BIGINT")
+            con.execute(_RECORD_IMPORT_IDS.format(table=table))
+        con.execute("INSERT OR IGNORE INTO analytics_meta VALUES ('import_ids', 'recorded')")
 
 
 __all__ = [
@@ -198,6 +225,7 @@ __all__ = [
     "DERIVED_IDENTIFIERS",
     "EVIDENCE_TABLES",
     "IDENTIFIER_KINDS",
+    "IMPORT_COLUMN",
     "TABLE_COLUMNS",
     "columns_of",
     "create_schema",

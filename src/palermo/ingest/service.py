@@ -7,6 +7,9 @@
 * **Bad rows**: by default one unreadable row fails the whole import with ``file:line: field:
   problem`` for the first 20, because silently dropping rows from an exhibit is how evidence gets
   challenged. With ``skip_bad_rows`` the good rows are kept and the bad ones are listed in the report.
+* **Undoable**: every row carries the id of the import that wrote it, so :func:`forget` removes one
+  import (its rows and its record, in one transaction) and the exhibit can be read again, with
+  another adapter or other options; idempotency would otherwise block the correction for good.
 
 This module works on a bare DuckDB connection and a file path, without the case store, so it can
 be tested and benchmarked alone; ``palermo.analytics.service.Analytics`` adds the evidence lookup.
@@ -17,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext, suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -25,9 +29,9 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from palermo.errors import ImportDataError, IntegrityError, NotFoundError
+from palermo.errors import ImportDataError, InputError, IntegrityError, NotFoundError
 from palermo.ingest.base import Adapter, BadRow, Batch, check_options, get_adapter
-from palermo.ingest.schema import EVIDENCE_TABLES, create_schema
+from palermo.ingest.schema import EVIDENCE_TABLES, IMPORT_COLUMN, create_schema
 
 #: How many bad rows an error message lists before it only gives the count.
 MAX_LISTED = 20
@@ -96,13 +100,17 @@ def _previous(con: Any, case_ref: str, evidence_id: int, adapter: str, sha: str)
     return (int(row[0]), str(row[1])) if row else None
 
 
-def _insert(con: Any, case_ref: str, batch: Batch) -> int:
+def _insert(con: Any, case_ref: str, import_id: int, batch: Batch) -> int:
     if batch.table not in EVIDENCE_TABLES:
         raise ImportDataError(f"adapter wrote to unknown table {batch.table!r}", location="adapter")
+    if IMPORT_COLUMN in batch.columns:
+        raise ImportDataError(f"adapter wrote the service's own column {IMPORT_COLUMN!r}", location="adapter")
     cols = ", ".join(batch.columns)
+    into = f"INSERT INTO {batch.table} (case_ref, {IMPORT_COLUMN}, {cols})"
     if batch.sql is not None:
-        sql = f"INSERT INTO {batch.table} (case_ref, {cols}) SELECT ?, * FROM ({batch.sql})"
-        return int(con.execute(sql, [case_ref]).fetchone()[0])
+        return int(
+            con.execute(f"{into} SELECT ?, ?, * FROM ({batch.sql})", [case_ref, import_id]).fetchone()[0]
+        )
     if not batch.rows:
         return 0
     arrays = {c: pa.array([r[i] for r in batch.rows]) for i, c in enumerate(batch.columns)}
@@ -110,9 +118,7 @@ def _insert(con: Any, case_ref: str, batch: Batch) -> int:
     con.register(view, pa.table(arrays))
     try:
         return int(
-            con.execute(
-                f"INSERT INTO {batch.table} (case_ref, {cols}) SELECT ?, {cols} FROM {view}", [case_ref]
-            ).fetchone()[0]
+            con.execute(f"{into} SELECT ?, ?, {cols} FROM {view}", [case_ref, import_id]).fetchone()[0]
         )
     finally:
         con.unregister(view)
@@ -193,13 +199,16 @@ def ingest(
         restore = _insertion_order_kept(con)
         con.execute("BEGIN TRANSACTION")
         try:
-            _consume(con, impl, path, report, opts, skip_bad_rows, progress)
+            # the id is taken first: every row written carries it (``forget`` removes exactly these)
+            import_id = int(con.execute("SELECT nextval('imports_seq')").fetchone()[0])
+            _consume(con, impl, path, report, opts, skip_bad_rows, progress, import_id)
             report.import_id = int(
                 con.execute(
-                    "INSERT INTO imports (case_ref, evidence_id, adapter, sha256, options_json, rows_ok, "
-                    "rows_bad, status, started_at, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-                    "RETURNING import_id",
+                    "INSERT INTO imports (import_id, case_ref, evidence_id, adapter, sha256, options_json, "
+                    "rows_ok, rows_bad, status, started_at, finished_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING import_id",
                     [
+                        import_id,
                         case_ref,
                         int(evidence_id),
                         key,
@@ -263,6 +272,7 @@ def _consume(
     opts: dict[str, Any],
     skip_bad_rows: bool,
     progress: Progress | None,
+    import_id: int,
 ) -> None:
     """Consume the adapter inside the open transaction, filling ``report``."""
     bad: list[BadRow] = []
@@ -278,7 +288,7 @@ def _consume(
             continue
         if bad and not skip_bad_rows:
             continue  # the import will fail: skip the work, keep collecting bad rows
-        added = _insert(con, report.case_ref, item)
+        added = _insert(con, report.case_ref, import_id, item)
         report.tables[item.table] = report.tables.get(item.table, 0) + added
         if item.table != "identifiers":
             report.rows_ok += added
@@ -293,6 +303,126 @@ def _consume(
         report.status = "partial"
 
 
+@dataclass
+class ForgetReport:
+    """What one ``forget`` call removed: rows per table (never their values) and the import record."""
+
+    case_ref: str
+    import_id: int
+    evidence_id: int
+    adapter: str
+    options: dict[str, Any]
+    rows_removed: int = 0
+    tables: dict[str, int] = field(default_factory=dict)
+    #: rows of the case's analysis results cleared with it, per table (filled by the analytics layer)
+    analysis_cleared: dict[str, int] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+#: Entered inside ``forget``'s transaction once the rows are gone, exited around its COMMIT.
+Finish = Callable[[Any, ForgetReport], AbstractContextManager[object]]
+
+
+def forget(con: Any, case_ref: str, import_id: int, *, finish: Finish | None = None) -> ForgetReport:
+    """Remove every row import ``import_id`` of ``case_ref`` wrote, and its import record: the undo of
+    :func:`ingest`, so an exhibit read with the wrong adapter, mapping or options can be read again.
+
+    All or nothing, in one DuckDB transaction: a failure anywhere leaves every table as it was. Rows
+    are found by the import id each carries, so another import of the same exhibit (another
+    mapping of the same file) keeps its rows. ``finish(con, report)`` is entered inside the
+    transaction after the deletes and exited around the COMMIT: the analytics layer clears the
+    case's analysis there (same transaction) and writes its audit record in a case-store
+    transaction that commits only if DuckDB's did. An unknown import id, or one of another case,
+    is a :class:`NotFoundError`.
+    """
+    create_schema(con)
+    record = _record_of(con, case_ref, int(import_id))
+    report = ForgetReport(case_ref, record.import_id, record.evidence_id, record.adapter, record.options)
+    con.execute("BEGIN TRANSACTION")
+    try:
+        where = _rows_of(con, record)
+        for table in EVIDENCE_TABLES:
+            removed = int(
+                con.execute(
+                    f"DELETE FROM {table} WHERE {where}", [case_ref, record.import_id, record.evidence_id]
+                ).fetchone()[0]
+            )
+            if removed:
+                report.tables[table] = removed
+                if table != "identifiers":
+                    report.rows_removed += removed
+        con.execute("DELETE FROM imports WHERE import_id = ?", [record.import_id])
+        with finish(con, report) if finish is not None else nullcontext():
+            con.execute("COMMIT")
+    except BaseException:
+        _rollback(con)
+        raise
+    return report
+
+
+def _record_of(con: Any, case_ref: str, import_id: int) -> ImportRecord:
+    """The import record, checked to belong to ``case_ref``."""
+    row = con.execute("SELECT case_ref FROM imports WHERE import_id = ?", [import_id]).fetchone()
+    if row is None:
+        raise NotFoundError(
+            f"no import {import_id} in case {case_ref} (see `palermo ingest imports {case_ref}`)",
+            location="import_id",
+        )
+    if str(row[0]) != case_ref:
+        raise NotFoundError(
+            f"import {import_id} belongs to case {row[0]}, not to {case_ref}", location="import_id"
+        )
+    return next(r for r in list_imports(con, case_ref) if r.import_id == import_id)
+
+
+def _rows_of(con: Any, record: ImportRecord) -> str:
+    """The ``WHERE`` clause (parameters: case, import id, evidence id) selecting the import's rows.
+
+    Rows written before rows carried their import (``import_id`` NULL, see
+    ``palermo.ingest.schema``) belong to it only if it is the one import of its exhibit; when the
+    exhibit has others too, nothing tells whose those rows are, and guessing would delete another
+    import's statements or leave stale ones behind, so this refuses.
+    """
+    params = [record.case_ref, record.evidence_id]
+    unattributed = sum(
+        int(
+            con.execute(
+                f"SELECT count(*) FROM {table} WHERE case_ref = ? AND evidence_id = ? "
+                f"AND {IMPORT_COLUMN} IS NULL",
+                params,
+            ).fetchone()[0]
+        )
+        for table in EVIDENCE_TABLES
+    )
+    mine = f"case_ref = ? AND {IMPORT_COLUMN} = ?"
+    if not unattributed:
+        return f"{mine} AND evidence_id = ?"
+    others = [
+        int(r[0])
+        for r in con.execute(
+            "SELECT import_id FROM imports WHERE case_ref = ? AND evidence_id = ? AND import_id <> ? "
+            "ORDER BY import_id",
+            [*params, record.import_id],
+        ).fetchall()
+    ]
+    if others:
+        raise InputError(
+            f"evidence {record.evidence_id} has {unattributed} row(s) imported before Palermo recorded "
+            f"which import wrote each row, and import(s) {', '.join(map(str, others))} read it too: "
+            f"import {record.import_id}'s rows cannot be told apart from theirs, nothing forgotten",
+            location="import_id",
+        )
+    return f"case_ref = ? AND ({IMPORT_COLUMN} = ? OR ({IMPORT_COLUMN} IS NULL AND evidence_id = ?))"
+
+
+def _rollback(con: Any) -> None:
+    """Roll back, unless DuckDB already has (a COMMIT that failed ends the transaction itself)."""
+    with suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
+
+
 def list_imports(con: Any, case_ref: str) -> list[ImportRecord]:
     """The imports recorded for a case, oldest first."""
     create_schema(con)
@@ -304,4 +434,4 @@ def list_imports(con: Any, case_ref: str) -> list[ImportRecord]:
     return [ImportRecord(r[0], r[1], r[2], r[3], r[4], json.loads(r[5] or "{}"), *r[6:]) for r in rows]
 
 
-__all__ = ["ImportRecord", "ImportReport", "file_sha256", "ingest", "list_imports"]
+__all__ = ["ForgetReport", "ImportRecord", "ImportReport", "file_sha256", "forget", "ingest", "list_imports"]

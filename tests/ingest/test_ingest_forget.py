@@ -1,0 +1,334 @@
+"""``forget``: undoing one import, so an exhibit read the wrong way can be read again.
+
+Every test goes through a real workspace (case store + DuckDB) or a real DuckDB file; failures are
+real ones (a write-write conflict in DuckDB, a case store that refuses the audit record), not
+stand-ins for Palermo's own code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from sqlalchemy import text
+from typer.testing import CliRunner
+
+from palermo.cli.main import app
+from palermo.errors import InputError, NotFoundError
+from palermo.ingest.schema import EVIDENCE_TABLES, create_schema, ddl
+from palermo.ingest.service import forget, ingest
+from palermo.workspace import Workspace
+
+HEADER = (
+    "date;time;account_iban;account_holder;counterparty_iban;counterparty_name;amount;currency;direction;"
+    "channel;description;city;balance"
+)
+#: A continental statement: read by ``bank_csv`` without ``decimal_comma`` two of its three amounts are
+#: bad rows; with it, all three are read.
+ROWS = (
+    "2025-03-01;09:15:00;NL91ABNA0417164300;Mara Velden;DE89370400440532013000;Oskar Brandt;2177,89;EUR;"
+    "credit;transfer;salary;Amsterdam;1",
+    "2025-03-02;23:41:07;NL91ABNA0417164300;Mara Velden;GB29NWBK60161331926819;Tomas Kell;1.234,56;EUR;"
+    "debit;card;room 12;Rotterdam;1",
+    "2025-03-03;10:00:00;NL91ABNA0417164300;Mara Velden;GB29NWBK60161331926819;Tomas Kell;-15;EUR;"
+    "debit;p2p;rent;Amsterdam;1",
+)
+#: The same statement read through a YAML mapping: a second import of the same exhibit, writing the
+#: same table with the same statement ids (``<evidence>:line:N``).
+MAPPING = """name: contbank
+description: continental statement → payments
+target: payments
+source: {format: csv, delimiter: ";"}
+fields:
+  ts: {column: date, type: timestamp, format: "%Y-%m-%d", required: true}
+  from_account: {column: account_iban, type: account}
+  from_name: {column: account_holder}
+  to_account: {column: counterparty_iban, type: account}
+  to_name: {column: counterparty_name}
+  amount: {column: amount, type: decimal, decimal_comma: true, required: true}
+  currency: {const: EUR}
+"""
+WRONG = {"delimiter": ";"}
+RIGHT = {"delimiter": ";", "decimal_comma": "true"}
+
+
+@pytest.fixture
+def ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    key = tmp_path / "keys" / "master.key"
+    monkeypatch.setenv("PALERMO_MASTER_KEY_FILE", str(key))
+    workspace = Workspace.init(tmp_path / "ws", master_key_file=key)
+    workspace.cases.create("C-1", "Synthetic ring")
+    workspace.cases.create("C-2", "Other case")
+    yield workspace
+    workspace.close()
+
+
+@pytest.fixture
+def statement(tmp_path: Path) -> Path:
+    path = tmp_path / "statement.csv"
+    path.write_text("\n".join([HEADER, *ROWS]) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def mapping(tmp_path: Path) -> Path:
+    path = tmp_path / "contbank.yaml"
+    path.write_text(MAPPING, encoding="utf-8")
+    return path
+
+
+def _add(ws: Any, case_ref: str, path: Path) -> int:
+    return int(ws.evidence.add(case_ref, path, source="test", acquired_by="analyst").id)
+
+
+def _snapshot(con: Any, *, with_import_ids: bool = True) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every evidence table and every import record, as sorted tuples."""
+    skip = "" if with_import_ids else " EXCLUDE (import_id)"
+    out = {t: con.execute(f"SELECT *{skip} FROM {t} ORDER BY ALL").fetchall() for t in EVIDENCE_TABLES}
+    out["imports"] = con.execute(
+        "SELECT import_id, case_ref, evidence_id, adapter, sha256, options_json, rows_ok, rows_bad, status "
+        "FROM imports ORDER BY import_id"
+    ).fetchall()
+    return out
+
+
+def _forgets(ws: Any) -> list[Any]:
+    return [e for e in ws.audit.events() if e.action == "ingest.forget"]
+
+
+def test_forget_removes_every_row_of_the_import_and_nothing_else(
+    ws: Any, fx: Path, statement: Path, mapping: Path
+) -> None:
+    """Another import of the same exhibit (same table, same statement ids), another exhibit of the case
+    and another case's import keep every row; the forgotten import leaves none, and its record goes."""
+    exhibit = _add(ws, "C-1", statement)
+    phone = _add(ws, "C-1", fx / "phone_device.json")
+    other_case = _add(ws, "C-2", fx / "cdr_ok.csv")
+    analytics = ws.analytics
+    con = analytics.connect()
+    kept = analytics.ingest("C-1", exhibit, "mapping", {"mapping": str(mapping)})
+    analytics.ingest("C-1", phone, "phone_json", {"region": "US"})
+    analytics.ingest("C-2", other_case, "cdr_csv", {"region": "US"})
+    before = _snapshot(con)
+    wrong = analytics.ingest("C-1", exhibit, "bank_csv", WRONG, skip_bad_rows=True)
+    assert (wrong.status, wrong.rows_ok, kept.rows_ok) == ("partial", 1, 3)
+    shared = con.execute(
+        "SELECT count(*) FROM payments a JOIN payments b USING (stmt_id) "
+        "WHERE a.import_id = ? AND b.import_id = ?",
+        [wrong.import_id, kept.import_id],
+    ).fetchone()
+    assert shared == (1,)  # only the import id tells the two imports' rows apart
+
+    report = analytics.forget("C-1", wrong.import_id)
+
+    assert _snapshot(con) == before
+    assert (report.import_id, report.evidence_id, report.adapter) == (wrong.import_id, exhibit, "bank_csv")
+    assert (report.tables, report.rows_removed, report.options) == (wrong.tables, wrong.rows_ok, WRONG)
+    analytics.close()
+
+
+def test_every_table_an_import_wrote_is_emptied_of_it(ws: Any, fx: Path) -> None:
+    """A phone extraction writes calls, messages, contacts and ``identifiers`` (the device's own number):
+    all of them lose the import's rows, and the counts removed are the counts it wrote."""
+    phone = _add(ws, "C-1", fx / "phone_device.json")
+    analytics = ws.analytics
+    con = analytics.connect()
+    written = analytics.ingest("C-1", phone, "phone_json", {"region": "US"})
+    assert "identifiers" in written.tables and len(written.tables) >= 3
+    report = analytics.forget("C-1", int(written.import_id or 0))
+    assert report.tables == written.tables
+    assert all(con.execute(f"SELECT count(*) FROM {t}").fetchone() == (0,) for t in EVIDENCE_TABLES)
+    assert analytics.imports("C-1") == []
+    analytics.close()
+
+
+def test_the_exhibit_can_be_imported_again_with_other_options(ws: Any, statement: Path) -> None:
+    """Idempotency blocks a second import of the same exhibit; after ``forget`` it is read again, and
+    the result is exactly a fresh import's."""
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    con = analytics.connect()
+    wrong = analytics.ingest("C-1", exhibit, "bank_csv", WRONG, skip_bad_rows=True)
+    assert analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).status == "already_imported"
+
+    analytics.forget("C-1", int(wrong.import_id or 0))
+    again = analytics.ingest("C-1", exhibit, "bank_csv", RIGHT)
+
+    fresh_con = duckdb.connect()
+    stored = ws.evidence.path_of(exhibit)
+    fresh = ingest(fresh_con, "C-1", exhibit, stored, "bank_csv", RIGHT, display_name=statement.name)
+    assert (again.status, again.rows_ok, again.rows_bad, again.tables) == (
+        fresh.status,
+        fresh.rows_ok,
+        fresh.rows_bad,
+        fresh.tables,
+    )
+    assert again.rows_ok == 3
+    mine, theirs = _snapshot(con, with_import_ids=False), _snapshot(fresh_con, with_import_ids=False)
+    assert {t: mine[t] for t in EVIDENCE_TABLES} == {t: theirs[t] for t in EVIDENCE_TABLES}
+    assert [(r.adapter, r.options, r.rows_ok) for r in analytics.imports("C-1")] == [("bank_csv", RIGHT, 3)]
+    fresh_con.close()
+    analytics.close()
+
+
+def test_a_conflict_midway_leaves_every_table_as_it_was(ws: Any, fx: Path, statement: Path) -> None:
+    """A real failure after the rows are deleted (another transaction holds the import record):
+    the deletes are rolled back, nothing is audited, and forgetting works once the other is gone."""
+    exhibit = _add(ws, "C-1", statement)
+    phone = _add(ws, "C-1", fx / "phone_device.json")
+    analytics = ws.analytics
+    con = analytics.connect()
+    analytics.ingest("C-1", exhibit, "bank_csv", RIGHT)
+    target = analytics.ingest("C-1", phone, "phone_json", {"region": "US"})
+    before = _snapshot(con)
+    other = con.cursor()
+    other.execute("BEGIN TRANSACTION")
+    other.execute("DELETE FROM imports WHERE import_id = ?", [target.import_id])  # not committed
+    with pytest.raises(duckdb.TransactionException, match=r"[Cc]onflict"):
+        analytics.forget("C-1", int(target.import_id or 0))
+    other.execute("ROLLBACK")
+    other.close()
+    assert _snapshot(con) == before
+    assert _forgets(ws) == []
+    assert analytics.forget("C-1", int(target.import_id or 0)).tables == target.tables
+    assert len(_forgets(ws)) == 1
+    analytics.close()
+
+
+def test_an_audit_log_that_refuses_the_record_forgets_nothing(ws: Any, statement: Path) -> None:
+    """The audit record is written before DuckDB commits: when the case store refuses it, the rows stay."""
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = analytics.ingest("C-1", exhibit, "bank_csv", RIGHT)
+    before = _snapshot(con)
+    with ws.ctx.db.transaction() as session:
+        session.execute(
+            text(
+                "CREATE TRIGGER no_forget BEFORE INSERT ON audit_events WHEN NEW.action = 'ingest.forget' "
+                "BEGIN SELECT RAISE(ABORT, 'audit store refuses'); END"
+            )
+        )
+    with pytest.raises(Exception, match="audit store refuses"):
+        analytics.forget("C-1", int(done.import_id or 0))
+    assert _snapshot(con) == before
+    with ws.ctx.db.transaction() as session:
+        session.execute(text("DROP TRIGGER no_forget"))
+    assert analytics.forget("C-1", int(done.import_id or 0)).rows_removed == 3
+    analytics.close()
+
+
+def test_forgetting_is_audited_with_counts_and_never_values(ws: Any, statement: Path) -> None:
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    done = analytics.ingest("C-1", exhibit, "bank_csv", RIGHT)
+    analytics.forget("C-1", int(done.import_id or 0), actor="analyst.one")
+    analytics.close()
+    (event,) = _forgets(ws)
+    assert (event.actor, event.object_type, event.case_id) == ("analyst.one", "case", ws.cases.get("C-1").id)
+    assert event.detail["import_id"] == done.import_id and event.detail["evidence_id"] == exhibit
+    assert event.detail["rows_removed"] == {"payments": 3}
+    written = json.dumps(event.detail)
+    assert not any(value in written for value in ("NL91", "Mara", "Tomas", "2177", "salary"))
+    assert [e.action for e in ws.audit.events("C-1")][-1] == "ingest.forget"  # in the case's log
+    assert ws.audit.verify() == []
+
+
+def test_unknown_case_unknown_import_and_another_cases_import_are_refused(ws: Any, fx: Path) -> None:
+    theirs = _add(ws, "C-2", fx / "cdr_ok.csv")
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = analytics.ingest("C-2", theirs, "cdr_csv", {"region": "US"})
+    before = _snapshot(con)
+    with pytest.raises(NotFoundError, match="NOPE"):
+        analytics.forget("NOPE", int(done.import_id or 0))
+    with pytest.raises(NotFoundError, match="no import 999 in case C-1"):
+        analytics.forget("C-1", 999)
+    with pytest.raises(NotFoundError, match="belongs to case C-2, not to C-1"):
+        analytics.forget("C-1", int(done.import_id or 0))
+    assert _snapshot(con) == before and _forgets(ws) == []
+    analytics.close()
+
+
+def _cli(ws: Any, *args: str) -> Any:
+    return CliRunner().invoke(app, ["ingest", *args, "-w", str(ws.path)])
+
+
+def test_cli_forgets_and_the_exhibit_is_imported_again(ws: Any, statement: Path) -> None:
+    exhibit = _add(ws, "C-1", statement)
+    ws.close()  # the CLI opens the workspace itself
+    first = _cli(ws, "C-1", str(exhibit), "-a", "bank_csv", "-o", "delimiter=;", "--skip-bad-rows", "--json")
+    assert first.exit_code == 0, first.output
+    import_id = json.loads(first.stdout)["import_id"]
+
+    shown = _cli(ws, "forget", "C-1", str(import_id))
+    assert shown.exit_code == 0, shown.output
+    assert f"Forgot import {import_id} of C-1 (evidence {exhibit}, bank_csv" in shown.stdout
+    assert f"palermo ingest C-1 {exhibit} --adapter NAME" in shown.stdout
+    assert json.loads(_cli(ws, "imports", "C-1", "--json").stdout) == []
+
+    again = _cli(
+        ws, "C-1", str(exhibit), "-a", "bank_csv", "-o", "delimiter=;", "-o", "decimal_comma=true", "--json"
+    )
+    assert again.exit_code == 0, again.output
+    assert (json.loads(again.stdout)["status"], json.loads(again.stdout)["rows_ok"]) == ("imported", 3)
+    second = json.loads(again.stdout)["import_id"]
+    as_json = _cli(ws, "forget", "C-1", str(second), "--json")
+    assert as_json.exit_code == 0, as_json.output
+    assert json.loads(as_json.stdout)["tables"] == {"payments": 3}
+
+
+def test_cli_refuses_unknown_ids_as_bad_input(ws: Any, fx: Path) -> None:
+    theirs = _add(ws, "C-2", fx / "cdr_ok.csv")
+    ws.close()
+    done = _cli(ws, "C-2", str(theirs), "-a", "cdr_csv", "--json")
+    import_id = json.loads(done.stdout)["import_id"]
+    for args, message in (
+        (("forget", "NOPE", str(import_id)), "NOPE"),
+        (("forget", "C-1", "999"), "no import 999"),
+        (("forget", "C-1", str(import_id)), "belongs to case C-2"),
+    ):
+        result = _cli(ws, *args)
+        assert isinstance(result.exception, NotFoundError), result.output
+        assert result.exception.exit_code == 2 and message in str(result.exception)
+    assert [r["import_id"] for r in json.loads(_cli(ws, "imports", "C-2", "--json").stdout)] == [import_id]
+
+
+def _old_layout(con: Any) -> None:
+    """The analytics tables as they were before rows carried their import id."""
+    con.execute(ddl().replace(", import_id BIGINT", ""))
+
+
+def test_rows_from_before_import_ids_are_given_their_import_when_it_is_the_only_one(tmp_path: Path) -> None:
+    con = duckdb.connect(str(tmp_path / "old.duckdb"))
+    _old_layout(con)
+    record = (
+        "INSERT INTO imports (case_ref, evidence_id, adapter, sha256, rows_ok, rows_bad, status, started_at, "
+        "finished_at) VALUES ('C-1', ?, ?, 'x', 1, 0, 'imported', now(), now()) RETURNING import_id"
+    )
+    alone = con.execute(record, [1, "cdr_csv"]).fetchone()[0]
+    first = con.execute(record, [2, "bank_csv"]).fetchone()[0]
+    second = con.execute(record, [2, "mapping:contbank"]).fetchone()[0]
+    for evidence_id, n in ((1, 3), (2, 2)):
+        for line in range(n):
+            con.execute(
+                "INSERT INTO calls (case_ref, evidence_id, locator, stmt_id) VALUES ('C-1', ?, ?, ?)",
+                [evidence_id, f"line:{line}", f"{evidence_id}:line:{line}"],
+            )
+    create_schema(con)
+    assert con.execute(
+        "SELECT evidence_id, import_id, count(*) FROM calls GROUP BY ALL ORDER BY 1"
+    ).fetchall() == [
+        (1, alone, 3),
+        (2, None, 2),  # two imports read evidence 2: nobody can say whose rows these are
+    ]
+    with pytest.raises(InputError, match=rf"import\(s\) {second} read it too.*nothing forgotten"):
+        forget(con, "C-1", first)
+    assert con.execute("SELECT count(*) FROM calls").fetchone() == (5,)
+    assert forget(con, "C-1", alone).tables == {"calls": 3}
+    assert con.execute("SELECT DISTINCT evidence_id FROM calls").fetchall() == [(2,)]
+    con.close()
