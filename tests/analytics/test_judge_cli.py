@@ -271,5 +271,38 @@ def test_an_unknown_case_is_named_and_nothing_is_written(
 
 def test_exporting_a_case_not_yet_analysed_says_so(cli: Any, tmp_path: Any) -> None:
     assert cli("case", "create", "NEW-1", "--title", "not analysed")[0] == 0
-    code, _, err = cli("export", "graph", "NEW-1", "--out", str(tmp_path / "net.gexf"))
-    assert code == 2 and "palermo analyze NEW-1" in err and not (tmp_path / "net.gexf").exists()
+    for args in (
+        ("graph", "NEW-1", "--out", str(tmp_path / "net.gexf")),
+        ("ftm", "NEW-1", str(tmp_path / "c.json")),
+    ):
+        code, _, err = cli("export", *args)
+        assert code == 2 and "palermo analyze NEW-1" in err and list(tmp_path.iterdir()) == []
+
+
+def test_without_an_analysis_judgements_show_no_victims_keys_and_no_notes(
+    cli: Any, case: dict[str, Any], tmp_path: Any
+) -> None:
+    """After ``ingest forget`` clears the analysis the rule knows nobody: a victim's keys the analyst
+    judged by pseudonym must not come back in clear, nor a note naming her, nor an FtM export written.
+    (Last in the module: it forgets an import.)"""
+    con = duckdb.connect(str(case["root"] / "ws" / "analytics.duckdb"), read_only=True)
+    try:
+        keys = con.execute(
+            "SELECT min(m.member_key), max(m.member_key) FROM entity_members m "
+            "JOIN entity_roles r USING (case_ref, entity_id) WHERE r.role = 'possible_victim' "
+            "GROUP BY m.entity_id HAVING count(*) >= 2 ORDER BY 1 LIMIT 1"
+        ).fetchone()
+    finally:
+        con.close()
+    assert keys is not None
+    ref = case["case"]
+    assert cli("judge", "add", ref, keys[0], keys[1], "unsure", "--note", "she works as Loro")[0] == 0
+    code, out, err = cli("ingest", "imports", ref, "--json")
+    assert code == 0, err
+    assert cli("ingest", "forget", ref, str(json.loads(out)[0]["import_id"]))[0] == 0
+    code, out, err = cli("judge", "list", ref, "--json")
+    assert code == 0, err
+    assert [k for k in keys if k.split(":", 1)[1] in out] == [] and "Loro" not in out
+    assert "[withheld]" in out and "[note withheld until the case is analysed]" in out
+    code, _, err = cli("export", "ftm", ref, str(tmp_path / "case.json"))
+    assert code == 2 and f"palermo analyze {ref}" in err and list(tmp_path.iterdir()) == []

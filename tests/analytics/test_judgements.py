@@ -307,3 +307,18 @@ def test_a_judgement_id_cannot_be_recomputed_from_its_keys(con: duckdb.DuckDBPyC
     con.execute("UPDATE judgements SET judgement_id = ?", ["jdg:" + plain])
     judge(con, CASE, "phone:+15550102", "phone:+15550101", "same", author="analyst2")
     assert [(j.judgement_id, j.verdict) for j in list_judgements(con, CASE)] == [(made.judgement_id, "same")]
+
+
+def test_a_judgement_made_under_a_plain_id_is_keyed_when_next_read(
+    con: duckdb.DuckDBPyConnection, load: Any
+) -> None:
+    """A workspace from before keyed ids keeps its judgements; their ids are re-keyed on the next read,
+    so no output prints an id that gives one key back from the other."""
+    import hashlib
+
+    _two_phones_one_name(load)
+    made = judge(con, CASE, "phone:+15550101", "phone:+15550102", "not_same", author="analyst1")
+    plain = "jdg:" + hashlib.sha256(f"{CASE}|phone:+15550101|phone:+15550102".encode()).hexdigest()[:12]
+    con.execute("UPDATE judgements SET judgement_id = ?", [plain])
+    assert [j.judgement_id for j in list_judgements(con, CASE)] == [made.judgement_id]
+    assert con.execute("SELECT judgement_id FROM judgements").fetchall() == [(made.judgement_id,)]

@@ -282,6 +282,20 @@ def test_cli_forgets_and_the_exhibit_is_imported_again(ws: Any, statement: Path)
     assert json.loads(as_json.stdout)["tables"] == {"payments": 3}
 
 
+def test_cli_shows_no_device_owners_number_among_the_options(ws: Any, fx: Path) -> None:
+    """``device_owner`` is the seized phone's own number, and its owner may be a victim: the import
+    list and forget show the option, never the number (nobody is analysed, so nobody may be named)."""
+    exhibit = _add(ws, "C-1", fx / "phone_messages.csv")
+    ws.close()
+    done = _cli(ws, "C-1", str(exhibit), "-a", "phone_csv", "-o", "device_owner=(202) 555-0143", "--json")
+    assert done.exit_code == 0, done.output
+    listed = _cli(ws, "imports", "C-1", "--json")
+    assert json.loads(listed.stdout)[0]["options"] == {"device_owner": "[number withheld]"}
+    import_id = json.loads(done.stdout)["import_id"]
+    shown = _cli(ws, "forget", "C-1", str(import_id))
+    assert shown.exit_code == 0 and "555" not in shown.stdout and "[number withheld]" in shown.stdout
+
+
 def test_cli_refuses_unknown_ids_as_bad_input(ws: Any, fx: Path) -> None:
     theirs = _add(ws, "C-2", fx / "cdr_ok.csv")
     ws.close()

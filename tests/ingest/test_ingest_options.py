@@ -57,6 +57,16 @@ def test_region_is_refused_where_no_phone_is_read(con: duckdb.DuckDBPyConnection
         ingest(con, "C-1", 1, fx / "bank_ok.csv", "bank_csv", {"region": "US"})
 
 
+@pytest.mark.parametrize("region", ["XX", "Netherlands", ""])
+def test_a_region_phonenumbers_does_not_know_is_refused(
+    con: duckdb.DuckDBPyConnection, fx: Path, region: str
+) -> None:
+    """National numbers read in an unknown region stay bare digits that match nothing."""
+    with pytest.raises(ImportDataError, match="not a phone region") as raised:
+        ingest(con, "C-1", 1, fx / "cdr_ok.csv", "cdr_csv", {"region": region})
+    assert raised.value.location == "option region"
+
+
 def test_a_mapping_says_where_a_column_option_belongs(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
     with pytest.raises(ImportDataError) as caught:
         ingest(

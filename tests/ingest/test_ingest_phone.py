@@ -70,6 +70,28 @@ def test_csv_messages_take_the_owner_from_the_option(con: duckdb.DuckDBPyConnect
     ]
 
 
+def test_csv_messages_fill_the_owners_side_the_export_leaves_empty(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Forensic tools write only the other party's number; the owner is the other side, so the
+    message still links her phone to theirs (as the JSON export does), whatever the direction's case."""
+    messages = tmp_path / "messages.csv"
+    messages.write_text(
+        "id,timestamp,from,to,body,app,direction\n"
+        "m1,2025-03-20T23:10:00,2025550178,,pay tonight,whatsapp,Incoming\n"
+        "m2,2025-03-20T23:12:00,,2025550178,ok,sms,OUT\n"
+        "m3,2025-03-20T23:13:00,2025550199,2025550178,fwd,sms,in\n",
+        encoding="utf-8",
+    )
+    ingest(con, "C-1", 13, messages, "phone_csv", {"device_owner": "(202) 555-0143"})
+    rows = con.execute("SELECT locator, sender, recipient FROM messages ORDER BY locator").fetchall()
+    assert rows == [
+        ("line:2", "+12025550178", "+12025550143"),
+        ("line:3", "+12025550143", "+12025550178"),
+        ("line:4", "+12025550199", "+12025550178"),
+    ]
+
+
 def test_csv_contacts_drop_invalid_emails_but_keep_the_contact(
     con: duckdb.DuckDBPyConnection, fx: Path
 ) -> None:

@@ -94,6 +94,15 @@ def to_networkx(
     return graph
 
 
+def require_analysis(con: Any, case_ref: str) -> None:
+    """Refuse to export a case with no analysis (never run, or cleared by ``ingest forget``): the
+    redaction rule would know nobody, and could not tell a victim's number from a suspect's."""
+    create_analysis_tables(con)
+    if con.execute("SELECT count(*) FROM entities WHERE case_ref = ?", [case_ref]).fetchone()[0] == 0:
+        hint = f"run `palermo analyze {case_ref}` first"
+        raise NotFoundError(f"no analysis of case {case_ref} to export: {hint}", location="case")
+
+
 def export_graph(
     con: Any,
     case_ref: str,
@@ -110,10 +119,7 @@ def export_graph(
     path = Path(out)
     if fmt not in FORMATS:
         raise InputError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}", location="--format")
-    create_analysis_tables(con)
-    if con.execute("SELECT count(*) FROM entities WHERE case_ref = ?", [case_ref]).fetchone()[0] == 0:
-        hint = f"run `palermo analyze {case_ref}` first"
-        raise NotFoundError(f"no analysis of case {case_ref} to export: {hint}", location="case")
+    require_analysis(con, case_ref)
     guarded = list(protected)
     if fmt == "ftm":
         return _write_ftm(con, case_ref, path, redact_victims, guarded)

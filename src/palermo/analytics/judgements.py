@@ -195,9 +195,35 @@ def judge(
     return Judgement(jid, a, b, verdict, author, note, now)
 
 
+#: A judgement id as made before ids were keyed: a plain hash of the case and the two keys.
+_LEGACY_ID = "'jdg:' || left(sha256(case_ref || '|' || left_key || '|' || right_key), 12)"
+
+
+def rekey_legacy_ids(con: Any, case_ref: str) -> int:
+    """Give the case's judgements made before ids were keyed their keyed id; return how many.
+
+    A legacy id is ``sha256(case|a|b)``: whoever knows one key (a suspect's number) and the case can
+    find the other (a victim's) by trying candidates, and conflicts print ids in ``analyze --json``.
+    Ids already written elsewhere (earlier audit events, earlier outputs) cannot be taken back.
+    """
+    legacy = con.execute(
+        f"SELECT count(*) FROM judgements WHERE case_ref = ? AND judgement_id = {_LEGACY_ID}", [case_ref]
+    ).fetchone()[0]
+    if legacy:
+        con.execute(
+            f"""UPDATE judgements SET judgement_id = 'jdg:' || left({
+                item_ids.keyed_sql("key", "case_ref || '|' || left_key || '|' || right_key")
+            }, 12)
+                WHERE case_ref = $case AND judgement_id = {_LEGACY_ID}""",
+            {"key": item_ids.id_key(con), "case": case_ref},
+        )
+    return int(legacy)
+
+
 def list_judgements(con: Any, case_ref: str) -> list[Judgement]:
-    """The case's judgements, oldest first."""
+    """The case's judgements, oldest first (legacy ids re-keyed first, see :func:`rekey_legacy_ids`)."""
     create_analysis_tables(con)
+    rekey_legacy_ids(con, case_ref)
     rows = con.execute(
         "SELECT judgement_id, left_key, right_key, verdict, author, note, created_at FROM judgements "
         "WHERE case_ref = ? ORDER BY created_at, judgement_id",

@@ -255,6 +255,7 @@ class Redaction:
         words: dict[frozenset[str], str] = {}
         shown_numbers: set[str] = set()
         shown_emails: set[str] = set()
+        shown_values: set[str] = set()  # every identifier of a named entity, as written
         keep: set[frozenset[str]] = set()  # names of entities that may be named
         for s in subjects:
             role = s.role
@@ -268,6 +269,7 @@ class Redaction:
             if not must_mask(role, s.ring, reveal=reveal):
                 self.named.add(s.entity_id)
                 keep.update(_name_key(n) for n in (s.label, *s.names) if n)
+                shown_values.update(v.strip().lower() for v in s.identifiers if v)
                 for value in s.identifiers:
                     if "@" in value:
                         shown_emails.add(value.strip().lower())
@@ -299,6 +301,7 @@ class Redaction:
             replace[email] = PROTECTED
         self._shown_numbers -= guarded_numbers
         self._shown_emails -= guarded_emails
+        self._shown_values = shown_values - replace.keys()
         keep -= guarded_names
         # a named entity's name is a word run of its own, so a masked one-word name inside it
         # ("Marco" in the suspect "Marco Rossi") is not replaced there; a masked name wins a tie
@@ -371,6 +374,28 @@ class Redaction:
         victim's (resolution can give a suspect's entity her name or account, through a payment
         that named her beside his account)."""
         return [v for v in values if v and self.mask_value(v) is None]
+
+    def may_show(self, value: str) -> bool:
+        """Whether ``value`` is an identifier or name of an entity that may be named, and of nobody
+        masked. Deny by default, for a value shown on its own rather than inside text (a judgement's
+        key, an exported account): one the analysis does not know may be anybody's, a victim's too.
+        """
+        if not value.strip() or self.mask_value(value) is not None:
+            return False
+        text = value.strip().lower()
+        if "@" in text:
+            return text in self._shown_emails
+        if text in self._shown_values:
+            return True
+        if len(_digits(text)) >= 7 and not any(ch.isalpha() for ch in text):
+            return _number_key(text) in self._shown_numbers
+        return self.may_name(value)
+
+    @property
+    def knows_nobody(self) -> bool:
+        """True before the case's first analysis (or after its results were cleared): the rule can
+        then tell nobody's values apart, and a caller should withhold free text it cannot check."""
+        return not self._labels
 
     def may_name(self, name: str) -> bool:
         """Whether ``name`` is the name of an entity that may be named. A name the analysis does not

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from palermo.analytics.export import require_analysis
 from palermo.cli.output import console, emit
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened
 
@@ -44,6 +45,10 @@ def record_reveal(ws: Any, case_ref: str, command: str) -> None:
         )
 
 
+#: What an identifier of nobody the analysis knows becomes in an FtM export.
+_WITHHELD = {"phone": "[number withheld]", "email": "[e-mail withheld]", "account": "account (withheld)"}
+
+
 def ftm_mask(
     con: Any, case_ref: str, *, reveal: bool, protected: Iterable[str] = ()
 ) -> Callable[[str, str], str | None]:
@@ -59,7 +64,11 @@ def ftm_mask(
             return scrubbed if scrubbed != value else None
         if kind == "person" and not reveal:  # deny by default: a person nobody resolved may be a victim
             return rules.mask_value(value) or (None if rules.may_name(value) else "person (withheld)")
-        return rules.mask_value(value)
+        alias = rules.mask_value(value)
+        if alias or reveal or kind not in _WITHHELD:
+            return alias
+        # deny by default too: a number or account the analysis ties to nobody may be a victim's
+        return None if rules.may_show(value) else _WITHHELD[kind]
 
     return mask
 
@@ -99,8 +108,9 @@ def ftm(
 ) -> None:
     """Write the case's imported statements as FollowTheMoney entities (for Aleph/OpenAleph).
 
-    Needs ``palermo analyze`` first: without the analysis nobody is known to be a suspect, so every
-    name and number would be withheld.
+    Needs ``palermo analyze`` first (refused without it, and after ``ingest forget`` cleared it):
+    without the analysis nobody is known to be a suspect, and a victim's number could not be told
+    from anybody else's.
     """
     from palermo.ingest.ftm import export_entities
 
@@ -110,6 +120,7 @@ def ftm(
         analytics = ws.analytics
         try:
             con = analytics.connect()
+            require_analysis(con, case)
             mask = ftm_mask(con, case, reveal=reveal, protected=analytics.protected(case))
             count = export_entities(con, case, out, mask=mask)
         finally:

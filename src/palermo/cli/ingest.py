@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -246,6 +247,8 @@ def imports(
     analytics = ws.analytics
     try:
         records = analytics.imports(case_ref)
+        rules = analytics.redaction(case_ref)
+        records = [replace(r, options=_shown_options(rules, r.options)) for r in records]
     finally:
         analytics.close()
         ws.close()
@@ -286,10 +289,18 @@ def forget(
     analytics = ws.analytics
     try:
         report = analytics.forget(case_ref, import_id, actor=ws.actor)
+        # the analysis is cleared by now: every number among the options is withheld
+        report = replace(report, options=_shown_options(analytics.redaction(case_ref), report.options))
     finally:
         analytics.close()
         ws.close()
     emit(report, as_json, lambda: _render_forget(report))
+
+
+def _shown_options(rules: Any, options: dict[str, Any]) -> dict[str, Any]:
+    """An import's options through the case's redaction rule: ``device_owner`` is the number of the
+    seized phone's owner, who may be a victim (other options, delimiters and regions, pass as they are)."""
+    return {k: rules.scrub(v) if isinstance(v, str) else v for k, v in options.items()}
 
 
 def _render_forget(report: ForgetReport) -> None:
@@ -298,12 +309,13 @@ def _render_forget(report: ForgetReport) -> None:
         f"Forgot import {report.import_id} of {report.case_ref} (evidence {report.evidence_id}, "
         f"{report.adapter}, {options}): {report.rows_removed} row(s) removed",
         highlight=False,
+        markup=False,  # "[number withheld]" is not Rich markup
     )
     if report.tables:
         table(None, ["table", "rows removed"], sorted(report.tables.items()))
     if report.analysis_cleared:
         console.print(
-            f"The analysis of {report.case_ref} was built from them and is cleared: "
+            f"The analysis results of {report.case_ref} are cleared: "
             f"run `palermo analyze {report.case_ref}` again."
         )
     console.print(

@@ -20,6 +20,11 @@ from palermo.cli.output import console, emit, table
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
 from palermo.ingest.normalise import DEFAULT_REGION
 
+#: A key whose owner the analysis does not know (or may not name).
+WITHHELD = "[withheld]"
+#: A note while the case has no analysis: nobody's name in it can be checked.
+NOTE_WITHHELD = "[note withheld until the case is analysed]"
+
 app = typer.Typer(
     name="judge", help="Analyst judgements on identity (same / not_same / unsure).", no_args_is_help=True
 )
@@ -134,7 +139,7 @@ def _listing(
                 j,
                 left_key=_key(rules, j.left_key),
                 right_key=_key(rules, j.right_key),
-                note=rules.scrub(j.note),
+                note=NOTE_WITHHELD if rules.knows_nobody and j.note else rules.scrub(j.note),
             ).to_dict(),
             "set_aside": j.judgement_id in aside,
             "conflicts": [
@@ -171,6 +176,11 @@ def render_conflicts(conflicts: list[dict[str, Any]], case: str) -> None:
 
 
 def _key(rules: Any, key: str) -> str:
+    """A member key as it may be shown: a masked person's pseudonym, a named entity's value, and
+    anything the analysis does not tie to somebody who may be named withheld (deny by default: after
+    ``ingest forget`` or before the first analysis, a victim's account would otherwise be printed)."""
     kind, _, value = key.partition(":")
     alias = rules.mask_value(value)
-    return f"{kind}:{alias}" if alias else f"{kind}:{rules.scrub(value)}"
+    if alias:
+        return f"{kind}:{alias}"
+    return f"{kind}:{value}" if rules.may_show(value) else f"{kind}:{WITHHELD}"

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from palermo.errors import ImportDataError, NotFoundError
+from palermo.ingest.normalise import phone_region
 
 ENTRY_POINT_GROUP = "palermo.adapters"
 
@@ -122,6 +123,13 @@ def check_options(adapter: Adapter, options: Mapping[str, Any]) -> None:
     is not checked. ``hints`` (key → why it is no option here) lets an adapter explain a familiar
     key: the mapping adapter reads ``decimal_comma`` per column of its YAML file.
     """
+    region = options.get("region")
+    if region is not None and phone_region(str(region)) is None:  # for any adapter, its own too
+        raise ImportDataError(
+            f"{region!r} is not a phone region: give an ISO 3166 country code such as NL or US "
+            "(national numbers would otherwise stay bare digits that match nothing)",
+            location="option region",
+        )
     accepts: Mapping[str, str] | None = getattr(adapter, "accepts", None)
     if accepts is None:
         return

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,8 +20,8 @@ from palermo.errors import ImportDataError
 from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION, clean_text, normalise_email, normalise_phone
 from palermo.ingest.schema import TABLE_COLUMNS
-from palermo.ingest.spec import Field, TableSpec
-from palermo.ingest.staging import check_unique_header, stage_csv
+from palermo.ingest.spec import Field, TableSpec, literal
+from palermo.ingest.staging import Staged, check_unique_header, stage_csv
 from palermo.ingest.tabular import batches
 
 PROV = ("evidence_id", "locator", "stmt_id")
@@ -145,7 +146,7 @@ class PhoneJsonAdapter:
             if ts is None:
                 yield BadRow(path.name, None, "timestamp", "missing or not an ISO 8601 time", loc)
                 continue
-            out_going = str(m.get("direction") or "").lower() == "out"
+            out_going = str(m.get("direction") or "").strip().lower() in OUTGOING
             sender = out.phone(m.get("from")) or (owner if out_going else None)
             recipient = out.phone(m.get("to")) or (None if out_going else owner)
             out.add(
@@ -168,6 +169,31 @@ class PhoneJsonAdapter:
 
 
 MESSAGE_COLUMNS = ("id", "timestamp", "from", "to", "body", "app", "direction")
+#: How forensic tools write that the device's owner sent a message (anything else: she received it).
+OUTGOING = ("out", "outgoing", "sent")
+
+
+def _owner_filled(con: Any, staged: Staged, owner_raw: str) -> Staged:
+    """The messages with the device owner's number where the export leaves her side empty.
+
+    Forensic tools write only the other party's number: the sender of a message the owner received,
+    the recipient of one she sent. Without her number on the other side the message links nobody to
+    the owner and drops out of the network, as it would not in the JSON export (see
+    :class:`PhoneJsonAdapter`). The owner's raw number is normalised with the others.
+    """
+    out = f"lower(trim(direction)) IN ({', '.join(literal(d) for d in OUTGOING)})"
+    owner = literal(owner_raw)
+    view = f"{staged.table}_owned"
+    con.execute(
+        f"""CREATE TEMP VIEW {view} AS SELECT * REPLACE (
+              CASE WHEN nullif(trim("from"), '') IS NULL AND {out} THEN {owner} ELSE "from" END AS "from",
+              CASE WHEN nullif(trim("to"), '') IS NULL AND NOT coalesce({out}, FALSE) THEN {owner}
+                   ELSE "to" END AS "to")
+            FROM {staged.table}"""
+    )
+    return replace(staged, table=view)
+
+
 CONTACT_COLUMNS = ("id", "name", "phone", "email")
 
 
@@ -193,6 +219,8 @@ class PhoneCsvAdapter:
         yield from bad
         if all(c in staged.columns for c in MESSAGE_COLUMNS):
             check_unique_header(staged.header, staged.columns, MESSAGE_COLUMNS, path.name, "messages.csv")
+            if owner:
+                staged = _owner_filled(con, staged, str(options["device_owner"]))
             spec = TableSpec(
                 "messages",
                 (
