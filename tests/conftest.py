@@ -11,6 +11,12 @@ from pathlib import Path
 
 import pytest
 
+# pytest-xdist starts its workers with COLUMNS=80 and LINES=24. Rich reads them when the CLI's console
+# is made (at import) and keeps that width for good, so a test that sets COLUMNS for one command got
+# tables wrapped at 80 under `-n 2` and at its own width without it. Unset, Rich reads COLUMNS per print.
+for _name in ("COLUMNS", "LINES"):
+    os.environ.pop(_name, None)
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("PALERMO_SHARED", REPO.parent / "shared"))
 
