@@ -158,6 +158,26 @@ def test_dashboard_names_no_victim_among_the_key_players(demo: Demo) -> None:
     assert _leaks(response.text, demo.secrets) == [] and "possible victim " in response.text
 
 
+@pytest.mark.parametrize("role", ["viewer", "victim_advocate", "liaison"])
+def test_the_dashboard_shows_key_players_only_to_roles_that_may_read_the_analysis(
+    demo: Demo, role: str
+) -> None:
+    """The key players API and the network refuse a viewer, an advocate and a liaison; the dashboard
+    showed them the same key players all the same (suspects' numbers, victims' pseudonyms)."""
+    from palermo.web.routes.cases import NO_ANALYTICS
+
+    players = demo.client.get(f"/api/v1/cases/{demo.case_ref}/key-players?top=8").json()
+    username = f"u-{role}"
+    demo.ws.users.add(username, PASSWORD, role)
+    demo.ws.users.add_member(demo.case_ref, username)
+    with TestClient(demo.client.app, raise_server_exceptions=False) as other:
+        login(other, username)
+        assert other.get(f"/api/v1/cases/{demo.case_ref}/key-players").status_code == 403
+        page = other.get(f"/cases/{demo.case_ref}")
+    assert page.status_code == 200 and NO_ANALYTICS.split(":")[0] in page.text
+    assert [p["label"] for p in players if p["label"] in page.text] == []
+
+
 def test_key_players_api_names_no_victim_but_names_a_controller(demo: Demo) -> None:
     response = demo.client.get(f"/api/v1/cases/{demo.case_ref}/key-players?top=100")
     assert response.status_code == 200 and _leaks(response.text, demo.secrets) == []

@@ -49,11 +49,27 @@ def create_case(
     return RedirectResponse(f"/cases/{case.reference}?done=case-created", status_code=303)
 
 
-def dashboard_data(reads: CaseReads, case_ref: str, *, show_identity: bool = False) -> dict[str, Section]:
+#: In place of the key players for a role without the analytics permission.
+NO_ANALYTICS = (
+    "Not available to your role: the analysis of the evidence (key players, network, timeline) is "
+    "for the prosecutors, investigators and analysts of the case."
+)
+
+
+def dashboard_data(
+    reads: CaseReads, case_ref: str, *, show_identity: bool = False, analytics: bool = True
+) -> dict[str, Section]:
     """Each dashboard section, or the plain reason it cannot be shown yet (cached read models).
 
-    Key players go through the redaction rule like every other view of the analysis.
+    Key players go through the redaction rule like every other view of the analysis, and only to a
+    role that may read the analysis (``analytics``): the network and timeline pages and the key
+    players API refuse the others, and the dashboard must not show them what those pages withhold.
     """
+    players = (
+        attempt(key_players_view, reads, case_ref, 8, show_identity=show_identity)
+        if analytics
+        else Section(problem=NO_ANALYTICS)
+    )
     matrix = attempt(reads.matrix, case_ref)
     return {
         "matrix": matrix,
@@ -62,7 +78,7 @@ def dashboard_data(reads: CaseReads, case_ref: str, *, show_identity: bool = Fal
         "victims": attempt(reads.parties, case_ref, "victim"),
         "defendants": attempt(reads.parties, case_ref, "defendant"),
         "leads": attempt(reads.leads, case_ref, "proposed"),
-        "players": attempt(key_players_view, reads, case_ref, 8, show_identity=show_identity),
+        "players": players,
     }
 
 
@@ -70,5 +86,6 @@ def dashboard_data(reads: CaseReads, case_ref: str, *, show_identity: bool = Fal
 def dashboard(request: Request, reads: Reads, case_ref: CaseRef, principal: Principal) -> Response:
     case = reads.case(case_ref)
     identity = principal.may(Permission.VICTIM_IDENTITY, case_ref)
-    sections = dashboard_data(reads, case_ref, show_identity=identity)
+    analytics = principal.may(Permission.ANALYTICS_READ, case_ref)
+    sections = dashboard_data(reads, case_ref, show_identity=identity, analytics=analytics)
     return render(request, "dashboard.html", {"case": case, "tab": "dashboard", **sections})
