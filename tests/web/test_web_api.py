@@ -217,3 +217,15 @@ def test_openapi_document_describes_the_api(pat: TestClient) -> None:
     paths = pat.get("/api/v1/openapi.json").json()["paths"]
     assert "/api/v1/cases/{case_ref}/proof/links" in paths
     assert "/api/v1/cases/{case_ref}/leads/{lead_id}/accept" in paths
+
+
+def test_a_custody_check_from_the_web_is_audited_under_the_person_who_asked(
+    pat: TestClient, seeded: Seeded, web_ws: Workspace
+) -> None:
+    """The custody record must say who looked at an exhibit: the signed-in person, not the account the
+    server runs under."""
+    exhibit = seeded.evidence_ids[0]
+    assert pat.get(f"/api/v1/cases/WEB-1/evidence/{exhibit}/verify").status_code == 200
+    assert pat.get(f"/cases/WEB-1/evidence/{exhibit}").status_code == 200
+    checks = [e for e in web_ws.audit.events("WEB-1") if e.action == "custody.verify"]
+    assert [e.actor for e in checks[-2:]] == ["pat", "pat"]

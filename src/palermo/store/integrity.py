@@ -183,12 +183,16 @@ class EvidenceIntegrity:
         """
         with self.ctx.db.transaction() as session:
             checked, mismatches = self._chain_mismatches(session, evidence_id, case_ref)
+            # in the case's own audit trail, where a court looks for who checked its exhibits
+            item = session.get(EvidenceItem, evidence_id) if evidence_id is not None else None
+            case = repository.case_by_ref(session, case_ref) if case_ref and item is None else None
             self.ctx.audit.record(
                 session,
                 actor=self.ctx.actor,
                 action="custody.verify",
                 object_type="evidence",
                 object_id=evidence_id,
+                case_id=item.case_id if item is not None else (case.id if case is not None else None),
                 outcome="failure" if mismatches else "success",
                 detail={"checked": checked},
             )

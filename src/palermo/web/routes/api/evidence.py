@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, File, Form, Path, Request, UploadFile, status
 
 from palermo.store.schemas import CustodyEventPublic, EvidencePublic, VerifyReport
-from palermo.web.deps import WS, CaseRef, CsrfChecked
+from palermo.web.deps import WS, CaseRef, CsrfChecked, Principal
 from palermo.web.routes.evidence import evidence_of_case, store_upload
 
 router = APIRouter(tags=["evidence"])
@@ -50,8 +50,8 @@ def custody(case_ref: CaseRef, ws: WS, evidence_id: Id) -> list[CustodyEventPubl
 
 
 @router.get("/cases/{case_ref}/evidence/{evidence_id}/verify", response_model=VerifyReport)
-def verify(case_ref: CaseRef, ws: WS, evidence_id: Id) -> VerifyReport:
-    """Re-check the custody chain of the exhibit."""
+def verify(case_ref: CaseRef, ws: WS, evidence_id: Id, principal: Principal) -> VerifyReport:
+    """Re-check the custody chain of the exhibit (audited under the person who asked)."""
     evidence_of_case(ws, case_ref, evidence_id)
-    report: VerifyReport = ws.evidence.verify_custody(evidence_id)
+    report: VerifyReport = ws.as_actor(principal.username).evidence.verify_custody(evidence_id)
     return report
