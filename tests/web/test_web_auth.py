@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -10,6 +12,7 @@ from sqlalchemy import update
 
 from palermo.errors import AccessDenied, InputError
 from palermo.store.tables import WebSession
+from palermo.web.app import WebSettings, create_app
 from palermo.workspace import Workspace
 
 from .conftest import PASSWORD, Seeded, csrf, login, login_token
@@ -221,3 +224,27 @@ def test_responses_forbid_caching_and_framing(pat: TestClient) -> None:
     assert response.headers["cache-control"] == "no-store"
     assert response.headers["x-frame-options"] == "DENY"
     assert "script-src 'self'" in response.headers["content-security-policy"]
+
+
+def test_the_workspaces_upload_limit_holds_when_serve_passes_its_own_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``palermo serve`` passes settings for its cookies; a lower limit in settings.toml used to be
+    lifted back to the default by them. And HSTS is sent, for when a TLS proxy is in front."""
+    monkeypatch.setenv("PALERMO_MASTER_KEY_FILE", str(tmp_path / "keys" / "master.key"))
+    monkeypatch.delenv("PALERMO_DATABASE_URL", raising=False)
+    Workspace.init(tmp_path / "ws", actor="fixture").close()
+    toml = tmp_path / "ws" / "settings.toml"
+    text = toml.read_text(encoding="utf-8")
+    toml.write_text(re.sub(r"upload_limit_bytes = \d+", "upload_limit_bytes = 4096", text), encoding="utf-8")
+    ws = Workspace.open(tmp_path / "ws")
+    try:
+        app = create_app(ws, WebSettings(secure_cookies=True))
+        assert app.state.settings.upload_limit_bytes == 4096 and app.state.settings.secure_cookies
+        with TestClient(app, raise_server_exceptions=False) as client:
+            body = b"x" * (4096 + 80 * 1024)  # the guard allows 64 KiB over the limit for the form around a file
+            response = client.post("/login", content=body, headers={"Content-Type": "text/plain"})
+            assert response.status_code == 413
+            assert client.get("/login").headers["strict-transport-security"] == "max-age=31536000"
+    finally:
+        ws.close()

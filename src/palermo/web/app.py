@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,8 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
+    # browsers heed it only over HTTPS (behind the TLS proxy `palermo serve` asks for off loopback)
+    "Strict-Transport-Security": "max-age=31536000",
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
@@ -123,12 +125,11 @@ def create_app(workspace: Any, settings: WebSettings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.workspace = workspace
-    app.state.settings = settings or WebSettings(
-        upload_limit_bytes=min(
-            getattr(getattr(workspace, "settings", None), "upload_limit_bytes", DEFAULT_UPLOAD_LIMIT),
-            DEFAULT_UPLOAD_LIMIT,
-        )
-    )
+    # the workspace's own limit (settings.toml) holds whatever the caller passed: `palermo serve`
+    # passes its settings for the cookies, and used to lift a lower limit back to the default
+    stored = getattr(getattr(workspace, "settings", None), "upload_limit_bytes", DEFAULT_UPLOAD_LIMIT)
+    chosen = settings or WebSettings()
+    app.state.settings = replace(chosen, upload_limit_bytes=min(chosen.upload_limit_bytes, stored))
     errors.install(app)
 
     app.add_middleware(Guard, limit=app.state.settings.upload_limit_bytes)
