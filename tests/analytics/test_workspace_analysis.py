@@ -186,3 +186,50 @@ def test_network_is_cytoscape_ready(demo: dict[str, Any]) -> None:
     ids = {n["data"]["id"] for n in net["nodes"]}
     assert net["nodes"] and all(n["data"]["ring"] for n in net["nodes"])
     assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in net["edges"])
+
+
+def test_every_export_is_audited_with_its_digest_and_private(
+    cli: Cli, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    """An export leaves the protected system: who wrote which file is in the case's audit trail, with
+    a digest that tells a leaked copy apart from any other, and the file is its owner's alone."""
+    import hashlib
+    import stat
+
+    from palermo.workspace import Workspace
+
+    for command, out in (("graph", tmp_path / "net.gexf"), ("ftm", tmp_path / "case.json")):
+        args = ("--out", str(out)) if command == "graph" else (str(out),)
+        assert cli("export", command, demo["case"], *args)[0] == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+        ws = Workspace.open(demo["root"] / "ws")
+        try:
+            event = [e for e in ws.audit.events(demo["case"]) if e.action == f"export.{command}"][-1]
+        finally:
+            ws.close()
+        assert event.detail["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+        assert event.detail["file"] == out.name and event.detail["items"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["case.json", "net.gexf"]  # no temporary left
+
+
+def test_an_export_whose_audit_record_fails_leaves_no_file(demo: dict[str, Any], tmp_path: Path) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from palermo.cli.export import audited_export
+    from palermo.workspace import Workspace
+
+    out = tmp_path / "net.gexf"
+    ws = Workspace.open(demo["root"] / "ws")
+    try:
+        with ws.ctx.db.transaction() as session:  # the audit sink breaks (fault injection)
+            session.execute(text("ALTER TABLE audit_events RENAME TO audit_events_gone"))
+        try:
+            with pytest.raises(DBAPIError), audited_export(ws, demo["case"], "graph", out, {}) as temp:
+                temp.write_text("<gexf/>", encoding="utf-8")
+        finally:
+            with ws.ctx.db.transaction() as session:
+                session.execute(text("ALTER TABLE audit_events_gone RENAME TO audit_events"))
+    finally:
+        ws.close()
+    assert list(tmp_path.iterdir()) == []

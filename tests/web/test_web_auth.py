@@ -242,7 +242,8 @@ def test_the_workspaces_upload_limit_holds_when_serve_passes_its_own_settings(
         app = create_app(ws, WebSettings(secure_cookies=True))
         assert app.state.settings.upload_limit_bytes == 4096 and app.state.settings.secure_cookies
         with TestClient(app, raise_server_exceptions=False) as client:
-            body = b"x" * (4096 + 80 * 1024)  # the guard allows 64 KiB over the limit for the form around a file
+            # the guard allows 64 KiB over the limit, for the form around a file
+            body = b"x" * (4096 + 80 * 1024)
             response = client.post("/login", content=body, headers={"Content-Type": "text/plain"})
             assert response.status_code == 413
             assert client.get("/login").headers["strict-transport-security"] == "max-age=31536000"

@@ -8,7 +8,10 @@ victims stay pseudonymous regardless (their identity is read only through ``pale
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -49,6 +52,43 @@ def record_reveal(ws: Any, case_ref: str, command: str) -> None:
 _WITHHELD = {"phone": "[number withheld]", "email": "[e-mail withheld]", "account": "account (withheld)"}
 
 
+#: An export is readable by its owner only: it leaves the protected system, and may be mislaid.
+EXPORT_MODE = 0o600
+
+
+@contextmanager
+def audited_export(ws: Any, case_ref: str, command: str, out: Path, detail: dict[str, Any]) -> Iterator[Path]:
+    """Yield a private temporary path beside ``out`` to write the export to; once written, record the
+    export in the case's audit trail (who, what, the file's SHA-256, never its content) and only then
+    move it to ``out``. If the audit record cannot be written there is no file (MP-01, AU-01): an
+    export that leaks can be traced to the person and the moment, and told apart from any other by
+    its digest. ``detail`` is filled in by the caller with counts while writing.
+    """
+    case = ws.cases.get(case_ref)
+    out = Path(out)
+    temp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    try:
+        yield temp
+        os.chmod(temp, EXPORT_MODE)
+        digest = hashlib.sha256()
+        with open(temp, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+        with ws.ctx.db.transaction() as session:
+            ws.ctx.audit.record(
+                session,
+                actor=ws.actor,
+                action=f"export.{command}",
+                object_type="case",
+                object_id=case.id,
+                case_id=case.id,
+                detail={**detail, "file": out.name, "sha256": digest.hexdigest()},
+            )
+        os.replace(temp, out)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
 def ftm_mask(
     con: Any, case_ref: str, *, reveal: bool, protected: Iterable[str] = ()
 ) -> Callable[[str, str], str | None]:
@@ -87,8 +127,11 @@ def graph(
         if reveal:
             record_reveal(ws, case, "export graph")
         analytics = ws.analytics
+        detail: dict[str, Any] = {"format": fmt, "revealed": reveal}
         try:
-            count = analytics.export_graph(case, fmt, out, redact_victims=not reveal)
+            with audited_export(ws, case, "graph", out, detail) as temp:
+                count = analytics.export_graph(case, fmt, temp, redact_victims=not reveal)
+                detail["items"] = count
         finally:
             analytics.close()
     emit(
@@ -122,7 +165,10 @@ def ftm(
             con = analytics.connect()
             require_analysis(con, case)
             mask = ftm_mask(con, case, reveal=reveal, protected=analytics.protected(case))
-            count = export_entities(con, case, out, mask=mask)
+            detail: dict[str, Any] = {"format": "ftm", "revealed": reveal}
+            with audited_export(ws, case, "ftm", out, detail) as temp:
+                count = export_entities(con, case, temp, mask=mask)
+                detail["items"] = count
         finally:
             analytics.close()
     emit(
