@@ -53,3 +53,21 @@ def test_deactivated_user_session_is_refused(web_ws: Workspace, seeded: Seeded) 
     web_ws.users.deactivate("pat")
     with pytest.raises(AccessDenied):
         web_ws.users.resume_session(token, now=T0 + timedelta(seconds=5))
+
+
+@pytest.mark.parametrize(("minutes", "reason"), [(31, "idle"), (12 * 60 + 1, "expired")])
+def test_a_session_ended_by_time_is_audited(
+    web_ws: Workspace, seeded: Seeded, minutes: int, reason: str
+) -> None:
+    token = _start(web_ws)
+    if reason == "expired":  # keep it from going idle, so only its age ends it
+        for step in range(20, 12 * 60, 20):
+            web_ws.users.resume_session(token, now=T0 + timedelta(minutes=step))
+    with pytest.raises(AccessDenied):
+        web_ws.users.resume_session(token, now=T0 + timedelta(minutes=minutes))
+    [event] = [e for e in web_ws.audit.events() if e.action == "session.end"]
+    assert (event.actor, event.object_id, event.detail) == (
+        "pat",
+        str(web_ws.users.get("pat").id),
+        {"reason": reason},
+    )

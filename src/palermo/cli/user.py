@@ -1,7 +1,9 @@
-"""``palermo user add|list|unlock|totp|member``: web accounts, two-factor enrolment, case membership.
+"""``palermo user add|list|unlock|totp|member|password|deactivate|activate``: web accounts, two-factor
+enrolment, case membership, and taking access away again.
 
 Passwords are typed at a hidden prompt (never a command-line argument, which would land in shell
-history and the process list), or generated with ``--generate`` and shown once.
+history and the process list), or generated with ``--generate`` and shown once. Every change is
+audited under the operator's name (``PALERMO_USER`` or the login), not an anonymous "system".
 """
 
 from __future__ import annotations
@@ -47,9 +49,9 @@ def add(
         else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     )
     with opened(workspace) as ws:
-        user = ws.users.add(username, password, role)
+        user = ws.users.add(username, password, role, actor=ws.actor)
         for ref in case or []:
-            ws.users.add_member(ref, username)
+            ws.users.add_member(ref, username, actor=ws.actor)
     data = {**user.to_dict(), "cases": list(case or [])}
     if generate:
         data["password"] = password
@@ -57,7 +59,9 @@ def add(
     def render() -> None:
         console.print(f"Created {user.username} ({user.role}).")
         if generate:
-            console.print(f"One-time password: [bold]{password}[/] (shown once; change it after first use)")
+            console.print(
+                f"One-time password: [bold]{password}[/] (shown once; change it with `palermo user password`)"
+            )
 
     emit(data, as_json, render)
 
@@ -86,7 +90,7 @@ def unlock(
 ) -> None:
     """Release an account locked after 5 failed sign-ins (locks never expire on their own)."""
     with opened(workspace) as ws:
-        user = ws.users.unlock(username)
+        user = ws.users.unlock(username, actor=ws.actor)
     emit(user.to_dict(), as_json, lambda: console.print(f"Unlocked {user.username}."))
 
 
@@ -104,7 +108,7 @@ def totp(
     from palermo.security.auth import totp_provisioning_uri
 
     with opened(workspace) as ws:
-        secret = ws.users.enrol_totp(username)
+        secret = ws.users.enrol_totp(username, actor=ws.actor)
     uri = totp_provisioning_uri(secret, username)
 
     def render() -> None:
@@ -119,9 +123,72 @@ def totp(
 def member(
     username: Annotated[str, typer.Argument()],
     case: Annotated[str, typer.Argument(help="Case reference.")],
+    remove: Annotated[
+        bool, typer.Option("--remove", help="Take the access away instead (effective at the next request).")
+    ] = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
 ) -> None:
-    """Give USERNAME need-to-know access to CASE."""
+    """Give USERNAME need-to-know access to CASE, or take it away with --remove."""
     with opened(workspace) as ws:
-        ws.users.add_member(case, username)
-    console.print(f"{username} is a member of {case}.")
+        if remove:
+            ws.users.remove_member(case, username, actor=ws.actor)
+        else:
+            ws.users.add_member(case, username, actor=ws.actor)
+    if remove:
+        console.print(f"{username} is no longer a member of {case}.")
+    else:
+        console.print(f"{username} is a member of {case}.")
+
+
+@app.command("password")
+def change_password(
+    username: Annotated[str, typer.Argument()],
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a password and print it once.")
+    ] = False,
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Set a new password for USERNAME and end all of their sessions (same rules as `user add`)."""
+    with opened(workspace) as ws:
+        ws.users.get(username)  # an unknown user fails before anyone types a password
+        new = (
+            one_time_password()
+            if generate
+            else typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+        )
+        user = ws.users.set_password(username, new, actor=ws.actor)
+    data = user.to_dict()
+    if generate:
+        data["password"] = new
+
+    def render() -> None:
+        console.print(f"Password of {user.username} changed; their sessions have ended.")
+        if generate:
+            console.print(f"One-time password: [bold]{new}[/] (shown once)")
+
+    emit(data, as_json, render)
+
+
+@app.command("deactivate")
+def deactivate(
+    username: Annotated[str, typer.Argument()],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Disable USERNAME at once: no sign-in, and every open session ends (case memberships are kept)."""
+    with opened(workspace) as ws:
+        user = ws.users.deactivate(username, actor=ws.actor)
+    emit(user.to_dict(), as_json, lambda: console.print(f"Deactivated {user.username}; sessions ended."))
+
+
+@app.command("activate")
+def activate(
+    username: Annotated[str, typer.Argument()],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Re-enable a deactivated account, with the password and case memberships it had."""
+    with opened(workspace) as ws:
+        user = ws.users.activate(username, actor=ws.actor)
+    emit(user.to_dict(), as_json, lambda: console.print(f"Activated {user.username}."))

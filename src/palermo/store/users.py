@@ -3,7 +3,9 @@
 Persistence only; the rules (argon2id, lockout, timeouts, token hashing) come from an
 :class:`AuthRules` object the Workspace passes in (``palermo.security.auth.Authenticator``), because
 the store and security layers may not import each other. Sign-ins (both outcomes), locks, unlocks,
-password changes and deactivations are audited in the same transaction (CJIS AU-2).
+password changes, deactivations and reactivations, sign-outs and ended sessions, and every change of
+case membership are audited in the same transaction as the change (CJIS AU-2, AC-2(4)); never a
+password, its hash or a token.
 
 Two storage choices worth knowing:
 
@@ -124,11 +126,26 @@ class UserService:
         self._audit = ctx.audit
 
     def _record(
-        self, s: Session, actor: str, action: str, user_id: int | None, outcome: str = "success"
+        self,
+        s: Session,
+        actor: str,
+        action: str,
+        user_id: int | None,
+        outcome: str = "success",
+        *,
+        case_id: int | None = None,
+        detail: dict[str, Any] | None = None,
     ) -> None:
         """Audit sign-ins and account changes (CJIS AU-2) in the same transaction as the change."""
         self._audit.record(
-            s, actor=actor, action=action, object_type="user", object_id=user_id, outcome=outcome
+            s,
+            actor=actor,
+            action=action,
+            object_type="user",
+            object_id=user_id,
+            case_id=case_id,
+            outcome=outcome,
+            detail=detail,
         )
 
     def _public(self, row: User, now: datetime | None = None) -> UserPublic:
@@ -312,22 +329,45 @@ class UserService:
             return self._public(row)
 
     def set_password(self, username: str, password: str, *, actor: str = "system") -> UserPublic:
-        """Replace the password and end every session of the account."""
+        """Replace the password and end every session of the account: whoever held a session under
+        the old password (a shared or leaked one) is out at their next request. The policy check runs
+        before the transaction, so a weak password changes nothing; the audit event says how many
+        sessions ended, never the password or its hash."""
+        password_hash = self._auth.hash_password(password, username)
         with self._db.transaction() as s:
-            row = self._row(s, username)
-            row.password_hash = self._auth.hash_password(password, username)
-            s.execute(delete(WebSession).where(WebSession.user_id == row.id))
-            self._record(s, actor, "user.password", row.id)
+            row = self._row(s, username, lock=True)
+            row.password_hash = password_hash
+            ended = self._end_all_sessions(s, row.id)
+            self._record(s, actor, "user.password", row.id, detail={"sessions_ended": ended})
             return self._public(row)
 
     def deactivate(self, username: str, *, actor: str = "system") -> UserPublic:
-        """Disable an account and kill all of its sessions at once (ASVS V7.4.2)."""
+        """Disable an account and kill all of its sessions at once (ASVS V7.4.2, CJIS AC-2(13)).
+
+        Case memberships are kept, so :meth:`activate` restores exactly the old access; to take a case
+        away for good, :meth:`remove_member` as well."""
         with self._db.transaction() as s:
-            row = self._row(s, username)
+            row = self._row(s, username, lock=True)
             row.is_active = False
-            s.execute(delete(WebSession).where(WebSession.user_id == row.id))
-            self._record(s, actor, "user.deactivate", row.id)
+            ended = self._end_all_sessions(s, row.id)
+            self._record(s, actor, "user.deactivate", row.id, detail={"sessions_ended": ended})
             return self._public(row)
+
+    def activate(self, username: str, *, actor: str = "system") -> UserPublic:
+        """Re-enable a deactivated account (its password, lock state and memberships are unchanged)."""
+        with self._db.transaction() as s:
+            row = self._row(s, username, lock=True)
+            row.is_active = True
+            self._record(s, actor, "user.activate", row.id)
+            return self._public(row)
+
+    @staticmethod
+    def _end_all_sessions(s: Session, user_id: int) -> int:
+        """Delete every session of the account; returns how many there were (for the audit detail)."""
+        ids = list(s.scalars(select(WebSession.id).where(WebSession.user_id == user_id)))
+        if ids:
+            s.execute(delete(WebSession).where(WebSession.user_id == user_id))
+        return len(ids)
 
     def _row(self, s: Session, username: str, *, lock: bool = False) -> User:
         query = select(User).where(User.username == username)
@@ -387,6 +427,14 @@ class UserService:
                     sess.last_seen_at = now
                 return ActiveSession(digest, self._public(user, now), sess.csrf_token)
             s.delete(sess)  # committed when the block ends; raising inside it would roll it back
+            why = reason or ("expired" if user is not None and user.is_active else "inactive")
+            self._record(
+                s,
+                user.username if user is not None else "system",
+                "session.end",
+                sess.user_id,
+                detail={"reason": why},
+            )
         ended = "after 30 minutes without activity" if reason == "idle" else "because it expired"
         raise AccessDenied(f"your session ended {ended}; please sign in again")
 
@@ -395,20 +443,59 @@ class UserService:
         return self._auth.tokens_match(token, session.csrf_hash)
 
     def end_session(self, token: str | None) -> None:
-        """Sign out: delete the session row, so the cookie is worthless even if copied (AC-07)."""
-        if token:
-            with self._db.transaction() as s:
-                s.execute(delete(WebSession).where(WebSession.id == self._auth.hash_token(token)))
+        """Sign out: delete the session row, so the cookie is worthless even if copied (AC-07).
 
-    def add_member(self, case_ref: str, username: str, role: str | None = None) -> None:
-        """Give a user need-to-know access to a case (idempotent)."""
+        Audited as ``session.end`` by the account's own name (AU-01); an unknown or already ended
+        token changes nothing and records nothing."""
+        if not token:
+            return
+        with self._db.transaction() as s:
+            sess = s.get(WebSession, self._auth.hash_token(token))
+            if sess is None:
+                return
+            user = s.get(User, sess.user_id)
+            s.delete(sess)
+            actor = user.username if user is not None else "system"
+            self._record(s, actor, "session.end", sess.user_id, detail={"reason": "sign-out"})
+
+    def _case_id(self, s: Session, case_ref: str) -> int:
+        case_id = s.scalar(select(Case.id).where(Case.reference == case_ref))
+        if case_id is None:
+            raise NotFoundError(f"no case {case_ref!r}", location="case")
+        return case_id
+
+    def add_member(
+        self, case_ref: str, username: str, role: str | None = None, *, actor: str = "system"
+    ) -> None:
+        """Give a user need-to-know access to a case (idempotent: granting it again records nothing).
+
+        Audited as ``case.member.add`` (object: the user's id, with the case's id), because a grant is
+        a permission change (AU-01)."""
         with self._db.transaction() as s:
             user = self._row(s, username)
-            case_id = s.scalar(select(Case.id).where(Case.reference == case_ref))
-            if case_id is None:
-                raise NotFoundError(f"no case {case_ref!r}", location="case")
+            case_id = self._case_id(s, case_ref)
             if s.get(CaseMember, (case_id, user.id)) is None:
-                s.add(CaseMember(case_id=case_id, user_id=user.id, role=role or user.role))
+                member_role = role or user.role
+                s.add(CaseMember(case_id=case_id, user_id=user.id, role=member_role))
+                self._record(
+                    s, actor, "case.member.add", user.id, case_id=case_id, detail={"role": member_role}
+                )
+
+    def remove_member(self, case_ref: str, username: str, *, actor: str = "system") -> None:
+        """Take a user's access to a case away (AC-04): membership is read from the database on every
+        request, so their very next request for the case answers as for a case that does not exist.
+
+        NotFoundError for an unknown user or case, InputError when the user is not a member (a typo
+        must not look like a revocation that happened). Audited as ``case.member.remove``."""
+        with self._db.transaction() as s:
+            user = self._row(s, username)
+            case_id = self._case_id(s, case_ref)
+            membership = s.get(CaseMember, (case_id, user.id))
+            if membership is None:
+                raise InputError(f"{username!r} is not a member of case {case_ref!r}", location="case")
+            role = membership.role
+            s.delete(membership)
+            self._record(s, actor, "case.member.remove", user.id, case_id=case_id, detail={"role": role})
 
     def case_refs(self, user_id: int) -> list[str]:
         """References of the cases a user is a member of, in reference order."""

@@ -45,7 +45,7 @@ def create_case(
     principal.require(Permission.CASE_CREATE)
     actor = ws.as_actor(principal.username)
     case = actor.cases.create(reference.strip(), title.strip(), jurisdiction.strip().lower())
-    ws.users.add_member(case.reference, principal.username)
+    ws.users.add_member(case.reference, principal.username, actor=principal.username)
     return RedirectResponse(f"/cases/{case.reference}?done=case-created", status_code=303)
 
 

@@ -27,7 +27,7 @@ def create_case(body: CaseCreate, ws: WS, principal: CsrfChecked) -> CasePublic:
     case: CasePublic = ws.as_actor(principal.username).cases.create(
         body.reference, body.title, body.jurisdiction, description=body.description
     )
-    ws.users.add_member(case.reference, principal.username)
+    ws.users.add_member(case.reference, principal.username, actor=principal.username)
     return case
 
 
