@@ -22,10 +22,11 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 from sqlalchemy.engine import make_url
 
+from palermo.domain.chain import Checkpoint
 from palermo.errors import ConfigurationError, InputError
 from palermo.law.library import LawLibrary, default_library
 from palermo.law.model import Provision
-from palermo.security.audit import AuditLog, AuditRecord
+from palermo.security.audit import AuditHead, AuditLog, AuditRecord
 from palermo.security.crypto import Keyring, MasterKey
 from palermo.settings import (
     PRIVATE_FILE_MODE,
@@ -62,18 +63,87 @@ _log = logging.getLogger(__name__)
 
 
 class AuditService:
-    """Read and verify the audit log (writes happen inside each service's own transaction)."""
+    """Read, verify and checkpoint the audit log (writes happen inside each service's own transaction)."""
 
-    def __init__(self, ctx: StoreContext, log: AuditLog) -> None:
+    def __init__(self, ctx: StoreContext, log: AuditLog, workspace: Path) -> None:
         self.ctx = ctx
         self.log = log
+        self.workspace = workspace
 
     def events(self, case_ref: str | None = None, *, limit: int | None = None) -> list[AuditRecord]:
+        """The events, oldest first, without recording the read (for code and tests, not people)."""
         from palermo.store import repository
 
         with self.ctx.db.read() as session:
             case_id = repository.case_by_ref(session, case_ref).id if case_ref else None
             return self.log.events(session, case_id=case_id, limit=limit)
+
+    def read(self, case_ref: str | None = None, *, limit: int | None = None) -> list[AuditRecord]:
+        """The events, oldest first, for a person to read: the read itself is audited (``audit.read``).
+
+        The log says who did what to which victim's record, so reading it is a read of sensitive
+        records like any other. The events are read and the read recorded in one transaction, so
+        the listing is the log just before its own ``audit.read`` event, and a read that cannot be
+        audited does not happen.
+        """
+        from palermo.store import repository
+
+        with self.ctx.db.transaction() as session:
+            case_id = repository.case_by_ref(session, case_ref).id if case_ref else None
+            events = self.log.events(session, case_id=case_id, limit=limit)
+            detail: dict[str, Any] = {"events": len(events)}
+            if limit is not None:
+                detail["limit"] = limit
+            self.log.record(
+                session,
+                actor=self.ctx.actor,
+                action="audit.read",
+                object_type="audit_log",
+                case_id=case_id,
+                detail=detail,
+            )
+        return events
+
+    def checkpoint(self, case_ref: str | None = None) -> dict[str, Any]:
+        """Record an ``audit.checkpoint`` event, verify the chain, and return the head that includes it.
+
+        The checkpoint is for someone outside the operator to keep (defence, court, a second
+        officer): with it, :meth:`verify` detects a removed or rewritten tail that the chain alone
+        cannot. Taking one is audited, and since recording that moves the head, the event is written
+        first and the head reported is that event, so the checkpoint also covers its own taking. A
+        chain that does not verify gets no checkpoint (IntegrityError, nothing recorded): handing out
+        a head of tampered history would vouch for it. ``case_ref`` only files the event under that
+        case; the log, and so the checkpoint, is one for the whole workspace.
+        """
+        from palermo.errors import IntegrityError
+        from palermo.store import repository
+
+        with self.ctx.db.transaction() as session:
+            case_id = repository.case_by_ref(session, case_ref).id if case_ref else None
+            self.log.record(
+                session,
+                actor=self.ctx.actor,
+                action="audit.checkpoint",
+                object_type="audit_log",
+                case_id=case_id,
+            )
+            problems = self.log.verify(session)
+            if problems:
+                raise IntegrityError(
+                    "audit log does not verify, no checkpoint taken: " + "; ".join(map(str, problems))
+                )
+            head = self.log.head(session)
+        assert head is not None  # the checkpoint event was just written
+        data: dict[str, Any] = {
+            "workspace": str(self.workspace),
+            "seq": head.seq,
+            "hash": head.hash,
+            "at": head.at.isoformat(),
+            "count": head.count,
+        }
+        if case_ref:
+            data["case"] = case_ref
+        return data
 
     def generation(self) -> int:
         """The id of the newest audit event (0 when none): it grows with every audited write.
@@ -89,10 +159,19 @@ class AuditService:
         with self.ctx.db.read() as session:
             return int(session.execute(select(func.max(AUDIT.c.id))).scalar() or 0)
 
-    def verify(self) -> list[str]:
-        """Every problem in the audit chain, as text (empty when intact)."""
+    def head(self) -> AuditHead | None:
+        """The newest event and the number of events (None for an empty log); not audited."""
         with self.ctx.db.read() as session:
-            return [str(p) for p in self.log.verify(session)]
+            return self.log.head(session)
+
+    def verify(self, checkpoint: Checkpoint | None = None) -> list[str]:
+        """Every problem in the audit chain, as text (empty when intact).
+
+        With a ``checkpoint`` taken earlier, also every way the log lost or rewrote its head since.
+        Verifying shows no event, so it is not audited (and works on a read-only copy).
+        """
+        with self.ctx.db.read() as session:
+            return [str(p) for p in self.log.verify(session, checkpoint)]
 
 
 class KeyService:
@@ -271,7 +350,7 @@ class Workspace:
         self.evidence = EvidenceService(self.ctx)
         self.proof = ProofService(self.ctx)
         self.leads = LeadService(self.ctx)
-        self.audit = AuditService(self.ctx, self._audit_log)
+        self.audit = AuditService(self.ctx, self._audit_log, self.path)
         self.keys = KeyService(self.ctx, self._keyring)
         self._users: Any = None
         self._users_master: MasterKey | None = None

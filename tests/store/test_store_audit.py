@@ -6,7 +6,8 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from palermo.security.audit import check_detail
+from palermo.errors import InputError, IntegrityError
+from palermo.security.audit import check_detail, parse_checkpoint
 from palermo.workspace import Workspace
 
 
@@ -56,3 +57,75 @@ def test_deleted_audit_event_is_detected(audited: Workspace) -> None:
 def test_identity_fields_are_refused_in_audit_detail() -> None:
     with pytest.raises(ValueError, match="legal_name"):
         check_detail({"legal_name": "x"})
+
+
+def cut_tail(ws: Workspace, from_seq: int) -> None:
+    """What someone with the database file can do: drop the delete trigger, remove the newest events."""
+    with ws.ctx.db.transaction() as session:
+        suffix = "" if ws.ctx.db.dialect == "sqlite" else " ON audit_events"
+        session.execute(text(f"DROP TRIGGER audit_events_no_delete{suffix}"))
+        session.execute(text("DELETE FROM audit_events WHERE seq >= :seq"), {"seq": from_seq})
+
+
+def test_checkpoint_is_audited_and_reports_the_head_that_includes_it(audited: Workspace) -> None:
+    taken = audited.audit.checkpoint("A-1")
+    last = audited.audit.events()[-1]
+    assert (last.seq, last.action, last.actor) == (5, "audit.checkpoint", "officer.test")
+    assert last.case_id is not None and audited.audit.events("A-1")[-1].seq == 5
+    assert taken["seq"] == 5 and taken["count"] == 5 and taken["case"] == "A-1"
+    head = audited.audit.head()
+    assert head is not None and taken["hash"] == head.hash and taken["at"] == head.at.isoformat()
+
+
+def test_removed_tail_passes_the_chain_alone_but_not_a_checkpoint(audited: Workspace) -> None:
+    held = parse_checkpoint(audited.audit.checkpoint(), "checkpoint.json")
+    cut_tail(audited, 4)
+    assert audited.audit.verify() == []  # what is left still links up: why the head must be held outside
+    problems = audited.audit.verify(held)
+    assert any(p.startswith("entry 5: missing") for p in problems)
+    assert any("chain holds 3 entries, the checkpoint recorded 5" in p for p in problems)
+
+
+def test_rewritten_tail_fails_the_checkpoint(audited: Workspace) -> None:
+    held = parse_checkpoint(audited.audit.checkpoint(), "checkpoint.json")
+    cut_tail(audited, 3)
+    for i in range(4):  # freshly hashed events, so the chain links up again and is longer than before
+        audited.cases.create(f"F-{i}", "forged", "zz")
+    assert audited.audit.verify() == []
+    assert audited.audit.verify(held) == ["entry 5: does not match the checkpoint's hash (history rewritten)"]
+
+
+def test_checkpoint_still_holds_as_the_log_grows(audited: Workspace) -> None:
+    held = parse_checkpoint(audited.audit.checkpoint(), "checkpoint.json")
+    audited.cases.create("B-1", "later", "zz")
+    assert audited.audit.verify(held) == []
+
+
+def test_no_checkpoint_of_a_broken_log(audited: Workspace) -> None:
+    drop_guards(audited)
+    with audited.ctx.db.transaction() as session:
+        session.execute(text("UPDATE audit_events SET actor = 'someone.else' WHERE seq = 2"))
+    with pytest.raises(IntegrityError, match="entry 2: content does not match"):
+        audited.audit.checkpoint()
+    assert [e.action for e in audited.audit.events()] == ["case.create"] * 4  # nothing recorded
+
+
+def test_reading_the_log_is_audited(audited: Workspace) -> None:
+    shown = audited.audit.read(limit=2)
+    assert [e.seq for e in shown] == [3, 4]
+    last = audited.audit.events()[-1]
+    assert (last.seq, last.action, last.detail) == (5, "audit.read", {"events": 2, "limit": 2})
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ([], "checkpoint.json"),
+        ({"seq": 0, "hash": "a" * 64, "count": 1}, "seq"),
+        ({"seq": 1, "hash": "a" * 64, "count": True}, "count"),
+        ({"seq": 1, "hash": "xyz", "count": 1}, "hash"),
+    ],
+)
+def test_malformed_checkpoint_names_the_field(data: object, field: str) -> None:
+    with pytest.raises(InputError, match=field):
+        parse_checkpoint(data, "checkpoint.json")

@@ -15,6 +15,7 @@ import typer._click.exceptions as typer_click_exceptions
 from rich.markup import escape
 
 from palermo.cli import analyze as analyze_cli
+from palermo.cli import audit as audit_cli
 from palermo.cli import case, charge, evidence, init, law, lead, party, proof
 from palermo.cli import demo as demo_cli
 from palermo.cli import export as export_cli
@@ -50,6 +51,7 @@ app.add_typer(user_cli.app, name="user")
 app.command("analyze")(analyze_cli.analyze)
 app.add_typer(judge_cli.app, name="judge")
 app.add_typer(export_cli.app, name="export")
+app.add_typer(audit_cli.app, name="audit")
 
 
 def _fail(message: str) -> None:

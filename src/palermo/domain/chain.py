@@ -3,7 +3,8 @@
 Each entry stores the SHA-256 of the previous entry (``prev_hash``) and its own hash over a
 canonical form of its fields *plus* that ``prev_hash``. Editing an entry changes its hash; deleting
 or reordering entries breaks the link of the next one; truncating the tail is caught by comparing
-with the head kept elsewhere (the item's ``custody_head``, the audit log's count). A chain is the
+with the head kept elsewhere (the item's ``custody_head``; for the audit log, a :class:`Checkpoint`
+that someone outside the operator holds, see :func:`check_checkpoint`). A chain is the
 simple first step the security requirements accept (H-01 note); a Merkle tree can later be built
 over the same entry hashes.
 
@@ -90,6 +91,44 @@ def verify(
         problems.append(ChainProblem(count, f"chain holds {count} entries, {expected_count} recorded"))
     if expected_head is not None and prev != expected_head and count:
         problems.append(ChainProblem(count, "last entry is not the recorded head (tail removed)"))
+    return problems
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A head of a chain as someone outside kept it: the newest entry's ``seq`` and ``hash``, and
+    how many entries there were.
+
+    The chain alone cannot show that its newest entries were removed (what is left still links
+    up), nor that its tail was rewritten with freshly hashed entries; a head held elsewhere can.
+    """
+
+    seq: int
+    hash: str
+    count: int
+
+
+def check_checkpoint(entries: Sequence[ChainEntry], checkpoint: Checkpoint) -> list[ChainProblem]:
+    """Check that ``entries`` still hold the checkpoint's head and are no shorter than it recorded.
+
+    The chain may have grown since (later entries are expected); it may not have lost the head
+    entry, nor hold a different entry at that ``seq``, nor fewer entries than were counted.
+    """
+    problems: list[ChainProblem] = []
+    held = next((e for e in entries if e.seq == checkpoint.seq), None)
+    if held is None:
+        problems.append(ChainProblem(checkpoint.seq, "missing: the checkpoint's head is gone (tail removed)"))
+    elif held.hash != checkpoint.hash:
+        problems.append(
+            ChainProblem(checkpoint.seq, "does not match the checkpoint's hash (history rewritten)")
+        )
+    if len(entries) < checkpoint.count:
+        problems.append(
+            ChainProblem(
+                len(entries),
+                f"chain holds {len(entries)} entries, the checkpoint recorded {checkpoint.count}",
+            )
+        )
     return problems
 
 

@@ -11,6 +11,11 @@ that name identity fields, as a guard against a careless caller.
 
 The chain is over ``seq``; ``seq`` is UNIQUE, so two concurrent writers cannot fork the chain (one
 fails and retries its whole action). UPDATE and DELETE are refused by database triggers.
+
+Triggers stop the application, not someone with the database file: whoever drops them can delete
+the newest events, and what is left still verifies. So the head is handed out as a *checkpoint*
+(:meth:`AuditLog.head`, :func:`parse_checkpoint`) for someone outside the operator to keep (H-02),
+and :meth:`AuditLog.check_checkpoint` later proves the log still holds it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,16 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, Integer, String, column, func, select, table, text
 from sqlalchemy.orm import Session
 
-from palermo.domain.chain import ChainEntry, ChainProblem, entry_hash, next_link, verify
+from palermo.domain.chain import (
+    ChainEntry,
+    ChainProblem,
+    Checkpoint,
+    check_checkpoint,
+    entry_hash,
+    next_link,
+    verify,
+)
+from palermo.errors import InputError
 
 AUDIT = table(
     "audit_events",
@@ -74,6 +88,41 @@ class AuditRecord:
 
 def _fields(row: Mapping[str, Any]) -> dict[str, object]:
     return {k: row[k] for k in HASHED}
+
+
+def _utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class AuditHead:
+    """The newest event of the log: what a checkpoint records."""
+
+    seq: int
+    hash: str
+    at: datetime
+    count: int
+
+    def checkpoint(self) -> Checkpoint:
+        return Checkpoint(seq=self.seq, hash=self.hash, count=self.count)
+
+
+def parse_checkpoint(data: object, location: str) -> Checkpoint:
+    """A checkpoint read from JSON (``seq``, ``hash``, ``count``), or InputError naming the field.
+
+    Other keys (``workspace``, ``at``, ``case``) are for the people who hold it and are not checked.
+    """
+    if not isinstance(data, dict):
+        raise InputError("a checkpoint must be a JSON object", location=location)
+    seq, digest, count = data.get("seq"), data.get("hash"), data.get("count")
+    for field, value in (("seq", seq), ("count", count)):
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise InputError("must be a whole number of at least 1", location=f"{location}: {field}")
+    if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        raise InputError("must be a SHA-256 hex digest (64 characters)", location=f"{location}: hash")
+    assert isinstance(seq, int) and isinstance(count, int)
+    return Checkpoint(seq=seq, hash=digest, count=count)
 
 
 class AuditLog:
@@ -128,7 +177,7 @@ class AuditLog:
         return [
             AuditRecord(
                 seq=r["seq"],
-                at=r["at"].replace(tzinfo=UTC) if r["at"].tzinfo is None else r["at"],
+                at=_utc(r["at"]),
                 actor=r["actor"],
                 action=r["action"],
                 object_type=r["object_type"],
@@ -143,8 +192,26 @@ class AuditLog:
     def count(self, session: Session) -> int:
         return int(session.execute(select(func.count()).select_from(AUDIT)).scalar_one())
 
-    def verify(self, session: Session) -> list[ChainProblem]:
-        """Re-hash the whole log in ``seq`` order; every edit, deletion or reordering shows up."""
+    def head(self, session: Session) -> AuditHead | None:
+        """The newest event and the number of events (None for an empty log)."""
+        last = session.execute(
+            select(AUDIT.c.seq, AUDIT.c.hash, AUDIT.c.at).order_by(AUDIT.c.seq.desc()).limit(1)
+        ).first()
+        if last is None:
+            return None
+        return AuditHead(seq=last.seq, hash=last.hash, at=_utc(last.at), count=self.count(session))
+
+    def _entries(self, session: Session) -> list[ChainEntry]:
         rows = session.execute(select(AUDIT).order_by(AUDIT.c.id)).mappings().all()
-        entries = [ChainEntry(r["seq"], _fields(dict(r)), r["prev_hash"], r["hash"]) for r in rows]
-        return verify(entries)
+        return [ChainEntry(r["seq"], _fields(dict(r)), r["prev_hash"], r["hash"]) for r in rows]
+
+    def verify(self, session: Session, checkpoint: Checkpoint | None = None) -> list[ChainProblem]:
+        """Re-hash the whole log in ``seq`` order; every edit, deletion or reordering shows up.
+
+        With a ``checkpoint`` held outside, a removed or rewritten tail shows up too.
+        """
+        entries = self._entries(session)
+        problems = verify(entries)
+        if checkpoint is not None:
+            problems += check_checkpoint(entries, checkpoint)
+        return problems
