@@ -233,3 +233,41 @@ def test_an_export_whose_audit_record_fails_leaves_no_file(demo: dict[str, Any],
     finally:
         ws.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_export_is_private_while_written_and_keeps_the_name_it_was_given(
+    cli: Cli, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    """Owner-only from the first byte (not after a chmod), compressed when the name asks for it, written
+    through a link the analyst made, and refused, with nothing recorded, when the target is a folder."""
+    import gzip
+    import stat
+
+    from palermo.cli.export import audited_export
+    from palermo.workspace import Workspace
+
+    ws = Workspace.open(demo["root"] / "ws")
+    try:
+        with audited_export(ws, demo["case"], "graph", tmp_path / "net.gexf", {}) as temp:
+            assert stat.S_IMODE(temp.stat().st_mode) == 0o600 and temp.name.startswith(".net.gexf.")
+            temp.write_text("<gexf/>", encoding="utf-8")
+        before = len(ws.audit.events(demo["case"]))
+    finally:
+        ws.close()
+    packed = tmp_path / "net.graphml.gz"
+    assert cli("export", "graph", demo["case"], "-f", "graphml", "--out", str(packed))[0] == 0
+    assert gzip.decompress(packed.read_bytes()).startswith(b"<?xml")
+    (tmp_path / "kept").mkdir()
+    link = tmp_path / "latest.gexf"
+    link.symlink_to(tmp_path / "kept" / "net.gexf")
+    assert cli("export", "graph", demo["case"], "--out", str(link))[0] == 0
+    assert link.is_symlink() and (tmp_path / "kept" / "net.gexf").stat().st_size > 0
+    code, _, err = cli("export", "ftm", demo["case"], str(tmp_path / "kept"))
+    assert code == 2 and "not a regular file" in err
+    ws = Workspace.open(demo["root"] / "ws")
+    try:
+        exports = [e for e in ws.audit.events(demo["case"])[before:] if e.action.startswith("export.")]
+    finally:
+        ws.close()
+    assert [e.detail["file"] for e in exports] == ["net.graphml.gz", "net.gexf"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept", "latest.gexf", "net.gexf", "net.graphml.gz"]

@@ -291,6 +291,14 @@ def test_cli_shows_no_device_owners_number_among_the_options(ws: Any, fx: Path) 
     assert done.exit_code == 0, done.output
     listed = _cli(ws, "imports", "C-1", "--json")
     assert json.loads(listed.stdout)[0]["options"] == {"device_owner": "[number withheld]"}
+    # the import is in the case's audit trail with the option's name, never its value
+    again = Workspace.open(ws.path)
+    try:
+        [event] = [e for e in again.audit.events("C-1") if e.action == "ingest.import"]
+    finally:
+        again.close()
+    assert event.object_id == str(exhibit) and event.detail["options"] == ["device_owner"]
+    assert event.detail["rows_ok"] == 2 and "555" not in json.dumps(event.detail)
     import_id = json.loads(done.stdout)["import_id"]
     shown = _cli(ws, "forget", "C-1", str(import_id))
     assert shown.exit_code == 0 and "555" not in shown.stdout and "[number withheld]" in shown.stdout

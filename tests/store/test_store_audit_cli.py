@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import text
 
 from palermo.cli.main import run
+from palermo.domain.chain import REWRITTEN
 from palermo.workspace import Workspace
 
 
@@ -100,7 +101,7 @@ def test_forged_tail_fails_verify_with_a_checkpoint(cli: Cli, workspace: Workspa
     assert code == 1
     report = json.loads(stdout)
     assert report["ok"] is False
-    assert report["problems"] == ["entry 5: does not match the checkpoint's hash (history rewritten)"]
+    assert report["problems"] == [f"entry 5: {REWRITTEN}"]
     assert "history rewritten" in err
 
 
@@ -130,3 +131,41 @@ def test_bad_checkpoint_file_is_bad_input(cli: Cli, tmp_path: Path) -> None:
     assert code == 2 and "not valid JSON" in err
     code, _, err = cli("audit", "list", "--case", "NOPE")
     assert code == 2
+
+
+def test_a_listing_shows_stored_text_as_written_never_as_markup(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events cannot change: an actor named like Rich markup must neither break every later listing
+    nor be shown as something other than what is stored."""
+    monkeypatch.setenv("PALERMO_USER", "[/x]")
+    assert cli("case", "create", "M-1", "--title", "odd actor", "-j", "zz")[0] == 0
+    monkeypatch.setenv("PALERMO_USER", "[red on red]hidden")
+    assert cli("case", "create", "M-2", "--title", "odd actor", "-j", "zz")[0] == 0
+    code, stdout, err = cli("audit", "list")
+    assert code == 0, err
+    assert "[/x]" in stdout and "[red on red]hidden" in stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("[" * 100_000, "not a checkpoint"),
+        ('{"seq": ' + "9" * 5000 + ', "count": 1, "hash": "' + "0" * 64 + '"}', "not a checkpoint"),
+    ],
+)
+def test_a_malformed_checkpoint_is_bad_input_not_a_crash(
+    cli: Cli, tmp_path: Path, content: str, problem: str
+) -> None:
+    held = tmp_path / "checkpoint.json"
+    held.write_text(content, encoding="utf-8")
+    code, _, err = cli("audit", "verify", "--checkpoint", str(held))
+    assert code == 2 and problem in err and "Traceback" not in err
+
+
+def test_a_checkpoint_saved_with_a_byte_order_mark_is_read(cli: Cli, tmp_path: Path) -> None:
+    held = tmp_path / "checkpoint.json"
+    code, stdout, _ = cli("audit", "checkpoint", "--json")
+    held.write_text("\ufeff" + stdout, encoding="utf-8")
+    code, stdout, err = cli("audit", "verify", "--checkpoint", str(held))
+    assert code == 0, err

@@ -9,7 +9,7 @@ import pytest
 from palermo.errors import AccessDenied
 from palermo.workspace import Workspace
 
-from .conftest import Seeded
+from .conftest import PASSWORD, Seeded
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
@@ -71,3 +71,17 @@ def test_a_session_ended_by_time_is_audited(
         str(web_ws.users.get("pat").id),
         {"reason": reason},
     )
+
+
+def test_signing_in_checks_the_password_and_opens_the_session_as_one(web_ws: Workspace) -> None:
+    """The web's sign-in is one transaction holding the account's row: a password change cannot come
+    between the check and the session and leave a session of the old password alive."""
+    web_ws.users.add("sid", PASSWORD, "analyst")
+    opened = web_ws.users.sign_in("sid", PASSWORD)
+    assert web_ws.users.resume_session(opened.token).user.username == "sid"
+    web_ws.users.set_password("sid", PASSWORD + "-new")
+    with pytest.raises(AccessDenied):
+        web_ws.users.resume_session(opened.token)
+    with pytest.raises(AccessDenied):
+        web_ws.users.sign_in("sid", PASSWORD)
+    assert web_ws.users.sign_in("sid", PASSWORD + "-new").token

@@ -83,7 +83,7 @@ class Analytics:
     ) -> ImportReport:
         """Import one evidence item of the case through an adapter (atomic and idempotent)."""
         path, name = self._evidence_file(case_ref, evidence_id)
-        return ingest(
+        report = ingest(
             self.connect(),
             case_ref,
             evidence_id,
@@ -95,6 +95,36 @@ class Analytics:
             display_name=name,
             expected_sha256=self.workspace.evidence.get(evidence_id).sha256,
         )
+        self._audit_import(report, options)
+        return report
+
+    def _audit_import(self, report: ImportReport, options: Mapping[str, Any] | None) -> None:
+        """Record a done import in the case's audit trail (``ingest.import``): which exhibit, as which
+        digest, by which adapter, with which option *names* (a value such as ``device_owner`` is a
+        phone number, maybe a victim's), how many rows. Written once the import has committed: an
+        import is idempotent, so one whose record failed is done again, and recorded, by a re-run."""
+        ctx = getattr(self.workspace, "ctx", None)
+        if ctx is None or report.status == "already_imported":
+            return
+        case = self.workspace.cases.get(report.case_ref)
+        with ctx.db.transaction() as session:
+            ctx.audit.record(
+                session,
+                actor=getattr(self.workspace, "actor", None) or "unknown",
+                action="ingest.import",
+                object_type="evidence",
+                object_id=report.evidence_id,
+                case_id=case.id,
+                outcome="success" if report.status == "imported" else "partial",
+                detail={
+                    "import_id": report.import_id,
+                    "adapter": report.adapter,
+                    "sha256": report.sha256,
+                    "options": sorted(str(k) for k in (options or {})),
+                    "rows_ok": report.rows_ok,
+                    "rows_bad": report.rows_bad,
+                },
+            )
 
     def ingest_many(
         self,
@@ -185,6 +215,12 @@ class Analytics:
             for index, future in futures.items():
                 error = future.exception()
                 results[index] = error if error is not None else future.result()
+        for index, done in results.items():  # in this thread: the case store is not the workers'
+            if isinstance(done, ImportReport):
+                try:
+                    self._audit_import(done, known[index][3])
+                except Exception as exc:  # reported like the import's own failure
+                    results[index] = exc
         for index, original in repeats.items():
             done = results[original]
             results[index] = (

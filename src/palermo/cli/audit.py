@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from palermo.cli.output import console, emit, err_console, table, to_json
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
@@ -58,10 +59,12 @@ def checkpoint(
 
 def _read_checkpoint(path: Path) -> object:
     """The checkpoint file's JSON, or InputError naming the file (a missing file is exit 2 too)."""
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
+    try:  # a byte-order mark (Notepad's) is no reason to refuse the file
+        return json.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg} at line {exc.lineno}", location=str(path)) from exc
+    except (RecursionError, ValueError) as exc:  # nested too deep, a number too long, not UTF-8
+        raise InputError(f"not a checkpoint: {type(exc).__name__}", location=str(path)) from None
 
 
 @app.command("verify")
@@ -118,15 +121,17 @@ def list_events(
     is itself audited (audit.read)."""
     with opened(workspace) as ws:
         events = ws.audit.read(case, limit=limit)
+    # every cell as written, never as Rich markup: an actor named "[/x]" would break the listing for
+    # good (events cannot change), and "[red on red]x" would show something other than what is stored
     rows = [
         [
             e.seq,
             e.at.isoformat(timespec="seconds"),
-            e.actor,
-            e.action,
-            e.object_type + (f":{e.object_id}" if e.object_id is not None else ""),
-            e.outcome,
-            short(json.dumps(e.detail, sort_keys=True, ensure_ascii=False)) if e.detail else "",
+            escape(e.actor),
+            escape(e.action),
+            escape(e.object_type + (f":{e.object_id}" if e.object_id is not None else "")),
+            escape(e.outcome),
+            escape(short(json.dumps(e.detail, sort_keys=True, ensure_ascii=False))) if e.detail else "",
         ]
         for e in events
     ]

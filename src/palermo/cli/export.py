@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +21,7 @@ import typer
 from palermo.analytics.export import require_analysis
 from palermo.cli.output import console, emit
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened
+from palermo.errors import InputError
 
 app = typer.Typer(name="export", help="Export case data for other tools.", no_args_is_help=True)
 
@@ -52,8 +54,24 @@ def record_reveal(ws: Any, case_ref: str, command: str) -> None:
 _WITHHELD = {"phone": "[number withheld]", "email": "[e-mail withheld]", "account": "account (withheld)"}
 
 
-#: An export is readable by its owner only: it leaves the protected system, and may be mislaid.
-EXPORT_MODE = 0o600
+def export_target(out: Path) -> Path:
+    """The regular file an export goes to: a symbolic link is followed to the file it names, and a
+    directory, a device or a missing folder is bad input, named before anything is written or
+    recorded (the record must describe a file that exists)."""
+    path = Path(out)
+    if path.name in ("", ".", ".."):
+        raise InputError(f"{out} is not a file name: give the file to write", location="--out")
+    if path.is_symlink():
+        path = path.resolve()
+    if path.exists() and not path.is_file():
+        raise InputError(
+            f"{out} is not a regular file (a directory or a device): exports are files, recorded with "
+            "their SHA-256",
+            location="--out",
+        )
+    if not path.parent.is_dir():
+        raise InputError(f"the folder of {out} does not exist", location="--out")
+    return path
 
 
 @contextmanager
@@ -63,13 +81,20 @@ def audited_export(ws: Any, case_ref: str, command: str, out: Path, detail: dict
     move it to ``out``. If the audit record cannot be written there is no file (MP-01, AU-01): an
     export that leaks can be traced to the person and the moment, and told apart from any other by
     its digest. ``detail`` is filled in by the caller with counts while writing.
+
+    The temporary file is made by ``mkstemp``: owner-only (0600) from its first byte, under a name
+    nobody can guess or plant a link at, and ending like ``out`` (``.graphml.gz`` is still
+    compressed). A process killed while writing leaves it behind, hidden and owner-only.
     """
     case = ws.cases.get(case_ref)
-    out = Path(out)
-    temp = out.with_name(f".{out.name}.{os.getpid()}.part")
+    target = export_target(Path(out))
+    handle, name = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".part" + "".join(target.suffixes)
+    )
+    os.close(handle)
+    temp = Path(name)
     try:
         yield temp
-        os.chmod(temp, EXPORT_MODE)
         digest = hashlib.sha256()
         with open(temp, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -82,9 +107,9 @@ def audited_export(ws: Any, case_ref: str, command: str, out: Path, detail: dict
                 object_type="case",
                 object_id=case.id,
                 case_id=case.id,
-                detail={**detail, "file": out.name, "sha256": digest.hexdigest()},
+                detail={**detail, "file": target.name, "sha256": digest.hexdigest()},
             )
-        os.replace(temp, out)
+        os.replace(temp, target)
     finally:
         temp.unlink(missing_ok=True)
 

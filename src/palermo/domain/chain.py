@@ -108,6 +108,13 @@ class Checkpoint:
     count: int
 
 
+#: What a checkpoint's head that no longer matches means; a hash cannot tell the two apart.
+REWRITTEN = (
+    "does not match the checkpoint's hash "
+    "(history rewritten, or the checkpoint is of another workspace's log)"
+)
+
+
 def check_checkpoint(entries: Sequence[ChainEntry], checkpoint: Checkpoint) -> list[ChainProblem]:
     """Check that ``entries`` still hold the checkpoint's head and are no shorter than it recorded.
 
@@ -119,9 +126,7 @@ def check_checkpoint(entries: Sequence[ChainEntry], checkpoint: Checkpoint) -> l
     if held is None:
         problems.append(ChainProblem(checkpoint.seq, "missing: the checkpoint's head is gone (tail removed)"))
     elif held.hash != checkpoint.hash:
-        problems.append(
-            ChainProblem(checkpoint.seq, "does not match the checkpoint's hash (history rewritten)")
-        )
+        problems.append(ChainProblem(checkpoint.seq, REWRITTEN))
     if len(entries) < checkpoint.count:
         problems.append(
             ChainProblem(

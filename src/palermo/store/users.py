@@ -184,7 +184,7 @@ class UserService:
             if totp_secret is not None:
                 self._require_current_master(s)
                 row.totp_sealed = self._auth.seal_totp_secret(row.id, totp_secret)
-            self._record(s, actor, "user.create", row.id)
+            self._record(s, actor, "user.create", row.id, detail={"role": row.role})
             return self._public(row)
 
     def get(self, username: str) -> UserPublic:
@@ -204,37 +204,59 @@ class UserService:
         """Check credentials; every failure raises the same AccessDenied so usernames cannot be probed."""
         now = _now(now)
         with self._db.transaction() as s:
-            # FOR UPDATE (PostgreSQL; SQLite serialises writers anyway): two sign-ins racing with the
-            # same TOTP code must not both see the old last step and both succeed
-            row = s.scalar(select(User).where(User.username == username.strip()).with_for_update())
-            ok = self._auth.verify_password(row.password_hash if row else None, password)
-            step: int | None = None
-            if row is None:
-                self._record(s, "anonymous", "login", None, "failure")
-            else:
-                locked = self._auth.is_locked(row.locked_until, now)
-                if ok and (row.totp_sealed is not None or row.totp_secret is not None):
-                    # opened only once the password matched; a secret that cannot be opened fails the
-                    # sign-in like a wrong code (audited, counted), never with an error of its own
-                    secret = self._usable_totp_secret(s, row)
-                    step = self._auth.totp_step(secret, totp, now) if secret and totp else None
-                    # a code is single-use: its step must come after the last one accepted (replay)
-                    ok = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
-                    if ok:
-                        row.totp_last_step = step  # used up even if the account turns out locked
-                if ok and not locked and row.is_active:
-                    row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
-                    row.failures_since = None
-                    self._record(s, row.username, "login", row.id)
-                    return self._public(row, now)
-                if not locked:
-                    state = self._auth.register_failure(row.failed_logins, row.failures_since, now)
-                    row.failed_logins, row.failures_since = state.failed_logins, state.window_started_at
-                    row.locked_until = LOCKED_FOREVER if state.locked else None
-                    if state.locked:
-                        self._record(s, row.username, "user.lock", row.id)
-                self._record(s, row.username, "login", row.id, "failure")
+            row = self._verified(s, username, password, totp, now)
+            if row is not None:
+                return self._public(row, now)
         raise AccessDenied(SIGN_IN_FAILED)
+
+    def sign_in(
+        self, username: str, password: str, totp: str | None = None, *, now: datetime | None = None
+    ) -> NewSession:
+        """:meth:`authenticate` and :meth:`start_session` in one transaction, holding the account's
+        row: a password changed (or an account disabled) between the check and the session would
+        otherwise leave a session opened with the old password alive, which the change meant to end."""
+        now = _now(now)
+        with self._db.transaction() as s:
+            row = self._verified(s, username, password, totp, now)
+            if row is not None:
+                return self._open_session(s, row, now)
+        raise AccessDenied(SIGN_IN_FAILED)
+
+    def _verified(
+        self, s: Session, username: str, password: str, totp: str | None, now: datetime
+    ) -> User | None:
+        """The account if the credentials hold (sign-in recorded), else None (failure recorded, counted)."""
+        # FOR UPDATE (PostgreSQL; SQLite serialises writers anyway): two sign-ins racing with the
+        # same TOTP code must not both see the old last step and both succeed
+        row = s.scalar(select(User).where(User.username == username.strip()).with_for_update())
+        ok = self._auth.verify_password(row.password_hash if row else None, password)
+        step: int | None = None
+        if row is None:
+            self._record(s, "anonymous", "login", None, "failure")
+            return None
+        locked = self._auth.is_locked(row.locked_until, now)
+        if ok and (row.totp_sealed is not None or row.totp_secret is not None):
+            # opened only once the password matched; a secret that cannot be opened fails the
+            # sign-in like a wrong code (audited, counted), never with an error of its own
+            secret = self._usable_totp_secret(s, row)
+            step = self._auth.totp_step(secret, totp, now) if secret and totp else None
+            # a code is single-use: its step must come after the last one accepted (replay)
+            ok = step is not None and (row.totp_last_step is None or step > row.totp_last_step)
+            if ok:
+                row.totp_last_step = step  # used up even if the account turns out locked
+        if ok and not locked and row.is_active:
+            row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+            row.failures_since = None
+            self._record(s, row.username, "login", row.id)
+            return row
+        if not locked:
+            state = self._auth.register_failure(row.failed_logins, row.failures_since, now)
+            row.failed_logins, row.failures_since = state.failed_logins, state.window_started_at
+            row.locked_until = LOCKED_FOREVER if state.locked else None
+            if state.locked:
+                self._record(s, row.username, "user.lock", row.id)
+        self._record(s, row.username, "login", row.id, "failure")
+        return None
 
     def enrol_totp(self, username: str, *, actor: str = "system") -> str:
         """Give the account a new TOTP secret (replacing any old one) and return it, to be shown once.
@@ -379,22 +401,25 @@ class UserService:
     def start_session(self, user_id: int, *, now: datetime | None = None) -> NewSession:
         """Open a server-side session; the plain tokens are returned once, their digests stored."""
         now = _now(now)
-        token, csrf = self._auth.new_token(), self._auth.new_token()
         with self._db.transaction() as s:
             row = s.get(User, user_id)
             if row is None or not row.is_active:
                 raise AccessDenied(SIGN_IN_FAILED)
-            s.add(
-                WebSession(
-                    id=self._auth.hash_token(token),
-                    user_id=user_id,
-                    created_at=now,
-                    last_seen_at=now,
-                    csrf_token=self._auth.hash_token(csrf),
-                    expires_at=now + timedelta(hours=12),
-                )
+            return self._open_session(s, row, now)
+
+    def _open_session(self, s: Session, row: User, now: datetime) -> NewSession:
+        token, csrf = self._auth.new_token(), self._auth.new_token()
+        s.add(
+            WebSession(
+                id=self._auth.hash_token(token),
+                user_id=row.id,
+                created_at=now,
+                last_seen_at=now,
+                csrf_token=self._auth.hash_token(csrf),
+                expires_at=now + timedelta(hours=12),
             )
-            return NewSession(token, csrf, self._public(row, now))
+        )
+        return NewSession(token, csrf, self._public(row, now))
 
     def resume_session(self, token: str | None, *, now: datetime | None = None) -> ActiveSession:
         """The session behind a cookie, if still valid; idle or expired sessions are deleted."""

@@ -80,8 +80,7 @@ def login(
     if not username or not password:
         return _login_page(request, error="Enter your username and password.", username=username, status=400)
     try:
-        user = ws.users.authenticate(username, password, totp or None)
-        session = ws.users.start_session(user.id)
+        session = ws.users.sign_in(username, password, totp or None)
     except AccessDenied as exc:
         return _login_page(request, error=str(exc), username=username, status=401)
     response = RedirectResponse(_safe_next(next), status_code=303)

@@ -57,7 +57,7 @@ NO_ANALYTICS = (
 
 
 def dashboard_data(
-    reads: CaseReads, case_ref: str, *, show_identity: bool = False, analytics: bool = True
+    reads: CaseReads, case_ref: str, *, show_identity: bool = False, analytics: bool = False
 ) -> dict[str, Section]:
     """Each dashboard section, or the plain reason it cannot be shown yet (cached read models).
 
