@@ -324,3 +324,89 @@ def test_xlsx_number_cells_keep_their_value_with_decimal_comma(
     book = _workbook(tmp_path / "stmt.xlsx", [HEADER, [*row, "debit", "card", "", "Springfield", 20.0]])
     ingest(con, "C-1", 5, book, "bank_xlsx", {"decimal_comma": "true"})
     assert con.execute("SELECT amount FROM payments").fetchone() == (Decimal("12.50"),)
+
+
+def _signed(fx: Path, folder: Path) -> Path:
+    """``bank_ok.csv`` as the many banks write it: no direction column, debits negative."""
+    import csv
+
+    with (fx / "bank_ok.csv").open(encoding="utf-8", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    out = folder / "signed.csv"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, [c for c in rows[0] if c != "direction"])
+        writer.writeheader()
+        for row in rows:
+            direction = row.pop("direction")
+            if direction == "debit" and row["amount"] and not row["amount"].startswith("-"):
+                row["amount"] = "-" + row["amount"]
+            writer.writerow(row)
+    return out
+
+
+_FLOW = (
+    "SELECT locator, ts, from_account, from_name, to_account, to_name, amount FROM payments ORDER BY locator"
+)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_signed_amounts_give_the_direction_when_the_statement_has_no_direction_column(
+    con: duckdb.DuckDBPyConnection, fx: Path, tmp_path: Path, fast: bool
+) -> None:
+    """A negative amount left the holder's account, a positive one arrived: the same money flows as
+    the statement with a debit/credit column, on the one-pass reader and the careful one."""
+    from palermo.ingest.bank import BankCsvAdapter
+
+    ingest(con, "C-1", 1, fx / "bank_ok.csv", "bank_csv", {}, skip_bad_rows=True)
+    expected = con.execute(_FLOW).fetchall()
+    other = duckdb.connect()
+    ingest(
+        other,
+        "C-1",
+        1,
+        _signed(fx, tmp_path),
+        BankCsvAdapter(fast=fast),
+        {"signed_amounts": "true"},
+        skip_bad_rows=True,
+    )
+    assert other.execute(_FLOW).fetchall() == expected and expected
+
+
+def test_a_statement_with_a_direction_column_is_not_read_by_sign(
+    con: duckdb.DuckDBPyConnection, fx: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(ImportDataError, match=r"direction column.*signed_amounts"):
+        ingest(con, "C-1", 1, fx / "bank_ok.csv", "bank_csv", {"signed_amounts": "true"})
+    with pytest.raises(ImportDataError, match=r"missing column.*direction"):
+        ingest(con, "C-1", 2, _signed(fx, tmp_path), "bank_csv", {})
+
+
+def test_xlsx_signed_amounts(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    header = [c for c in HEADER if c != "direction"]
+    row = [
+        "2025-03-01",
+        "09:15:00",
+        "NL91ABNA0417164300",
+        "Mara Velden",
+        "",
+        "ESCORTADS.EXAMPLE",
+        -49.0,
+        "EUR",
+        "online",
+        "ad",
+        "Springfield",
+        100.0,
+    ]
+    ingest(
+        con,
+        "C-1",
+        5,
+        _workbook(tmp_path / "stmt.xlsx", [header, row]),
+        "bank_xlsx",
+        {"signed_amounts": "yes"},
+    )
+    assert con.execute("SELECT from_name, to_name, amount FROM payments").fetchone() == (
+        "Mara Velden",
+        "ESCORTADS.EXAMPLE",
+        Decimal("49.00"),
+    )

@@ -183,5 +183,5 @@ def test_cli_refuses_a_misspelt_option_with_exit_code_2(ws: Any, fx: Path) -> No
 def test_cli_lists_the_options_of_each_adapter() -> None:
     listed = json.loads(CliRunner().invoke(app, ["ingest", "adapters", "--json"]).stdout)
     options = {a["name"]: a["options"] for a in listed["adapters"]}
-    assert options["bank_csv"] == ["decimal_comma", "delimiter", "encoding"]
+    assert options["bank_csv"] == ["decimal_comma", "delimiter", "encoding", "signed_amounts"]
     assert options["mapping"] == ["delimiter", "encoding", "mapping", "region"]

@@ -4,7 +4,8 @@ A statement row is written from the account holder's side: ``debit`` means money
 ``account_iban``, ``credit`` that it arrived there. The analysis wants money *flows*, so each row
 becomes a payment from payer to payee: debit → from the holder to the counterparty, credit → from
 the counterparty to the holder. Amounts are stored positive because the direction already carries
-the sign (banks disagree on whether debits are negative).
+the sign (banks disagree on whether debits are negative). Many banks export no debit/credit column
+at all, only a signed amount: with ``signed_amounts`` the sign is the direction (see :func:`layout_for`).
 
 Card and cash rows have no counterparty IBAN; the merchant name (``HOTEL …``, ``ESCORTADS…``) is
 kept as the counterparty name, which is what the money indicators look at.
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, ClassVar
@@ -44,6 +45,10 @@ COLUMNS = (
 REQUIRED = ("date", "account_iban", "amount", "direction")
 _YES, _NO = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 DECIMAL_COMMA = {"decimal_comma": "true: amounts are written 1.234,56 (default false: 1,234.56)"}
+SIGNED_AMOUNTS = {
+    "signed_amounts": "true: the amount's sign gives the direction (negative: money left the account) "
+    "and the statement has no direction column (default false: the direction column does)"
+}
 #: Why ``--region`` is refused: it would do nothing, and an option that does nothing hides a mistake.
 NO_PHONES = {"region": "is not used: a bank statement holds no phone numbers"}
 
@@ -69,21 +74,58 @@ SPEC = TableSpec(
 _DIRECTED = """
 CREATE TEMP VIEW {view} AS SELECT * REPLACE (
     trim(date) || CASE WHEN nullif(trim(time), '') IS NULL THEN '' ELSE ' ' || trim(time) END AS date),
-  CASE WHEN lower(trim(direction)) = 'debit' THEN account_iban ELSE counterparty_iban END AS _from_account,
-  CASE WHEN lower(trim(direction)) = 'debit' THEN account_holder ELSE counterparty_name END AS _from_name,
-  CASE WHEN lower(trim(direction)) = 'debit' THEN counterparty_iban ELSE account_iban END AS _to_account,
-  CASE WHEN lower(trim(direction)) = 'debit' THEN counterparty_name ELSE account_holder END AS _to_name
+  {direction} AS _direction_read,
+  CASE WHEN {direction} = 'debit' THEN account_iban ELSE counterparty_iban END AS _from_account,
+  CASE WHEN {direction} = 'debit' THEN account_holder ELSE counterparty_name END AS _from_name,
+  CASE WHEN {direction} = 'debit' THEN counterparty_iban ELSE account_iban END AS _to_account,
+  CASE WHEN {direction} = 'debit' THEN counterparty_name ELSE account_holder END AS _to_name
 FROM {table}
 """
+#: Where the direction comes from: the ``direction`` column, or (``signed_amounts``) the amount's sign.
+_DIRECTION = {
+    False: "lower(trim(direction))",
+    True: "CASE WHEN ltrim(amount) LIKE '-%' THEN 'debit' "
+    "WHEN nullif(trim(amount), '') IS NOT NULL THEN 'credit' END",
+}
 
 
-def check_header(columns: tuple[str, ...], file_name: str, header: tuple[str, ...] | None = None) -> None:
+@dataclass(frozen=True)
+class Layout:
+    """How one statement is read: its spec, and the two conventions the options choose."""
+
+    spec: TableSpec
+    decimal_comma: bool = False
+    signed_amounts: bool = False
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns the statement must have (no ``direction`` when the sign gives it)."""
+        return tuple(c for c in COLUMNS if not (self.signed_amounts and c == "direction"))
+
+
+#: The layout with no options: amounts as ``1,234.56``, direction from its column.
+LAYOUT = Layout(SPEC)
+
+
+def check_header(
+    columns: tuple[str, ...],
+    file_name: str,
+    header: tuple[str, ...] | None = None,
+    layout: Layout | None = None,
+) -> None:
     """Refuse a file that names a statement column twice or lacks one, naming the columns.
 
     ``header`` is the header as written when DuckDB renamed repeated names (``Staged.header``).
     """
-    check_unique_header(header, columns, COLUMNS, file_name, "the bank statement layout")
-    missing = [c for c in COLUMNS if c not in columns]
+    wanted = (layout or LAYOUT).columns
+    check_unique_header(header, columns, wanted, file_name, "the bank statement layout")
+    if layout is not None and layout.signed_amounts and "direction" in columns:
+        raise ImportDataError(
+            "the statement has a direction column, and signed_amounts=true reads the direction from the "
+            "amount's sign: use one or the other (leave signed_amounts out to read the column)",
+            location=f"{file_name}:1",
+        )
+    missing = [c for c in wanted if c not in columns]
     if missing:
         raise ImportDataError(
             f"not a bank statement in the bank_csv layout: missing column(s) {', '.join(missing)} "
@@ -92,30 +134,43 @@ def check_header(columns: tuple[str, ...], file_name: str, header: tuple[str, ..
         )
 
 
-def directed(con: Any, staged: Staged, file_name: str) -> Staged:
+def directed(con: Any, staged: Staged, file_name: str, layout: Layout | None = None) -> Staged:
     """Check the header and add the payer/payee columns (a view over ``staged``)."""
-    check_header(staged.columns, file_name, staged.header)
+    layout = layout or LAYOUT
+    check_header(staged.columns, file_name, staged.header, layout)
     view = f"{staged.table}_directed"
-    con.execute(_DIRECTED.format(view=view, table=staged.table))
+    con.execute(_DIRECTED.format(view=view, table=staged.table, direction=_DIRECTION[layout.signed_amounts]))
     return Staged(view, staged.columns, staged.records)
 
 
-def spec_for(options: Mapping[str, Any]) -> TableSpec:
-    """The statement layout, with amounts read as ``1.234,56`` when ``decimal_comma`` is set.
-
-    A value that is neither yes nor no (``decimal_comma=ture``) is refused rather than taken for
-    no: the amounts would then be read in the other convention, or rejected, without a word why.
-    """
-    value = str(options.get("decimal_comma", "")).strip().lower()
+def _flag(options: Mapping[str, Any], key: str) -> bool:
+    """A yes/no option. A value that is neither (``decimal_comma=ture``) is refused rather than taken
+    for no: the amounts would then be read in the other convention, or rejected, without a word why."""
+    value = str(options.get(key, "")).strip().lower()
     if value not in _YES + _NO:
-        raise ImportDataError(
-            f"decimal_comma must be true or false, not {options['decimal_comma']!r}",
-            location="option decimal_comma",
+        raise ImportDataError(f"{key} must be true or false, not {options[key]!r}", location=f"option {key}")
+    return value in _YES
+
+
+def layout_for(options: Mapping[str, Any]) -> Layout:
+    """The statement layout the options describe: amounts read as ``1.234,56`` with ``decimal_comma``;
+    the direction read from the amount's sign with ``signed_amounts`` (negative: the money left the
+    account, a debit; positive or zero: it arrived, a credit), for the many banks whose exports have a
+    signed amount and no debit/credit column. Amounts are stored positive either way."""
+    comma, signed = _flag(options, "decimal_comma"), _flag(options, "signed_amounts")
+    fields = tuple(
+        replace(f, decimal_comma=True) if comma and f.kind == "decimal" else f for f in SPEC.fields
+    )
+    if signed:  # the direction checked is the one read from the sign (a blank amount is bad anyway)
+        fields = tuple(
+            replace(f, source="_direction_read") if f.target == "_direction" else f for f in fields
         )
-    if value in _NO:
-        return SPEC
-    fields = tuple(replace(f, decimal_comma=True) if f.kind == "decimal" else f for f in SPEC.fields)
-    return replace(SPEC, fields=fields)
+    return Layout(replace(SPEC, fields=fields), comma, signed)
+
+
+def spec_for(options: Mapping[str, Any]) -> TableSpec:
+    """The statement's spec (see :func:`layout_for`)."""
+    return layout_for(options).spec
 
 
 def payments_from_staging(
@@ -125,13 +180,14 @@ def payments_from_staging(
     evidence_id: int,
     file_name: str,
     locator_prefix: str = "line:",
-    spec: TableSpec = SPEC,
+    layout: Layout | None = None,
 ) -> Iterator[Batch | BadRow]:
     """Payments (and account identifiers) from a staged statement, bad rows first."""
+    layout = layout or LAYOUT
     yield from batches(
         con,
-        spec,
-        directed(con, staged, file_name),
+        layout.spec,
+        directed(con, staged, file_name, layout),
         evidence_id=evidence_id,
         file_name=file_name,
         locator_prefix=locator_prefix,
@@ -143,7 +199,7 @@ class BankCsvAdapter:
 
     name = "bank_csv"
     description = "Bank statement CSV: date,time,account_iban,…,direction (debit/credit) → payments"
-    accepts: ClassVar[Mapping[str, str]] = {**CSV_OPTIONS, **DECIMAL_COMMA}
+    accepts: ClassVar[Mapping[str, str]] = {**CSV_OPTIONS, **DECIMAL_COMMA, **SIGNED_AMOUNTS}
     hints: ClassVar[Mapping[str, str]] = NO_PHONES
 
     def __init__(self, fast: bool = True) -> None:
@@ -153,16 +209,18 @@ class BankCsvAdapter:
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
     ) -> Iterator[Batch | BadRow]:
-        spec = spec_for(options)
+        layout = layout_for(options)
         if self.fast:
-            done = scan_csv(con, path, options, lambda c, s: (spec, directed(c, s, path.name)))
+            done = scan_csv(con, path, options, lambda c, s: (layout.spec, directed(c, s, path.name, layout)))
             if done is not None:
                 yield from statements(done[0], done[1], None, evidence_id=evidence_id)
                 return
         bad: list[BadRow] = []
         staged = stage_csv(con, path, options=options, bad_rows=bad)
         yield from bad
-        yield from payments_from_staging(con, staged, evidence_id=evidence_id, file_name=path.name, spec=spec)
+        yield from payments_from_staging(
+            con, staged, evidence_id=evidence_id, file_name=path.name, layout=layout
+        )
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)
@@ -216,6 +274,7 @@ class BankXlsxAdapter:
     accepts: ClassVar[Mapping[str, str]] = {
         "sheet": "the worksheet to read (default: the first)",
         **DECIMAL_COMMA,
+        **SIGNED_AMOUNTS,
     }
     hints: ClassVar[Mapping[str, str]] = NO_PHONES
 
@@ -225,7 +284,7 @@ class BankXlsxAdapter:
         import openpyxl
         import pyarrow as pa
 
-        spec = spec_for(options)
+        layout = layout_for(options)
         # an open file, not the path: openpyxl judges a path by its extension, and an exhibit's
         # stored original is named by its hash, without one
         fh = path.open("rb")
@@ -234,7 +293,7 @@ class BankXlsxAdapter:
         except Exception as exc:  # openpyxl raises zipfile/KeyError/InvalidFileException
             fh.close()
             raise ImportDataError(f"cannot open as an XLSX workbook: {exc}", location=path.name) from exc
-        comma = spec is not SPEC
+        comma = layout.decimal_comma
         try:
             if options.get("sheet") and options["sheet"] not in wb.sheetnames:
                 raise ImportDataError(
@@ -244,7 +303,7 @@ class BankXlsxAdapter:
             sheet = wb[options["sheet"]] if options.get("sheet") else wb.worksheets[0]
             rows = sheet.iter_rows(values_only=True)
             header = tuple(str(h).strip() if h is not None else "" for h in next(rows, ()))
-            check_header(header, path.name)
+            check_header(header, path.name, None, layout)
             lines: list[str] = []
             cells: list[list[str | None]] = [[] for _ in header]
             for number, row in enumerate(rows, start=2):
@@ -275,7 +334,7 @@ class BankXlsxAdapter:
             evidence_id=evidence_id,
             file_name=path.name,
             locator_prefix=f"sheet:{title}!row:",
-            spec=spec,
+            layout=layout,
         )
 
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
