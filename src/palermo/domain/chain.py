@@ -19,6 +19,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from typing import Any
 
 GENESIS = "0" * 64
@@ -91,6 +92,20 @@ def verify(
         problems.append(ChainProblem(count, f"chain holds {count} entries, {expected_count} recorded"))
     if expected_head is not None and prev != expected_head and count:
         problems.append(ChainProblem(count, "last entry is not the recorded head (tail removed)"))
+    return problems
+
+
+def verify_segment(entries: Sequence[ChainEntry]) -> list[ChainProblem]:
+    """Check that ``entries[1:]`` continue ``entries[0]`` (trusted: part of a chain verified whole):
+    consecutive ``seq``, each linked to the one before and matching its own hash."""
+    problems: list[ChainProblem] = []
+    for before, entry in pairwise(entries):
+        if entry.seq != before.seq + 1:
+            problems.append(ChainProblem(entry.seq, f"out of sequence (expected {before.seq + 1})"))
+        if entry.prev_hash != before.hash:
+            problems.append(ChainProblem(entry.seq, "previous-hash link broken (entry deleted or reordered)"))
+        if entry_hash(entry.prev_hash, entry.fields) != entry.hash:
+            problems.append(ChainProblem(entry.seq, "content does not match its hash (entry edited)"))
     return problems
 
 

@@ -36,6 +36,7 @@ from palermo.domain.chain import (
     entry_hash,
     next_link,
     verify,
+    verify_segment,
 )
 from palermo.errors import InputError
 
@@ -168,12 +169,14 @@ class AuditLog:
         self, session: Session, *, case_id: int | None = None, limit: int | None = None
     ) -> list[AuditRecord]:
         """Events in order, optionally for one case, newest last."""
-        query = select(AUDIT).order_by(AUDIT.c.seq)
+        query = select(AUDIT).order_by(AUDIT.c.seq.desc() if limit is not None else AUDIT.c.seq)
         if case_id is not None:
             query = query.where(AUDIT.c.case_id == case_id)
+        if limit is not None:  # the newest N in SQL: not the whole log read while the write lock is held
+            query = query.limit(limit)
         rows = session.execute(query).mappings().all()
         if limit is not None:
-            rows = rows[-limit:]
+            rows = list(reversed(rows))
         return [
             AuditRecord(
                 seq=r["seq"],
@@ -201,9 +204,19 @@ class AuditLog:
             return None
         return AuditHead(seq=last.seq, hash=last.hash, at=_utc(last.at), count=self.count(session))
 
-    def _entries(self, session: Session) -> list[ChainEntry]:
-        rows = session.execute(select(AUDIT).order_by(AUDIT.c.id)).mappings().all()
+    def _entries(self, session: Session, since: int = 0) -> list[ChainEntry]:
+        query = select(AUDIT).where(AUDIT.c.seq >= since).order_by(AUDIT.c.id)
+        rows = session.execute(query).mappings().all()
         return [ChainEntry(r["seq"], _fields(dict(r)), r["prev_hash"], r["hash"]) for r in rows]
+
+    def verify_since(self, session: Session, seq: int, digest: str) -> list[ChainProblem]:
+        """Check only what was added after entry ``seq`` (whose hash was ``digest`` when the whole log
+        verified): that entry is unchanged, and every later one links up and matches its hash. Lets a
+        writer that verified the whole log outside its transaction check, inside it, only the rest."""
+        entries = self._entries(session, since=seq)
+        if not entries or entries[0].seq != seq or entries[0].hash != digest:
+            return [ChainProblem(seq, "changed since the log was verified")]
+        return verify_segment(entries)
 
     def verify(self, session: Session, checkpoint: Checkpoint | None = None) -> list[ChainProblem]:
         """Re-hash the whole log in ``seq`` order; every edit, deletion or reordering shows up.
