@@ -106,6 +106,26 @@ def test_the_policy_counts_toward_lockout_like_any_failed_sign_in(web_ws: Worksp
     assert web_ws.users.get("pat").locked
 
 
+def test_a_session_opened_by_password_alone_before_the_policy_ends_at_its_next_request(
+    web_ws: Workspace, app_client: TestClient
+) -> None:
+    web_ws.users.add("pat", PASSWORD, "prosecutor")
+    assert _post(app_client, "pat")[0] == 303  # policy off: a password was enough
+    assert app_client.get("/cases", follow_redirects=False).status_code == 200
+    _strict(web_ws)  # the operator turns the policy on and restarts the server
+    assert app_client.get("/cases", follow_redirects=False).status_code == 303  # back to /login
+    ended = [e for e in web_ws.audit.events() if e.action == "session.end"]
+    assert [(e.actor, e.detail) for e in ended] == [("pat", {"reason": "no_second_factor"})]
+
+
+def test_an_enrolled_accounts_session_survives_the_policy(web_ws: Workspace, app_client: TestClient) -> None:
+    web_ws.users.add("pat", PASSWORD, "prosecutor")
+    totp = pyotp.TOTP(web_ws.users.enrol_totp("pat"))
+    assert _post(app_client, "pat", totp=totp.now())[0] == 303
+    _strict(web_ws)
+    assert app_client.get("/cases", follow_redirects=False).status_code == 200
+
+
 def test_init_with_the_flag_writes_the_setting_and_a_reopened_workspace_enforces_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -459,6 +459,7 @@ class UserService:
                 and now < sess.expires_at
                 and now - sess.last_seen_at < TOUCH_EVERY
                 and not self._auth.session_end_reason(sess.created_at, sess.last_seen_at, now)
+                and not self._lacks_required_factor(user)
             ):
                 return ActiveSession(digest, self._public(user, now), sess.csrf_token)
         # Otherwise end or touch it, re-checked under the write lock (another request may have won).
@@ -468,6 +469,8 @@ class UserService:
                 raise AccessDenied("not signed in")
             user = s.get(User, sess.user_id)
             reason = self._auth.session_end_reason(sess.created_at, sess.last_seen_at, now)
+            if reason is None and user is not None and self._lacks_required_factor(user):
+                reason = "no_second_factor"  # opened by password alone before the policy was on
             if not (reason or user is None or not user.is_active or now >= sess.expires_at):
                 if now - sess.last_seen_at >= TOUCH_EVERY:
                     sess.last_seen_at = now
@@ -483,6 +486,10 @@ class UserService:
             )
         ended = "after 30 minutes without activity" if reason == "idle" else "because it expired"
         raise AccessDenied(f"your session ended {ended}; please sign in again")
+
+    def _lacks_required_factor(self, row: User) -> bool:
+        """True when the policy requires a second factor and the account has none enrolled."""
+        return self.require_second_factor and row.totp_sealed is None and row.totp_secret is None
 
     def csrf_ok(self, session: ActiveSession, token: str | None) -> bool:
         """True when ``token`` is this session's CSRF token (constant-time comparison)."""
