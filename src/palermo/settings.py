@@ -51,6 +51,9 @@ class Settings:
     database_url: str
     master_key_file: Path
     upload_limit_bytes: int = DEFAULT_UPLOAD_LIMIT
+    require_second_factor: bool = False
+    """Refuse sign-in to accounts without an enrolled TOTP secret (CJIS IA-2(1)/(2)); opt-in, so
+    existing workspaces keep working until every account is enrolled."""
 
     @property
     def evidence_dir(self) -> Path:
@@ -100,11 +103,19 @@ def resolve(path: Path, *, database_url: str | None = None, master_key_file: Pat
         Path(str(stored["master_key_file"])) if isinstance(stored.get("master_key_file"), str) else None
     )
     limit = stored.get("upload_limit_bytes")
+    second_factor = stored.get("require_second_factor", False)
+    if not isinstance(second_factor, bool):
+        # a quoted "true" or a 1 must not silently leave sign-in at one factor: refuse to start
+        raise ConfigurationError(
+            f"require_second_factor must be true or false, found {second_factor!r}",
+            location=str(path / SETTINGS_FILE),
+        )
     return Settings(
         path=path,
         database_url=url,
         master_key_file=(key_file or default_master_key_file()).expanduser(),
         upload_limit_bytes=limit if isinstance(limit, int) else DEFAULT_UPLOAD_LIMIT,
+        require_second_factor=second_factor,
     )
 
 
@@ -116,6 +127,8 @@ def write_settings(settings: Settings, *, record_database_url: bool) -> None:
         lines.append(f'database_url = "{safe.render_as_string(hide_password=False)}"')
     lines.append(f'master_key_file = "{settings.master_key_file}"')
     lines.append(f"upload_limit_bytes = {settings.upload_limit_bytes}")
+    lines.append("# true: accounts without an enrolled TOTP code (palermo user totp NAME) cannot sign in")
+    lines.append(f"require_second_factor = {'true' if settings.require_second_factor else 'false'}")
     fd = os.open(settings.path / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")

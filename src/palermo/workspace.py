@@ -16,6 +16,7 @@ from __future__ import annotations
 import getpass
 import logging
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -387,8 +388,11 @@ class Workspace:
         master_key_file: Path | None = None,
         actor: str | None = None,
         law: LawLibrary | None = None,
+        require_second_factor: bool = False,
     ) -> Workspace:
-        """Create the workspace folder (or adopt an empty one), the master key if missing, and the schema."""
+        """Create the workspace folder (or adopt an empty one), the master key if missing, and the schema.
+
+        ``require_second_factor`` is written to ``settings.toml``: every sign-in then needs a TOTP code."""
         path = Path(path).expanduser().resolve()
         if path.exists() and not path.is_dir():
             raise InputError(f"{path} exists and is not a folder", location="path")
@@ -398,6 +402,7 @@ class Workspace:
             )
         private_folder(path)
         settings = resolve(path, database_url=database_url, master_key_file=master_key_file)
+        settings = replace(settings, require_second_factor=require_second_factor)
         ensure_master_key(settings.master_key_file, workspace=path)
         private_folder(settings.evidence_dir)
         write_settings(settings, record_database_url=database_url is not None)
@@ -451,7 +456,11 @@ class Workspace:
                 raise ConfigurationError("user accounts are not available in this build") from exc
             from palermo.security.auth import Authenticator
 
-            self._users = UserService(self.ctx, Authenticator(master=self._keyring.master))
+            self._users = UserService(
+                self.ctx,
+                Authenticator(master=self._keyring.master),
+                require_second_factor=self.settings.require_second_factor,
+            )
             self._users_master = self._keyring.master
         elif self._users_master is not None and self._users_master is not self._keyring.master:
             # the keys were re-wrapped under a new master key: seal and open with that one

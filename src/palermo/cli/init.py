@@ -30,10 +30,22 @@ def init(
     master_key_file: Annotated[
         Path | None, typer.Option("--master-key-file", help="Master key location (outside the folder).")
     ] = None,
+    require_second_factor: Annotated[
+        bool,
+        typer.Option(
+            "--require-second-factor",
+            help="Refuse web sign-in to accounts without a TOTP code (enrol with `palermo user totp`).",
+        ),
+    ] = False,
     as_json: AsJson = False,
 ) -> None:
     """Create a workspace: palermo.db (WAL, synchronous=FULL) or PostgreSQL, evidence/, settings.toml."""
-    ws = Workspace.init(path, database_url=database_url, master_key_file=master_key_file)
+    ws = Workspace.init(
+        path,
+        database_url=database_url,
+        master_key_file=master_key_file,
+        require_second_factor=require_second_factor,
+    )
     try:
         info = {
             "path": str(ws.path),
@@ -41,6 +53,7 @@ def init(
             "schema_revision": current_revision(ws.ctx.db.engine),
             "evidence": str(ws.settings.evidence_dir),
             "master_key_file": str(ws.settings.master_key_file),
+            "require_second_factor": ws.settings.require_second_factor,
         }
     finally:
         ws.close()
@@ -50,5 +63,7 @@ def init(
         console.print(f"  database   {info['database']} (schema {info['schema_revision']})")
         console.print(f"  evidence   {info['evidence']}")
         console.print(f"  master key {info['master_key_file']} (keep it safe and outside the folder)")
+        if info["require_second_factor"]:
+            console.print("  sign-in    password and TOTP code (enrol each account: palermo user totp NAME)")
 
     emit(info, as_json, render)

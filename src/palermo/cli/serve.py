@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from palermo.cli.output import console, err_console
 from palermo.workspace import Workspace
@@ -34,6 +35,20 @@ def serve_workspace(ws: Workspace, host: str, port: int) -> None:
     uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False, workers=1)
 
 
+def _warn_not_enrolled(usernames: list[str]) -> None:
+    """Name the active accounts the second-factor policy will keep out, so the operator can enrol
+    them (``palermo user totp NAME``) before someone is locked out of a case mid-trial. Usernames
+    only: never a secret."""
+    if not usernames:
+        console.print("Two-factor sign-in is required; every active account is enrolled.")
+        return
+    err_console.print(
+        f"[yellow]note:[/] two-factor sign-in is required; {len(usernames)} active account(s) have no "
+        "TOTP code and cannot sign in until enrolled with `palermo user totp NAME`: "
+        + escape(", ".join(usernames)),  # a "[name]" must print as typed, not as rich markup
+    )
+
+
 def serve(
     workspace: Annotated[Path, typer.Argument(help="Workspace folder (see palermo init).")],
     host: Annotated[str, typer.Option("--host", help="Address to bind.")] = "127.0.0.1",
@@ -46,6 +61,8 @@ def serve(
             err_console.print(
                 "[yellow]note:[/] no accounts yet: create one with `palermo user add NAME --role R`."
             )
+        if ws.settings.require_second_factor:
+            _warn_not_enrolled(ws.users.not_enrolled())
         console.print(f"Palermo is serving {ws.path} at http://{host}:{port}/  (Ctrl+C to stop)")
         serve_workspace(ws, host, port)
     finally:

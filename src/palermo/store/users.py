@@ -120,10 +120,13 @@ def _now(now: datetime | None) -> datetime:
 class UserService:
     """Accounts, sign-in, sessions and case membership."""
 
-    def __init__(self, ctx: StoreContext, auth: AuthRules) -> None:
+    def __init__(self, ctx: StoreContext, auth: AuthRules, *, require_second_factor: bool = False) -> None:
+        """``require_second_factor`` is the workspace's policy (``settings.toml``), passed in by the
+        Workspace rather than read from a global, so two workspaces in one process keep their own."""
         self._db = ctx.db
         self._auth = auth
         self._audit = ctx.audit
+        self.require_second_factor = require_second_factor
 
     def _record(
         self,
@@ -194,6 +197,17 @@ class UserService:
                 raise NotFoundError(f"no user {username!r}", location="username")
             return self._public(row)
 
+    def not_enrolled(self) -> list[str]:
+        """Usernames of active accounts without a TOTP secret, in order: under
+        ``require_second_factor`` they cannot sign in (``palermo serve`` names them on start)."""
+        with self._db.read() as s:
+            q = (
+                select(User.username)
+                .where(User.is_active.is_(True), User.totp_sealed.is_(None), User.totp_secret.is_(None))
+                .order_by(User.username)
+            )
+            return list(s.scalars(q))
+
     def all(self) -> list[UserPublic]:
         with self._db.transaction() as s:
             return [self._public(r) for r in s.scalars(select(User).order_by(User.username))]
@@ -235,7 +249,14 @@ class UserService:
             self._record(s, "anonymous", "login", None, "failure")
             return None
         locked = self._auth.is_locked(row.locked_until, now)
-        if ok and (row.totp_sealed is not None or row.totp_secret is not None):
+        enrolled = row.totp_sealed is not None or row.totp_secret is not None
+        detail: dict[str, Any] | None = None
+        if self.require_second_factor and not enrolled:
+            # the policy wants two factors and this account has one: a failure like a wrong
+            # password (same message, counted toward lockout). The reason is audited whatever the
+            # password was, so the audit log does not become a record of which guesses were right.
+            ok, detail = False, {"reason": "no_second_factor"}
+        if ok and enrolled:
             # opened only once the password matched; a secret that cannot be opened fails the
             # sign-in like a wrong code (audited, counted), never with an error of its own
             secret = self._usable_totp_secret(s, row)
@@ -255,7 +276,7 @@ class UserService:
             row.locked_until = LOCKED_FOREVER if state.locked else None
             if state.locked:
                 self._record(s, row.username, "user.lock", row.id)
-        self._record(s, row.username, "login", row.id, "failure")
+        self._record(s, row.username, "login", row.id, "failure", detail=detail)
         return None
 
     def enrol_totp(self, username: str, *, actor: str = "system") -> str:
@@ -438,6 +459,7 @@ class UserService:
                 and now < sess.expires_at
                 and now - sess.last_seen_at < TOUCH_EVERY
                 and not self._auth.session_end_reason(sess.created_at, sess.last_seen_at, now)
+                and not self._lacks_required_factor(user)
             ):
                 return ActiveSession(digest, self._public(user, now), sess.csrf_token)
         # Otherwise end or touch it, re-checked under the write lock (another request may have won).
@@ -447,6 +469,8 @@ class UserService:
                 raise AccessDenied("not signed in")
             user = s.get(User, sess.user_id)
             reason = self._auth.session_end_reason(sess.created_at, sess.last_seen_at, now)
+            if reason is None and user is not None and self._lacks_required_factor(user):
+                reason = "no_second_factor"  # opened by password alone before the policy was on
             if not (reason or user is None or not user.is_active or now >= sess.expires_at):
                 if now - sess.last_seen_at >= TOUCH_EVERY:
                     sess.last_seen_at = now
@@ -462,6 +486,10 @@ class UserService:
             )
         ended = "after 30 minutes without activity" if reason == "idle" else "because it expired"
         raise AccessDenied(f"your session ended {ended}; please sign in again")
+
+    def _lacks_required_factor(self, row: User) -> bool:
+        """True when the policy requires a second factor and the account has none enrolled."""
+        return self.require_second_factor and row.totp_sealed is None and row.totp_secret is None
 
     def csrf_ok(self, session: ActiveSession, token: str | None) -> bool:
         """True when ``token`` is this session's CSRF token (constant-time comparison)."""
