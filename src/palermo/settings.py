@@ -13,6 +13,7 @@ them through the environment or a ``.pgpass`` file.
 
 from __future__ import annotations
 
+import difflib
 import os
 import secrets
 import tomllib
@@ -68,14 +69,28 @@ class Settings:
         return self.database_url.startswith("sqlite")
 
 
+#: The keys ``settings.toml`` may hold.
+SETTING_KEYS = frozenset({"database_url", "master_key_file", "upload_limit_bytes", "require_second_factor"})
+
+
 def _read_file(path: Path) -> dict[str, object]:
     file = path / SETTINGS_FILE
     if not file.exists():
         return {}
     try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
+        stored = tomllib.loads(file.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigurationError(f"invalid TOML: {exc}", location=str(file)) from exc
+    # a misspelt key must not be ignored: `require_2fa = true` would leave sign-in at one factor
+    unknown = sorted(set(stored) - SETTING_KEYS)
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], sorted(SETTING_KEYS), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        raise ConfigurationError(
+            f"unknown setting {unknown[0]!r} (known: {', '.join(sorted(SETTING_KEYS))}){hint}",
+            location=str(file),
+        )
+    return stored
 
 
 def _check_url(url: str, origin: str) -> str:

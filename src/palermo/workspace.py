@@ -137,13 +137,24 @@ class AuditService:
                 object_type="audit_log",
                 case_id=case_id,
             )
-            if verified is not None:
+            if verified is None:  # the log was empty: what is there now is all new, and short
+                problems = self.log.verify(session)
+            else:
                 problems = self.log.verify_since(session, verified.seq, verified.hash)
-                if problems:
-                    raise IntegrityError(
-                        "audit log does not verify, no checkpoint taken: " + "; ".join(map(str, problems))
-                    )
+            if problems:
+                raise IntegrityError(
+                    "audit log does not verify, no checkpoint taken: " + "; ".join(map(str, problems))
+                )
             head = self.log.head(session)
+        # once more, whole, now the event is in: an edit made between the first check and the write,
+        # to an entry before the verified head, is caught here, and no checkpoint vouches for it
+        with self.ctx.db.read() as session:
+            problems = self.log.verify(session)
+        if problems:
+            raise IntegrityError(
+                "audit log changed while the checkpoint was taken and does not verify, no checkpoint given: "
+                + "; ".join(map(str, problems))
+            )
         assert head is not None  # the checkpoint event was just written
         data: dict[str, Any] = {
             "workspace": str(self.workspace),

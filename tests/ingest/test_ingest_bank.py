@@ -410,3 +410,24 @@ def test_xlsx_signed_amounts(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> 
         "ESCORTADS.EXAMPLE",
         Decimal("49.00"),
     )
+
+
+def test_signed_amounts_refuse_a_direction_column_in_any_case_and_name_a_blank_amount_once(
+    con: duckdb.DuckDBPyConnection, fx: Path, tmp_path: Path
+) -> None:
+    """``Direction`` is the direction column as surely as ``direction``: read by sign, its debits would
+    silently become credits. A blank amount is one problem, the amount's."""
+    text = (fx / "bank_ok.csv").read_text(encoding="utf-8")
+    capital = tmp_path / "capital.csv"
+    capital.write_text(text.replace(",direction,", ",Direction,", 1), encoding="utf-8")
+    with pytest.raises(ImportDataError, match="direction column"):
+        ingest(con, "C-1", 1, capital, "bank_csv", {"signed_amounts": "true"})
+    blank = tmp_path / "blank.csv"
+    lines = _signed(fx, tmp_path).read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    cells = lines[1].split(",")
+    cells[head.index("amount")] = ""
+    blank.write_text("\n".join([lines[0], ",".join(cells)]) + "\n", encoding="utf-8")
+    with pytest.raises(ImportDataError) as raised:
+        ingest(con, "C-1", 2, blank, "bank_csv", {"signed_amounts": "true"})
+    assert "amount: missing value" in str(raised.value) and "_direction" not in str(raised.value)

@@ -130,3 +130,32 @@ def test_reading_the_log_is_audited(audited: Workspace) -> None:
 def test_malformed_checkpoint_names_the_field(data: object, field: str) -> None:
     with pytest.raises(InputError, match=field):
         parse_checkpoint(data, "checkpoint.json")
+
+
+def test_what_changed_since_a_verified_head_is_found_inside_the_write(audited: Workspace) -> None:
+    """The checkpoint re-hashes the whole log before taking the write lock and, inside it, only what
+    came since: an edit of the verified head itself, or a deletion before it, must show there."""
+    log = audited.audit.log
+    with audited.ctx.db.read() as session:
+        head = log.head(session)
+    assert head is not None
+    drop_guards(audited)
+    with audited.ctx.db.transaction() as session:
+        assert log.verify_since(session, head.seq, head.hash) == []
+        session.execute(text("UPDATE audit_events SET actor = 'forged' WHERE seq = :seq"), {"seq": head.seq})
+        assert log.verify_since(session, head.seq, head.hash) != []
+        session.rollback()
+    with audited.ctx.db.transaction() as session:
+        session.execute(text("DELETE FROM audit_events WHERE seq = 1"))
+        assert log.verify_since(session, head.seq, head.hash) != []
+        session.rollback()
+
+
+def test_the_newest_events_of_a_case_come_oldest_first(audited: Workspace) -> None:
+    for i in range(3):
+        audited.cases.create(f"B-{i}", f"case {i}", "zz")
+    newest = audited.audit.events(limit=2)
+    assert [e.seq for e in newest] == [6, 7]
+    assert [e.action for e in audited.audit.events("A-1", limit=5)] == ["case.create"]
+    with pytest.raises(InputError, match="at least 1"):
+        audited.audit.events(limit=0)

@@ -55,3 +55,16 @@ def test_environment_database_url_overrides_sqlite_default(
 
     monkeypatch.setenv("PALERMO_DATABASE_URL", "postgresql+psycopg://u@h/db")
     assert resolve(tmp_path).database_url == "postgresql+psycopg://u@h/db"
+
+
+@pytest.mark.parametrize("key", ["require_2fa", "require_second_factors", "Require_Second_Factor", "auth"])
+def test_an_unknown_setting_is_refused_not_ignored(
+    tmp_path: Path, key_file: Path, test_law: LawLibrary, key: str
+) -> None:
+    """A misspelt security setting left ignored would leave sign-in at one factor without a word."""
+    Workspace.init(tmp_path / "ws", master_key_file=key_file, law=test_law).close()
+    toml = tmp_path / "ws" / "settings.toml"
+    extra = "[auth]\nrequire_second_factor = true\n" if key == "auth" else f"{key} = true\n"
+    toml.write_text(toml.read_text(encoding="utf-8") + extra, encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=f"unknown setting '{key}'"):
+        Workspace.open(tmp_path / "ws", master_key_file=key_file)

@@ -119,7 +119,7 @@ def check_header(
     """
     wanted = (layout or LAYOUT).columns
     check_unique_header(header, columns, wanted, file_name, "the bank statement layout")
-    if layout is not None and layout.signed_amounts and "direction" in columns:
+    if layout is not None and layout.signed_amounts and any(same_name(c) == "direction" for c in columns):
         raise ImportDataError(
             "the statement has a direction column, and signed_amounts=true reads the direction from the "
             "amount's sign: use one or the other (leave signed_amounts out to read the column)",
@@ -161,9 +161,10 @@ def layout_for(options: Mapping[str, Any]) -> Layout:
     fields = tuple(
         replace(f, decimal_comma=True) if comma and f.kind == "decimal" else f for f in SPEC.fields
     )
-    if signed:  # the direction checked is the one read from the sign (a blank amount is bad anyway)
+    if signed:  # the direction read from the sign; a blank amount is a bad row already, named as such
         fields = tuple(
-            replace(f, source="_direction_read") if f.target == "_direction" else f for f in fields
+            replace(f, source="_direction_read", required=False) if f.target == "_direction" else f
+            for f in fields
         )
     return Layout(replace(SPEC, fields=fields), comma, signed)
 

@@ -168,7 +168,9 @@ class AuditLog:
     def events(
         self, session: Session, *, case_id: int | None = None, limit: int | None = None
     ) -> list[AuditRecord]:
-        """Events in order, optionally for one case, newest last."""
+        """Events in order, optionally for one case, newest last (the newest ``limit``, at least 1)."""
+        if limit is not None and limit < 1:
+            raise InputError(f"limit must be at least 1, not {limit}", location="limit")
         query = select(AUDIT).order_by(AUDIT.c.seq.desc() if limit is not None else AUDIT.c.seq)
         if case_id is not None:
             query = query.where(AUDIT.c.case_id == case_id)
@@ -211,10 +213,20 @@ class AuditLog:
 
     def verify_since(self, session: Session, seq: int, digest: str) -> list[ChainProblem]:
         """Check only what was added after entry ``seq`` (whose hash was ``digest`` when the whole log
-        verified): that entry is unchanged, and every later one links up and matches its hash. Lets a
-        writer that verified the whole log outside its transaction check, inside it, only the rest."""
+        verified): that entry is unchanged (re-hashed), as many entries precede it as before, and every
+        later one links up and matches its hash. Lets a writer that verified the whole log outside its
+        transaction check, inside it, only the rest; an edit *before* the entry in between is left to
+        the full check the caller repeats afterwards."""
         entries = self._entries(session, since=seq)
-        if not entries or entries[0].seq != seq or entries[0].hash != digest:
+        first = entries[0] if entries else None
+        before = session.execute(select(func.count()).select_from(AUDIT).where(AUDIT.c.seq <= seq)).scalar()
+        if (
+            first is None
+            or first.seq != seq
+            or first.hash != digest
+            or entry_hash(first.prev_hash, first.fields) != digest
+            or before != seq
+        ):
             return [ChainProblem(seq, "changed since the log was verified")]
         return verify_segment(entries)
 
