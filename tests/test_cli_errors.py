@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 PALERMO = [sys.executable, "-m", "palermo.cli.main"]
 
 
@@ -35,3 +37,20 @@ def test_unknown_command_is_a_usage_error() -> None:
     done = _run("no-such-command")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_table_cells_are_shown_as_written_never_as_markup(capsys: pytest.CaptureFixture[str]) -> None:
+    """Redaction leaves "[number withheld]" in evidence text; Rich took it for a tag and printed nothing,
+    and a stored "[/x]" (an actor, a name) raised. Styled cells are passed as Text on purpose."""
+    from rich.text import Text
+
+    from palermo.cli.output import table
+
+    table(
+        "Red flags of [case]",
+        ["detail", "status"],
+        [["she called [number withheld]", Text("open", style="red")], ["[/x]", None]],
+    )
+    out = capsys.readouterr().out
+    assert "she called [number withheld]" in out and "[/x]" in out and "Red flags of [case]" in out
+    assert "open" in out

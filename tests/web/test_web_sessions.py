@@ -85,3 +85,14 @@ def test_signing_in_checks_the_password_and_opens_the_session_as_one(web_ws: Wor
     with pytest.raises(AccessDenied):
         web_ws.users.sign_in("sid", PASSWORD)
     assert web_ws.users.sign_in("sid", PASSWORD + "-new").token
+
+
+def test_a_new_second_factor_ends_every_open_session(web_ws: Workspace) -> None:
+    """A new TOTP secret usually means the old phone was lost or taken: its sessions must not last."""
+    web_ws.users.add("tia", PASSWORD, "analyst")
+    opened = web_ws.users.sign_in("tia", PASSWORD)
+    web_ws.users.enrol_totp("tia")
+    with pytest.raises(AccessDenied):
+        web_ws.users.resume_session(opened.token)
+    [event] = [e for e in web_ws.audit.events() if e.action == "user.totp"]
+    assert event.detail == {"sessions_ended": 1}

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from palermo.cli.output import console, emit, err_console, table, to_json
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
@@ -121,17 +120,17 @@ def list_events(
     is itself audited (audit.read)."""
     with opened(workspace) as ws:
         events = ws.audit.read(case, limit=limit)
-    # every cell as written, never as Rich markup: an actor named "[/x]" would break the listing for
-    # good (events cannot change), and "[red on red]x" would show something other than what is stored
+    # table() shows every cell as written, never as Rich markup: an actor named "[/x]" broke the listing
+    # for good (events cannot change), and "[red on red]x" showed something other than what is stored
     rows = [
         [
             e.seq,
             e.at.isoformat(timespec="seconds"),
-            escape(e.actor),
-            escape(e.action),
-            escape(e.object_type + (f":{e.object_id}" if e.object_id is not None else "")),
-            escape(e.outcome),
-            escape(short(json.dumps(e.detail, sort_keys=True, ensure_ascii=False))) if e.detail else "",
+            e.actor,
+            e.action,
+            e.object_type + (f":{e.object_id}" if e.object_id is not None else ""),
+            e.outcome,
+            short(json.dumps(e.detail, sort_keys=True, ensure_ascii=False)) if e.detail else "",
         ]
         for e in events
     ]

@@ -98,9 +98,9 @@ def list_judgements(
         table(
             f"Judgements of {case}",
             ["id", "left", "right", "verdict", "author", "when", "note", "conflict"],
-            [  # escaped: a withheld key reads "[number withheld]", which Rich took for markup and dropped
+            [  # table() shows cells as written: a withheld key reads "[number withheld]"
                 [
-                    escape(str(cell))
+                    str(cell)
                     for cell in (
                         j["judgement_id"],
                         j["left_key"],

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 console = Console()
 err_console = Console(stderr=True)
@@ -49,10 +50,12 @@ def emit(data: Any, as_json: bool, render: Callable[[], None]) -> None:
 
 
 def table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """Draw a simple Rich table."""
-    t = Table(title=title, show_lines=False)
+    """Draw a simple Rich table. Cells are shown as written, never read as Rich markup: evidence and
+    names reach them, and "[number withheld]" (what redaction leaves of a number) was taken for a tag
+    and vanished; a cell that is meant to be styled is passed as a ``rich.text.Text``."""
+    t = Table(title=Text(title) if title is not None else None, show_lines=False)
     for col in columns:
         t.add_column(col)
     for row in rows:
-        t.add_row(*["" if v is None else str(v) for v in row])
+        t.add_row(*[v if isinstance(v, Text) else Text("" if v is None else str(v)) for v in row])
     console.print(t)

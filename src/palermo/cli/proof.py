@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from palermo.cli.output import console, emit, table
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened, short
@@ -13,11 +14,11 @@ from palermo.domain.proof import ProofMatrix
 app = typer.Typer(name="proof", help="The proof matrix of a case.", no_args_is_help=True)
 
 MARK = {
-    "proven": "[green]proven[/]",
-    "weak": "[yellow]weak[/]",
-    "open": "[red]open[/]",
-    "contested": "[magenta]contested[/]",
-    "not_required": "[dim]not required[/]",
+    "proven": Text("proven", style="green"),
+    "weak": Text("weak", style="yellow"),
+    "open": Text("open", style="red"),
+    "contested": Text("contested", style="magenta"),
+    "not_required": Text("not required", style="dim"),
 }
 
 

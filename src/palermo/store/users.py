@@ -280,7 +280,8 @@ class UserService:
         return None
 
     def enrol_totp(self, username: str, *, actor: str = "system") -> str:
-        """Give the account a new TOTP secret (replacing any old one) and return it, to be shown once.
+        """Give the account a new TOTP secret (replacing any old one) and return it, to be shown once;
+        every open session of the account ends.
 
         From then on sign-in needs a code from the authenticator app holding that secret; codes of the
         old secret stop working at once. The audit event records that it happened, never the secret.
@@ -294,7 +295,9 @@ class UserService:
                 None,
                 None,
             )
-            self._record(s, actor, "user.totp", row.id)
+            # a new secret usually means the old phone is lost or taken: whoever signed in with it is out
+            ended = self._end_all_sessions(s, row.id)
+            self._record(s, actor, "user.totp", row.id, detail={"sessions_ended": ended})
         return secret
 
     def seal_plain_totp_secrets(self) -> int:
