@@ -353,6 +353,8 @@ def create(
             "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "created_by": actor,
             "palermo_version": __version__,
+            "duckdb_version": duckdb.__version__,
+            "sqlite_version": sqlite3.sqlite_version,
             "workspace": {
                 "path": str(settings.path),
                 "schema_revision": facts["schema_revision"],
@@ -832,7 +834,15 @@ def _check_restored(target: Path, manifest: dict[str, Any]) -> list[str]:
         con.close()
     problems = _check_case_store(facts, manifest)
     if (target / ANALYTICS_FILE).exists():
-        duck = duckdb.connect(str(target / ANALYTICS_FILE), read_only=True)
+        try:
+            duck = duckdb.connect(str(target / ANALYTICS_FILE), read_only=True)
+        except duckdb.Error as exc:  # e.g. a storage format this DuckDB cannot read
+            made_with = manifest.get("duckdb_version", "an unknown version")
+            return [
+                *problems,
+                f"analytics.duckdb does not open with DuckDB {duckdb.__version__} "
+                f"(made with {made_with}): {exc}",
+            ]
         try:
             problems += _compare("analytics", manifest["tables"]["analytics"], _duckdb_counts(duck))
         finally:
