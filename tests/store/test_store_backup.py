@@ -304,3 +304,110 @@ def test_bad_targets_and_passphrases_are_refused_before_anything_is_written(
     code, _stdout, err = cli("backup", "create", "--out", str(tmp_path / "a.pbak"), "-w", str(ws.path))
     assert code == 2 and "PALERMO_BACKUP_PASSPHRASE" in err
     assert not (tmp_path / "a.pbak").exists() and len(ws.audit.events()) == events
+
+
+def _reseal(source: Path, target: Path, edit: Any) -> None:
+    """Re-write a backup with the same passphrase and its manifest edited: an authentic container whose
+    content does not match what its manifest says (as a bug in the writer would make it)."""
+    import io
+    import tarfile
+
+    from palermo.security.container import OpeningReader, SealingWriter
+
+    with source.open("rb") as raw, target.open("wb") as out:
+        reader = io.BufferedReader(OpeningReader(raw, PASSPHRASE, str(source)))
+        writer = SealingWriter(out, PASSPHRASE)
+        with tarfile.open(fileobj=reader, mode="r|") as old, tarfile.open(fileobj=writer, mode="w|") as new:
+            while (member := old.next()) is not None:
+                fh = old.extractfile(member)
+                assert fh is not None
+                data = fh.read()
+                if member.name == "manifest.json":
+                    manifest = json.loads(data)
+                    edit(manifest)
+                    data = json.dumps(manifest).encode()
+                    member.size = len(data)
+                new.addfile(member, io.BytesIO(data))
+        writer.close()
+
+
+def test_a_backup_whose_files_do_not_match_its_manifest_is_refused(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+
+    def wrong_digest(manifest: dict[str, Any]) -> None:
+        entry = next(f for f in manifest["files"] if f["path"] == "palermo.db")
+        entry["sha256"] = "0" * 64
+
+    _reseal(out, bad, wrong_digest)
+    code, _stdout, err = cli("backup", "verify", str(bad))
+    assert code == 1 and "palermo.db does not match the manifest" in err
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(bad), "--into", str(target))
+    assert code == 1 and "palermo.db does not match the manifest" in err and not target.exists()
+
+
+def test_a_restore_whose_row_counts_differ_is_reported_and_kept(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+
+    def one_call_more(manifest: dict[str, Any]) -> None:
+        manifest["tables"]["analytics"]["calls"] += 1
+
+    _reseal(out, bad, one_call_more)
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(bad), "--into", str(target))
+    assert code == 1 and "analytics table calls: 2 rows, the manifest says 3" in err
+    assert "kept for investigation" in err and (target / "palermo.db").exists()
+    with Workspace.open(target, actor="x") as back:
+        events = [e.action for e in back.audit.events()]
+    assert "backup.restore" not in events  # a restore that does not verify is not recorded as done
+
+
+def test_a_backup_taken_while_another_process_writes_is_one_consistent_state(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """DR-03: cases and their audit records are written by another process throughout the backup; the
+    restored workspace has exactly as many cases as case.create events, and its chain verifies."""
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib\n"
+            "from palermo.workspace import Workspace\n"
+            "ws = Workspace.open(pathlib.Path(sys.argv[1]), actor='writer')\n"
+            "i = 0\n"
+            "print('writing', flush=True)\n"
+            "while not pathlib.Path(sys.argv[2]).exists():\n"
+            "    i += 1\n"
+            "    ws.cases.create(f'W-{i}', 'written during the backup', 'zz')\n"
+            "print(i, flush=True)\n",
+            str(ws.path),
+            str(stop),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PALERMO_MASTER_KEY_FILE": str(key_file)},
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        time.sleep(0.3)
+        out = tmp_path / "busy.pbak"
+        _create(cli, ws, out)
+    finally:
+        stop.touch()
+        written = int(writer.communicate(timeout=60)[0].strip() or 0)
+    assert written > 0
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(out), "--into", str(target), "--json")
+    assert code == 0, err
+    with Workspace.open(target, actor="x") as back:
+        cases = back.cases.list()
+        creates = [e for e in back.audit.events() if e.action == "case.create"]
+        assert back.audit.verify() == []
+    assert len(cases) == len(creates) > 2  # HT-1, HT-2 and some of the writer's
