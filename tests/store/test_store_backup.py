@@ -411,3 +411,22 @@ def test_a_backup_taken_while_another_process_writes_is_one_consistent_state(
         creates = [e for e in back.audit.events() if e.action == "case.create"]
         assert back.audit.verify() == []
     assert len(cases) == len(creates) > 2  # HT-1, HT-2 and some of the writer's
+
+
+def test_restore_into_an_empty_folder_with_another_master_key_file_says_it_does_not_match(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    target = tmp_path / "empty"
+    target.mkdir()
+    other = tmp_path / "elsewhere" / "other.key"
+    other.parent.mkdir()
+    other.write_bytes(os.urandom(32))
+    other.chmod(0o600)
+    args = ("backup", "restore", str(out), "--into", str(target), "--master-key-file", str(other), "--json")
+    code, stdout, err = cli(*args)
+    assert code == 0, err
+    status = json.loads(stdout)["master_key"]
+    assert "the backup's case keys are wrapped by" in status and str(other) in status
+    assert f'master_key_file = "{other}"' in (target / "settings.toml").read_text()
