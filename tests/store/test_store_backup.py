@@ -430,3 +430,45 @@ def test_restore_into_an_empty_folder_with_another_master_key_file_says_it_does_
     status = json.loads(stdout)["master_key"]
     assert "the backup's case keys are wrapped by" in status and str(other) in status
     assert f'master_key_file = "{other}"' in (target / "settings.toml").read_text()
+
+
+def _sealed(chunks: int = 3) -> tuple[bytes, int]:
+    """A container of ``chunks`` 16-byte chunks, and where its first chunk starts."""
+    import io
+    import struct
+
+    from palermo.security.container import MAGIC, SealingWriter
+
+    buffer = io.BytesIO()
+    writer = SealingWriter(buffer, PASSPHRASE, chunk_bytes=16)
+    writer.write(bytes(range(16 * chunks)))
+    writer.close()
+    data = buffer.getvalue()
+    (length,) = struct.unpack(">I", data[len(MAGIC) : len(MAGIC) + 4])
+    return data, len(MAGIC) + 4 + length + 32
+
+
+@pytest.mark.parametrize(
+    ("alter", "message"),
+    [
+        (
+            lambda d, s: d[:s] + d[s + 36 : s + 72] + d[s : s + 36] + d[s + 72 :],
+            "chunk 0",
+        ),  # two chunks swapped
+        (lambda d, s: d[:s] + d[s + 36 :], "chunk 0"),  # the first chunk dropped
+        (lambda d, s: d[: s + 36] + d[s : s + 36] + d[s + 36 :], "chunk 1"),  # a chunk repeated
+        (lambda d, s: d[: s + 72], "truncated"),  # cut after a whole chunk
+        (lambda d, s: d + b"\x00", "data after its last chunk"),
+    ],
+    ids=["swapped", "dropped", "repeated", "cut", "appended"],
+)
+def test_the_container_refuses_chunks_moved_dropped_cut_or_appended(alter: Any, message: str) -> None:
+    import io
+
+    from palermo.errors import IntegrityError
+    from palermo.security.container import OpeningReader
+
+    data, start = _sealed()
+    assert OpeningReader(io.BytesIO(data), PASSPHRASE, "ok").read() == bytes(range(48))
+    with pytest.raises(IntegrityError, match=message):
+        OpeningReader(io.BytesIO(alter(data, start)), PASSPHRASE, "altered").read()
