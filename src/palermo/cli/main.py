@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from palermo.cli import analyze as analyze_cli
 from palermo.cli import audit as audit_cli
+from palermo.cli import backup as backup_cli
 from palermo.cli import case, charge, evidence, init, law, lead, party, proof
 from palermo.cli import demo as demo_cli
 from palermo.cli import export as export_cli
@@ -52,6 +53,7 @@ app.command("analyze")(analyze_cli.analyze)
 app.add_typer(judge_cli.app, name="judge")
 app.add_typer(export_cli.app, name="export")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(backup_cli.app, name="backup")
 
 
 def _fail(message: str) -> None:

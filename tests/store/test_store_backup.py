@@ -1,0 +1,474 @@
+"""``palermo backup create|verify|restore`` end to end: a real SQLite case store, DuckDB and evidence store.
+
+Requirements DR-03 (back up, protect cryptographically, test for integrity; restore with per-table row
+counts), MP-01 (a backup is an encrypted container with a manifest), MP-02 (backups holding a shredded
+key are flagged) and SC-02 (no victim canary in the clear in a backup).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+from palermo.cli.main import run
+from palermo.workspace import Workspace
+
+PASSPHRASE = "correct horse battery staple"
+IDENTITY = ("Zqxwyvna Canarytest", "17 Qwpzzk Canary Lane", "+1 555 0142 9931")
+EXHIBIT_CANARY = "Qwertzcanary Springfield"  # a place name only the exhibit has, in the clear
+CALLER = "+12025550187"  # a number only the exhibit has; DuckDB stores it normalised, in the clear
+
+
+class Cli:
+    """Runs ``palermo`` in-process as the console script does: (exit code, stdout, stderr)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+        self.monkeypatch, self.capsys = monkeypatch, capsys
+        monkeypatch.setenv("PALERMO_USER", "officer.backup")
+        monkeypatch.setenv("PALERMO_BACKUP_PASSPHRASE", PASSPHRASE)
+        monkeypatch.setenv("COLUMNS", "200")
+
+    def __call__(self, *args: str) -> tuple[int, str, str]:
+        self.monkeypatch.setattr(sys, "argv", ["palermo", *args])
+        try:
+            run()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(monkeypatch, capsys)
+
+
+@pytest.fixture
+def ws(tmp_path: Path, key_file: Path, test_law: object) -> Iterator[Workspace]:
+    """A SQLite workspace with a case, a victim whose identity is the canary, and an imported call record."""
+    workspace = Workspace.init(tmp_path / "ws", master_key_file=key_file, law=test_law, actor="officer.test")  # type: ignore[arg-type]
+    workspace.cases.create("HT-1", "Test ring", "zz")
+    workspace.cases.create("HT-2", "Second ring", "zz")
+    workspace.parties.add_victim(
+        "HT-1", "V1", age_at_offence=16, legal_name=IDENTITY[0], address=IDENTITY[1], contact=IDENTITY[2]
+    )
+    cdr = tmp_path / "incoming" / "cdr.csv"
+    cdr.parent.mkdir()
+    cdr.write_text(
+        "record_id,start_time,caller,callee,duration_s,type,cell_id,cell_city\n"
+        f"r1,2025-03-14T22:41:07,(202) 555-0187,+1 202 555 0178,65,voice,C-101,{EXHIBIT_CANARY}\n"
+        "r2,2025-03-14T23:02:00,+1 202 555 0178,(202) 555-0187,0,sms,C-101,Springfield\n",
+        encoding="utf-8",
+    )
+    evidence = workspace.evidence.add("HT-1", cdr, source="test", acquired_by="analyst")
+    analytics = workspace.analytics
+    analytics.ingest("HT-1", evidence.id, "cdr_csv", {"region": "US"})
+    analytics.close()
+    yield workspace
+    workspace.close()
+
+
+def _counts(ws_path: Path) -> tuple[dict[str, int], dict[str, int]]:
+    import sqlite3
+
+    con = sqlite3.connect(ws_path / "palermo.db")
+    names = [
+        r[0]
+        for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%'")
+    ]
+    store = {n: con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] for n in names}
+    con.close()
+    duck = duckdb.connect(str(ws_path / "analytics.duckdb"), read_only=True)
+    tables = [
+        r[0]
+        for r in duck.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_type='BASE TABLE'"
+        ).fetchall()
+    ]
+    analytics = {t: duck.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}  # type: ignore[index]
+    duck.close()
+    return store, analytics
+
+
+def _create(cli: Cli, ws: Workspace, out: Path) -> dict[str, Any]:
+    code, stdout, err = cli("backup", "create", "--out", str(out), "-w", str(ws.path), "--json")
+    assert code == 0, err
+    report: dict[str, Any] = json.loads(stdout)
+    return report
+
+
+def test_create_verify_restore_round_trip(cli: Cli, ws: Workspace, tmp_path: Path) -> None:
+    wal = ws.path / "palermo.db-wal"
+    assert (
+        wal.exists() and wal.stat().st_size > 0
+    )  # committed rows still in the WAL: a file copy would miss them
+    before_store, before_analytics = _counts(ws.path)
+    assert before_analytics["calls"] == 2
+    out = tmp_path / "offsite" / "ws.pbak"
+    out.parent.mkdir()
+
+    report = _create(cli, ws, out)
+    assert out.stat().st_mode & 0o777 == 0o600
+    assert report["files"] == 4 and report["exhibits"] == 1  # settings, two databases, one original
+    assert report["tables"] == {"case_store": before_store, "analytics": before_analytics}
+    assert [(k["case"], k["version"]) for k in report["keys"]] == [("HT-1", 1), ("HT-2", 1)]
+    assert not list(ws.path.glob(".backup-*"))  # the snapshot copies are gone
+    event = ws.audit.events()[-1]
+    assert (event.action, event.actor, event.object_id) == (
+        "backup.create",
+        "officer.backup",
+        report["backup_id"],
+    )
+    import hashlib
+
+    assert event.detail["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() == report["sha256"]
+    assert event.detail["key_versions"] == [[1, 1], [2, 1]]
+
+    code, stdout, err = cli("backup", "verify", str(out), "-w", str(ws.path), "--json")
+    assert code == 0, err
+    verified = json.loads(stdout)
+    assert verified["ok"] and verified["files"] == 4 and verified["exhibits"] == 1
+    assert verified["tables"]["case_store"] == before_store and verified["shredded_keys"] == []
+
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(out), "--into", str(target), "--json")
+    assert code == 0, err
+    restored = json.loads(stdout)
+    assert restored["ok"] and "matches" in restored["master_key"]
+    after_store, after_analytics = _counts(target)
+    assert after_analytics == before_analytics
+    assert after_store["audit_events"] == before_store["audit_events"] + 1  # + backup.restore
+    assert {k: v for k, v in after_store.items() if k != "audit_events"} == {
+        k: v for k, v in before_store.items() if k != "audit_events"
+    }
+    assert (target / "palermo.db").stat().st_mode & 0o777 == 0o600
+    blob = next(p for p in (target / "evidence").rglob("*") if p.is_file())
+    assert blob.stat().st_mode & 0o777 == 0o400
+
+    code, stdout, err = cli("audit", "verify", "-w", str(target))
+    assert code == 0 and "audit log intact" in stdout, err
+    code, stdout, err = cli("evidence", "verify", "-w", str(target))
+    assert code == 0, err
+    with Workspace.open(target, actor="officer.test") as back:
+        victim = next(p for p in back.parties.list("HT-1") if p.role == "victim")
+        assert back.parties.reveal_identity(victim.id, user="advocate.a").legal_name == IDENTITY[0]
+        actions = [e.action for e in back.audit.events()]
+        assert actions[before_store["audit_events"] :][:1] == ["backup.restore"]  # the first after the backup
+
+
+def test_the_backup_holds_no_victim_canary_in_the_clear(cli: Cli, ws: Workspace, tmp_path: Path) -> None:
+    """SC-02: the workspace holds the canaries in the clear (the exhibit, DuckDB); the backup must not."""
+    plain = b"".join(p.read_bytes() for p in ws.path.rglob("*") if p.is_file())
+    assert EXHIBIT_CANARY.encode() in plain and CALLER.encode() in plain  # there is something to leak
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    sealed = out.read_bytes()
+    canaries = (*IDENTITY, EXHIBIT_CANARY, CALLER, "2025-03-14T22:41:07", "HT-1", "Test ring", "audit_events")
+    assert [c for c in canaries if c.encode() in sealed] == []
+    assert [c for c in canaries if c.encode("utf-16-le") in sealed] == []
+
+
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [
+        (lambda size: 40, "does not open with this passphrase"),  # inside the header
+        (lambda size: size // 2, "does not authenticate"),
+        (lambda size: size - 1, "does not authenticate"),  # the last chunk's tag
+    ],
+    ids=["header", "middle", "last-byte"],
+)
+def test_one_flipped_byte_is_refused(
+    cli: Cli, ws: Workspace, tmp_path: Path, where: object, message: str
+) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    data = bytearray(out.read_bytes())
+    data[where(len(data))] ^= 0x01  # type: ignore[operator]
+    out.write_bytes(bytes(data))
+    code, _stdout, err = cli("backup", "verify", str(out), "-w", str(ws.path))
+    assert code == 1 and message in err and "Traceback" not in err
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(out), "--into", str(target))
+    assert code == 1 and message in err
+    assert not target.exists()  # nothing half-restored
+
+
+def test_a_truncated_backup_or_a_wrong_passphrase_is_refused(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    short = tmp_path / "short.pbak"
+    short.write_bytes(out.read_bytes()[:-300])
+    code, _stdout, err = cli("backup", "verify", str(short))
+    assert code == 1 and ("truncated" in err or "does not authenticate" in err)
+    monkeypatch.setenv("PALERMO_BACKUP_PASSPHRASE", PASSPHRASE + "!")
+    code, _stdout, err = cli("backup", "verify", str(out))
+    assert code == 1 and "does not open with this passphrase" in err
+
+
+def test_restore_refuses_a_folder_that_is_not_empty(cli: Cli, ws: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    target = tmp_path / "busy"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    code, _stdout, err = cli("backup", "restore", str(out), "--into", str(target))
+    assert code == 2 and "not an empty folder" in err
+    assert sorted(p.name for p in target.iterdir()) == ["notes.txt"]
+
+
+def test_verify_flags_a_backup_holding_a_key_since_shredded(cli: Cli, ws: Workspace, tmp_path: Path) -> None:
+    """MP-02: crypto-shredding HT-1 deletes its key from the workspace, not from the backup made before."""
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    ws.keys.shred("HT-1")
+    code, stdout, err = cli("backup", "verify", str(old), "-w", str(ws.path), "--json")
+    assert code == 0, err
+    flagged = json.loads(stdout)["shredded_keys"]
+    assert [(k["case"], k["version"], k["by"]) for k in flagged] == [("HT-1", 1, "officer.test")]
+    assert "crypto-shredded" in err and "HT-1" in err and "MP-02" in err
+    new = tmp_path / "after.pbak"
+    _create(cli, ws, new)
+    code, stdout, err = cli("backup", "verify", str(new), "-w", str(ws.path), "--json")
+    assert code == 0 and json.loads(stdout)["shredded_keys"] == [] and "shredded" not in err
+
+
+def test_a_busy_analytics_database_is_waited_for_then_refused(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    """Another process holding DuckDB (an import, the web app) means no consistent copy: refused, nothing left
+    behind."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+            "time.sleep(60)",
+            str(ws.path / "analytics.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        out = tmp_path / "ws.pbak"
+        started = time.monotonic()
+        code, _stdout, err = cli("backup", "create", "--out", str(out), "--wait", "1", "-w", str(ws.path))
+        assert code == 1 and "in use by another process" in err and "--wait" in err
+        assert time.monotonic() - started >= 1
+        assert (
+            not out.exists() and not list(tmp_path.glob(".ws.pbak*")) and not list(ws.path.glob(".backup-*"))
+        )
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_postgresql_workspace_is_refused_naming_pg_dump(cli: Cli, tmp_path: Path, key_file: Path) -> None:
+    folder = tmp_path / "pgws"
+    folder.mkdir()
+    (folder / "settings.toml").write_text(
+        f'database_url = "postgresql+psycopg://palermo@db.example/cases"\nmaster_key_file = "{key_file}"\n'
+    )
+    code, _stdout, err = cli("backup", "create", "--out", str(tmp_path / "pg.pbak"), "-w", str(folder))
+    assert code == 1 and "PostgreSQL" in err and "pg_dump" in err and "pg_basebackup" in err
+    assert not (tmp_path / "pg.pbak").exists()
+
+
+def test_bad_targets_and_passphrases_are_refused_before_anything_is_written(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events = len(ws.audit.events())
+    existing = tmp_path / "old.pbak"
+    existing.write_text("keep me")
+    code, _stdout, err = cli("backup", "create", "--out", str(existing), "-w", str(ws.path))
+    assert code == 2 and "never overwrites" in err and existing.read_text() == "keep me"
+    code, _stdout, err = cli("backup", "create", "--out", str(ws.path / "inside.pbak"), "-w", str(ws.path))
+    assert code == 2 and "inside the workspace folder" in err
+    monkeypatch.setenv("PALERMO_BACKUP_PASSPHRASE", "short")
+    code, _stdout, err = cli("backup", "create", "--out", str(tmp_path / "a.pbak"), "-w", str(ws.path))
+    assert code == 2 and "at least 12 characters" in err
+    monkeypatch.delenv("PALERMO_BACKUP_PASSPHRASE")
+    monkeypatch.setattr(sys, "stdin", open(os.devnull))  # noqa: SIM115  (not a terminal: nobody to ask)
+    code, _stdout, err = cli("backup", "create", "--out", str(tmp_path / "a.pbak"), "-w", str(ws.path))
+    assert code == 2 and "PALERMO_BACKUP_PASSPHRASE" in err
+    assert not (tmp_path / "a.pbak").exists() and len(ws.audit.events()) == events
+
+
+def _reseal(source: Path, target: Path, edit: Any) -> None:
+    """Re-write a backup with the same passphrase and its manifest edited: an authentic container whose
+    content does not match what its manifest says (as a bug in the writer would make it)."""
+    import io
+    import tarfile
+
+    from palermo.security.container import OpeningReader, SealingWriter
+
+    with source.open("rb") as raw, target.open("wb") as out:
+        reader = io.BufferedReader(OpeningReader(raw, PASSPHRASE, str(source)))
+        writer = SealingWriter(out, PASSPHRASE)
+        with tarfile.open(fileobj=reader, mode="r|") as old, tarfile.open(fileobj=writer, mode="w|") as new:
+            while (member := old.next()) is not None:
+                fh = old.extractfile(member)
+                assert fh is not None
+                data = fh.read()
+                if member.name == "manifest.json":
+                    manifest = json.loads(data)
+                    edit(manifest)
+                    data = json.dumps(manifest).encode()
+                    member.size = len(data)
+                new.addfile(member, io.BytesIO(data))
+        writer.close()
+
+
+def test_a_backup_whose_files_do_not_match_its_manifest_is_refused(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+
+    def wrong_digest(manifest: dict[str, Any]) -> None:
+        entry = next(f for f in manifest["files"] if f["path"] == "palermo.db")
+        entry["sha256"] = "0" * 64
+
+    _reseal(out, bad, wrong_digest)
+    code, _stdout, err = cli("backup", "verify", str(bad))
+    assert code == 1 and "palermo.db does not match the manifest" in err
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(bad), "--into", str(target))
+    assert code == 1 and "palermo.db does not match the manifest" in err and not target.exists()
+
+
+def test_a_restore_whose_row_counts_differ_is_reported_and_kept(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+
+    def one_call_more(manifest: dict[str, Any]) -> None:
+        manifest["tables"]["analytics"]["calls"] += 1
+
+    _reseal(out, bad, one_call_more)
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(bad), "--into", str(target))
+    assert code == 1 and "analytics table calls: 2 rows, the manifest says 3" in err
+    assert "kept for investigation" in err and (target / "palermo.db").exists()
+    with Workspace.open(target, actor="x") as back:
+        events = [e.action for e in back.audit.events()]
+    assert "backup.restore" not in events  # a restore that does not verify is not recorded as done
+
+
+def test_a_backup_taken_while_another_process_writes_is_one_consistent_state(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """DR-03: cases and their audit records are written by another process throughout the backup; the
+    restored workspace has exactly as many cases as case.create events, and its chain verifies."""
+    stop = tmp_path / "stop"
+    writer = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, pathlib\n"
+            "from palermo.workspace import Workspace\n"
+            "ws = Workspace.open(pathlib.Path(sys.argv[1]), actor='writer')\n"
+            "i = 0\n"
+            "print('writing', flush=True)\n"
+            "while not pathlib.Path(sys.argv[2]).exists():\n"
+            "    i += 1\n"
+            "    ws.cases.create(f'W-{i}', 'written during the backup', 'zz')\n"
+            "print(i, flush=True)\n",
+            str(ws.path),
+            str(stop),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PALERMO_MASTER_KEY_FILE": str(key_file)},
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "writing"
+        time.sleep(0.3)
+        out = tmp_path / "busy.pbak"
+        _create(cli, ws, out)
+    finally:
+        stop.touch()
+        written = int(writer.communicate(timeout=60)[0].strip() or 0)
+    assert written > 0
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(out), "--into", str(target), "--json")
+    assert code == 0, err
+    with Workspace.open(target, actor="x") as back:
+        cases = back.cases.list()
+        creates = [e for e in back.audit.events() if e.action == "case.create"]
+        assert back.audit.verify() == []
+    assert len(cases) == len(creates) > 2  # HT-1, HT-2 and some of the writer's
+
+
+def test_restore_into_an_empty_folder_with_another_master_key_file_says_it_does_not_match(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    target = tmp_path / "empty"
+    target.mkdir()
+    other = tmp_path / "elsewhere" / "other.key"
+    other.parent.mkdir()
+    other.write_bytes(os.urandom(32))
+    other.chmod(0o600)
+    args = ("backup", "restore", str(out), "--into", str(target), "--master-key-file", str(other), "--json")
+    code, stdout, err = cli(*args)
+    assert code == 0, err
+    status = json.loads(stdout)["master_key"]
+    assert "the backup's case keys are wrapped by" in status and str(other) in status
+    assert f'master_key_file = "{other}"' in (target / "settings.toml").read_text()
+
+
+def _sealed(chunks: int = 3) -> tuple[bytes, int]:
+    """A container of ``chunks`` 16-byte chunks, and where its first chunk starts."""
+    import io
+    import struct
+
+    from palermo.security.container import MAGIC, SealingWriter
+
+    buffer = io.BytesIO()
+    writer = SealingWriter(buffer, PASSPHRASE, chunk_bytes=16)
+    writer.write(bytes(range(16 * chunks)))
+    writer.close()
+    data = buffer.getvalue()
+    (length,) = struct.unpack(">I", data[len(MAGIC) : len(MAGIC) + 4])
+    return data, len(MAGIC) + 4 + length + 32
+
+
+@pytest.mark.parametrize(
+    ("alter", "message"),
+    [
+        (
+            lambda d, s: d[:s] + d[s + 36 : s + 72] + d[s : s + 36] + d[s + 72 :],
+            "chunk 0",
+        ),  # two chunks swapped
+        (lambda d, s: d[:s] + d[s + 36 :], "chunk 0"),  # the first chunk dropped
+        (lambda d, s: d[: s + 36] + d[s : s + 36] + d[s + 36 :], "chunk 1"),  # a chunk repeated
+        (lambda d, s: d[: s + 72], "truncated"),  # cut after a whole chunk
+        (lambda d, s: d + b"\x00", "data after its last chunk"),
+    ],
+    ids=["swapped", "dropped", "repeated", "cut", "appended"],
+)
+def test_the_container_refuses_chunks_moved_dropped_cut_or_appended(alter: Any, message: str) -> None:
+    import io
+
+    from palermo.errors import IntegrityError
+    from palermo.security.container import OpeningReader
+
+    data, start = _sealed()
+    assert OpeningReader(io.BytesIO(data), PASSPHRASE, "ok").read() == bytes(range(48))
+    with pytest.raises(IntegrityError, match=message):
+        OpeningReader(io.BytesIO(alter(data, start)), PASSPHRASE, "altered").read()
