@@ -462,6 +462,32 @@ def test_leads_made_before_support_was_recorded_are_judged_by_their_exhibits(
     analytics.close()
 
 
+def test_a_lead_change_the_case_store_refuses_forgets_nothing(ws: Any, statement: Path) -> None:
+    """Withdrawing a lead is part of the forget: when the case store refuses it, DuckDB rolls back
+    too, so the rows, the import record and the lead all stay as they were."""
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    lead = _indicator_lead(ws, exhibit, [done], "refused")
+    before = _snapshot(con)
+    with ws.ctx.db.transaction() as session:
+        session.execute(
+            text(
+                "CREATE TRIGGER no_withdraw BEFORE INSERT ON audit_events WHEN NEW.action = 'lead.withdraw' "
+                "BEGIN SELECT RAISE(ABORT, 'case store refuses'); END"
+            )
+        )
+    with pytest.raises(Exception, match="case store refuses"):
+        analytics.forget("C-1", done)
+    assert _snapshot(con) == before and _forgets(ws) == []
+    assert ws.leads.get(lead).status == "proposed"
+    with ws.ctx.db.transaction() as session:
+        session.execute(text("DROP TRIGGER no_withdraw"))
+    assert analytics.forget("C-1", done).leads_withdrawn == [lead]
+    analytics.close()
+
+
 def test_leads_a_forget_left_behind_are_put_right_by_the_next_analysis(ws: Any, statement: Path) -> None:
     """The two stores cannot commit as one: were the case store's COMMIT to fail after DuckDB's, the
     rows would be gone and the leads unchanged. Proposing leads (every analysis) reconciles them
