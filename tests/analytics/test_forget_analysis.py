@@ -1,4 +1,5 @@
-"""Forgetting an import clears the analysis built from it; accepted leads stay and nothing crashes.
+"""Forgetting an import clears the analysis built from it; the leads it alone supported are withdrawn,
+accepted ones are flagged for review (and stay in the proof matrix), and nothing crashes.
 
 One demo case, analysed, with a lead from the ads accepted into the proof matrix; then the ads import
 is forgotten, the case analysed without it, the ads imported again and the case analysed once more.
@@ -7,6 +8,7 @@ Each step's observations are kept for the tests below (the steps are a story: ea
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -61,6 +63,9 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         seen.update(
             lead=lead, link=link, hit=lead.detail["hit_id"], leads_before=len(ws.leads.list(case_ref))
         )
+        proposed = ws.leads.list(case_ref, "proposed")
+        seen["ads_only"] = [x for x in proposed if x.import_ids == [ads.import_id]]
+        seen["elsewhere"] = [x for x in proposed if x.import_ids and ads.import_id not in x.import_ids]
         explained = analytics.explain(case_ref, seen["hit"])
         assert explained.evidence_ids == [ads.evidence_id]  # the hit stands on the ads alone
 
@@ -73,12 +78,14 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         except NotFoundError as exc:
             seen["explain_cleared"] = str(exc)
         seen["leads_after_forget"] = ws.leads.list(case_ref)
-        seen["matrix_leads"] = {
-            link.lead_id
+        seen["matrix_links"] = {
+            link.lead_id: link
             for charge in ws.proof.matrix(case_ref).charges
             for element in charge.elements
             for link in element.links
         }
+        seen["matrix_leads"] = set(seen["matrix_links"])
+        seen["audit_after_forget"] = [e for e in ws.audit.events(case_ref) if e.action.startswith("lead.")]
         analytics.close()  # the CLI opens the files itself
         ws.close()
         yield seen
@@ -101,11 +108,33 @@ def test_explain_on_the_hit_of_an_accepted_lead_says_why_it_is_gone(story: dict[
     assert f"run `palermo analyze {story['case']}` again" in story["explain_cleared"]
 
 
-def test_the_accepted_lead_and_its_proof_link_stay(story: dict[str, Any]) -> None:
+def test_the_accepted_lead_and_its_proof_link_stay_but_are_flagged_for_review(story: dict[str, Any]) -> None:
+    ads = story["ads"]
     mine = next(x for x in story["leads_after_forget"] if x.id == story["lead"].id)
+    assert story["lead"].import_ids == [ads.import_id]  # recorded when it was proposed
     assert mine.status == "accepted"
+    assert mine.flag is not None and f"import {ads.import_id} (evidence {ads.evidence_id})" in mine.flag
+    assert mine.import_ids == []  # nothing left behind it: a later forget does not flag it twice
     assert len(story["leads_after_forget"]) == story["leads_before"]
-    assert story["lead"].id in story["matrix_leads"]  # the proof matrix still cites it
+    assert story["lead"].id in story["matrix_leads"]  # the proof matrix still cites it …
+    assert story["matrix_links"][story["lead"].id].review == mine.flag  # … and says why to look again
+    assert story["lead"].id in story["forgot"].leads_flagged
+
+
+def test_proposed_leads_only_the_forgotten_rows_supported_are_withdrawn(story: dict[str, Any]) -> None:
+    ads, after = story["ads"], {x.id: x for x in story["leads_after_forget"]}
+    assert story["ads_only"] and story["elsewhere"]  # the demo has both kinds
+    for lead in story["ads_only"]:
+        assert after[lead.id].status == "withdrawn"
+        assert f"import {ads.import_id} (evidence {ads.evidence_id}) forgotten" in (
+            after[lead.id].reason or ""
+        )
+    assert sorted(story["forgot"].leads_withdrawn) == sorted(x.id for x in story["ads_only"])
+    for lead in story["elsewhere"]:  # supported by other imports: still waiting for review
+        assert after[lead.id].status == "proposed" and after[lead.id].flag is None
+    audited = {(e.action, int(e.object_id)) for e in story["audit_after_forget"]}
+    assert {("lead.withdraw", x.id) for x in story["ads_only"]} <= audited
+    assert ("lead.flag", story["lead"].id) in audited
 
 
 @pytest.fixture
@@ -136,3 +165,10 @@ def test_after_forgetting_the_cli_explains_reanalyses_and_reimports(story: dict[
     code, out, err = cli("lead", "list", case, "--json")
     assert code == 0, err
     assert out.count(hit) == 1  # no second lead for the hit the reviewer already accepted
+    leads = json.loads(out)
+    for withdrawn in story["ads_only"]:  # found again in the ads read again: proposed anew
+        again = [x for x in leads if x["detail"]["hit_id"] == withdrawn.detail["hit_id"]]
+        assert sorted(x["status"] for x in again) == ["proposed", "withdrawn"], again
+        assert next(x for x in again if x["status"] == "proposed")["import_ids"]
+    flagged = [x for x in leads if x["flag"]]
+    assert [x["id"] for x in flagged] == [story["lead"].id]  # flagged until a person confirms it

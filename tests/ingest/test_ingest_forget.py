@@ -354,3 +354,235 @@ def test_rows_from_before_import_ids_are_given_their_import_when_it_is_the_only_
     assert forget(con, "C-1", alone).tables == {"calls": 3}
     assert con.execute("SELECT DISTINCT evidence_id FROM calls").fetchall() == [(2,)]
     con.close()
+
+
+def _element(ws: Any) -> int:
+    """An element of a charge of C-1, for accepting leads into the proof matrix."""
+    ws.parties.add_defendant("C-1", "D. Roe")
+    ws.parties.add_victim("C-1", "V1", age_at_offence=30)
+    return int(ws.charges.add("C-1", "us-18-usc-1589", "D. Roe", ["V1"], 1).elements[0].id)
+
+
+def _indicator_lead(ws: Any, exhibit: int, import_ids: list[int] | None, summary: str) -> int:
+    """A lead as the indicator runner proposes it: its hit's exhibits and the imports behind it."""
+    return int(
+        ws.leads.propose(
+            "C-1",
+            summary=summary,
+            origin="indicator:F_TEST",
+            evidence_id=exhibit,
+            locator="line:2",
+            detail={"hit_id": f"hit:{summary}", "evidence_ids": [exhibit]},
+            import_ids=import_ids,
+        ).id
+    )
+
+
+def _lead_cli(ws: Any, *args: str) -> Any:
+    return CliRunner().invoke(app, [*args, "-w", str(ws.path)], env={"COLUMNS": "250"})
+
+
+def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_ones(
+    ws: Any, statement: Path, mapping: Path
+) -> None:
+    """Forgetting the bank_csv reading of a statement also read through a mapping: a lead only the
+    forgotten import supported is withdrawn, one the mapping's rows also support stays proposed, an
+    accepted one that lost part of its support is flagged (and shown so in ``lead list`` and the proof
+    matrix) until a person confirms it; a lead a person added is untouched."""
+    exhibit = _add(ws, "C-1", statement)
+    element = _element(ws)
+    analytics = ws.analytics
+    forgotten = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    kept = int(analytics.ingest("C-1", exhibit, "mapping", {"mapping": str(mapping)}).import_id or 0)
+    analytics.close()
+    alone = _indicator_lead(ws, exhibit, [forgotten], "alone")
+    both = _indicator_lead(ws, exhibit, [forgotten, kept], "both")
+    accepted = _indicator_lead(ws, exhibit, [forgotten, kept], "accepted")
+    ws.leads.accept(accepted, element_id=element, author="prosecutor")
+    by_hand = int(
+        ws.leads.propose("C-1", summary="seen at the flat", origin="person:jsmith", evidence_id=exhibit).id
+    )
+    ws.close()
+
+    shown = _cli(ws, "forget", "C-1", str(forgotten))
+    assert shown.exit_code == 0, shown.output
+    assert f"Lead(s) {alone} withdrawn" in shown.stdout
+    assert f"Accepted lead(s) {accepted} flagged for review" in shown.stdout
+
+    listed = {x["id"]: x for x in json.loads(_lead_cli(ws, "lead", "list", "C-1", "--json").stdout)}
+    why = f"import {forgotten} (evidence {exhibit}) forgotten"
+    assert listed[alone]["status"] == "withdrawn" and why in listed[alone]["reason"]
+    assert (listed[both]["status"], listed[both]["flag"]) == ("proposed", None)
+    assert listed[accepted]["status"] == "accepted" and why in listed[accepted]["flag"]
+    assert listed[accepted]["import_ids"] == [kept]  # what is left behind it
+    assert (listed[by_hand]["status"], listed[by_hand]["flag"]) == ("proposed", None)
+    flagged = json.loads(_lead_cli(ws, "lead", "list", "C-1", "--flagged", "--json").stdout)
+    assert [x["id"] for x in flagged] == [accepted]
+    text_list = _lead_cli(ws, "lead", "list", "C-1").stdout
+    assert "accepted, flagged" in text_list and "withdrawn" in text_list
+    matrix = _lead_cli(ws, "proof", "matrix", "C-1").stdout
+    assert f"lead {accepted}: REVIEW, evidence removed" in " ".join(matrix.split())
+    refused = _lead_cli(ws, "lead", "accept", str(alone), "--author", "prosecutor", "--element", str(element))
+    assert isinstance(refused.exception, InputError) and "already withdrawn" in str(refused.exception)
+
+    confirmed = _lead_cli(
+        ws, "lead", "confirm", str(accepted), "--author", "prosecutor", "--note", "the statement shows it"
+    )
+    assert confirmed.exit_code == 0, confirmed.output
+    assert json.loads(_lead_cli(ws, "lead", "list", "C-1", "--flagged", "--json").stdout) == []
+    again = Workspace.open(ws.path)
+    try:
+        actions = [(e.action, e.object_id) for e in again.audit.events("C-1") if e.action.startswith("lead.")]
+        forget_event = next(e for e in again.audit.events("C-1") if e.action == "ingest.forget")
+    finally:
+        again.close()
+    assert ("lead.withdraw", str(alone)) in actions and ("lead.flag", str(accepted)) in actions
+    assert actions[-1] == ("lead.confirm", str(accepted))
+    assert (forget_event.detail["leads_withdrawn"], forget_event.detail["leads_flagged"]) == (
+        [alone],
+        [accepted],
+    )
+
+
+def test_leads_made_before_support_was_recorded_are_judged_by_their_exhibits(
+    ws: Any, statement: Path, fx: Path
+) -> None:
+    """A lead with no recorded imports (proposed before leads recorded them) lost its rows when no
+    import of its exhibit is left: withdrawn then, and not while another exhibit's import goes."""
+    exhibit = _add(ws, "C-1", statement)
+    phone = _add(ws, "C-1", fx / "phone_device.json")
+    analytics = ws.analytics
+    bank = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    calls = int(analytics.ingest("C-1", phone, "phone_json", {"region": "US"}).import_id or 0)
+    legacy = _indicator_lead(ws, exhibit, None, "legacy")
+    assert analytics.forget("C-1", calls).leads_withdrawn == []
+    assert ws.leads.get(legacy).status == "proposed"
+    assert analytics.forget("C-1", bank).leads_withdrawn == [legacy]
+    assert ws.leads.get(legacy).status == "withdrawn"
+    analytics.close()
+
+
+def test_a_lead_change_the_case_store_refuses_forgets_nothing(ws: Any, statement: Path) -> None:
+    """Withdrawing a lead is part of the forget: when the case store refuses it, DuckDB rolls back
+    too, so the rows, the import record and the lead all stay as they were."""
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    lead = _indicator_lead(ws, exhibit, [done], "refused")
+    before = _snapshot(con)
+    with ws.ctx.db.transaction() as session:
+        session.execute(
+            text(
+                "CREATE TRIGGER no_withdraw BEFORE INSERT ON audit_events WHEN NEW.action = 'lead.withdraw' "
+                "BEGIN SELECT RAISE(ABORT, 'case store refuses'); END"
+            )
+        )
+    with pytest.raises(Exception, match="case store refuses"):
+        analytics.forget("C-1", done)
+    assert _snapshot(con) == before and _forgets(ws) == []
+    assert ws.leads.get(lead).status == "proposed"
+    with ws.ctx.db.transaction() as session:
+        session.execute(text("DROP TRIGGER no_withdraw"))
+    assert analytics.forget("C-1", done).leads_withdrawn == [lead]
+    analytics.close()
+
+
+def test_leads_a_forget_left_behind_are_put_right_by_the_next_analysis(ws: Any, statement: Path) -> None:
+    """The two stores cannot commit as one: were the case store's COMMIT to fail after DuckDB's, the
+    rows would be gone and the leads unchanged. Proposing leads (every analysis) reconciles them
+    with the imports that are left first, so that state does not last."""
+    from palermo.analytics.indicators.runner import propose_leads
+
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    lead = _indicator_lead(ws, exhibit, [done], "left behind")
+    forget(con, "C-1", done)  # DuckDB's side only: what a failed case-store COMMIT would leave
+    assert ws.leads.get(lead).status == "proposed"
+    propose_leads(con, "C-1", [], ws)
+    assert ws.leads.get(lead).status == "withdrawn"
+    assert f"import {done} forgotten" in (ws.leads.get(lead).reason or "")
+    analytics.close()
+
+
+def _legacy_exhibit(ws: Any, statement: Path, mapping: Path) -> tuple[int, int, int]:
+    """An exhibit read by two imports before rows carried their import: ``import_id`` NULL on its rows."""
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    con = analytics.connect()
+    first = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    second = int(analytics.ingest("C-1", exhibit, "mapping", {"mapping": str(mapping)}).import_id or 0)
+    con.execute("UPDATE payments SET import_id = NULL WHERE evidence_id = ?", [exhibit])
+    analytics.close()
+    return exhibit, first, second
+
+
+def test_cli_forgets_a_legacy_exhibit_whole_when_asked_to(ws: Any, statement: Path, mapping: Path) -> None:
+    """The refusal names ``--whole-exhibit``; with it, both imports and every row of the exhibit go,
+    in one transaction, audited, and the exhibit can be imported again."""
+    exhibit, first, second = _legacy_exhibit(ws, statement, mapping)
+    lead = _indicator_lead(ws, exhibit, [first, second], "legacy rows")
+    ws.close()
+    refused = _cli(ws, "forget", "C-1", str(first))
+    assert isinstance(refused.exception, InputError) and refused.exception.exit_code == 2
+    assert f"palermo ingest forget C-1 {first} --whole-exhibit" in str(refused.exception)
+    assert len(json.loads(_cli(ws, "imports", "C-1", "--json").stdout)) == 2
+
+    shown = _cli(ws, "forget", "C-1", str(first), "--whole-exhibit", "--json")
+    assert shown.exit_code == 0, shown.output
+    report = json.loads(shown.stdout)
+    assert (report["also_forgotten"], report["tables"]) == ([second], {"payments": 6})
+    assert report["leads_withdrawn"] == [lead]
+    assert json.loads(_cli(ws, "imports", "C-1", "--json").stdout) == []
+    again = _cli(ws, "C-1", str(exhibit), "-a", "bank_csv", "-o", "delimiter=;", "-o", "decimal_comma=true")
+    assert again.exit_code == 0, again.output
+    opened = Workspace.open(ws.path)
+    try:
+        event = next(e for e in opened.audit.events("C-1") if e.action == "ingest.forget")
+        rows = opened.analytics.connect().execute("SELECT count(*), min(import_id) FROM payments").fetchone()
+        opened.analytics.close()
+    finally:
+        opened.close()
+    assert (event.detail["import_id"], event.detail["also_forgotten"]) == (first, [second])
+    assert rows[0] == 3 and rows[1] is not None
+
+
+def test_forgetting_a_whole_exhibit_leaves_the_cases_other_rows(tmp_path: Path) -> None:
+    """``whole_exhibit`` takes every row of that exhibit in that case, attributed or not, and nothing
+    of another exhibit or another case."""
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    create_schema(con)
+    record = (
+        "INSERT INTO imports (case_ref, evidence_id, adapter, sha256, rows_ok, rows_bad, status, started_at, "
+        "finished_at) VALUES (?, ?, ?, 'x', 1, 0, 'imported', now(), now()) RETURNING import_id"
+    )
+    first = con.execute(record, ["C-1", 2, "bank_csv"]).fetchone()[0]
+    second = con.execute(record, ["C-1", 2, "mapping:contbank"]).fetchone()[0]
+    other = con.execute(record, ["C-1", 3, "cdr_csv"]).fetchone()[0]
+    theirs = con.execute(record, ["C-2", 2, "cdr_csv"]).fetchone()[0]
+    for case_ref, evidence_id, import_id in (
+        ("C-1", 2, None),
+        ("C-1", 2, second),
+        ("C-1", 3, other),
+        ("C-2", 2, theirs),
+    ):
+        con.execute(
+            "INSERT INTO calls (case_ref, evidence_id, locator, stmt_id, import_id) "
+            "VALUES (?, ?, 'line:1', ?, ?)",
+            [case_ref, evidence_id, f"{evidence_id}:line:1", import_id],
+        )
+    with pytest.raises(InputError, match="--whole-exhibit"):
+        forget(con, "C-1", first)
+    report = forget(con, "C-1", first, whole_exhibit=True)
+    assert (report.tables, report.also_forgotten) == ({"calls": 2}, [second])
+    assert con.execute("SELECT case_ref, evidence_id FROM calls ORDER BY ALL").fetchall() == [
+        ("C-1", 3),
+        ("C-2", 2),
+    ]
+    assert [r[0] for r in con.execute("SELECT import_id FROM imports ORDER BY 1").fetchall()] == [
+        other,
+        theirs,
+    ]
+    con.close()

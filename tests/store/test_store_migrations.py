@@ -158,3 +158,41 @@ def test_revision_0004_moves_failure_windows_out_of_locked_until(empty_url: str,
         ]
     assert sorted(back) == [("clean", False), ("counting", True), ("locked", True)]
     engine.dispose()
+
+
+def test_revision_0006_gives_leads_their_support_and_flag_and_takes_them_back(
+    empty_url: str, tmp_path: Path
+) -> None:
+    """Leads made before 0006 keep their rows and have no recorded support (NULL: judged by their
+    exhibits); downgrading drops the three columns in place and keeps the leads."""
+    engine = engine_for(empty_url, tmp_path)
+    database.upgrade(engine, "0005")
+    t = datetime(2026, 11, 29, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO cases (id, reference, title, jurisdiction, status, created_by, created_at) "
+                "VALUES (1, 'C-1', 'ring', 'US', 'open', 'a', :t)"
+            ),
+            {"t": t},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO leads (id, case_id, summary, origin, detail, status, created_by, created_at) "
+                "VALUES (1, 1, 'shared images', 'indicator:A_SHARED_IMAGES', '{}', 'proposed', 'a', :t)"
+            ),
+            {"t": t},
+        )
+    database.upgrade(engine)
+    columns = {c["name"] for c in sa.inspect(engine).get_columns("leads")}
+    assert {"import_ids", "flag", "flagged_at"} <= columns
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT import_ids, flag FROM leads")).one() == (None, None)
+    database.downgrade(engine, "0005")
+    assert not {"import_ids", "flag", "flagged_at"} & {
+        c["name"] for c in sa.inspect(engine).get_columns("leads")
+    }
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT summary FROM leads")).scalar_one() == "shared images"
+    database.upgrade(engine)
+    engine.dispose()

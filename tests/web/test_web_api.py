@@ -229,3 +229,21 @@ def test_a_custody_check_from_the_web_is_audited_under_the_person_who_asked(
     assert pat.get(f"/cases/WEB-1/evidence/{exhibit}").status_code == 200
     checks = [e for e in web_ws.audit.events("WEB-1") if e.action == "custody.verify"]
     assert [e.actor for e in checks[-2:]] == ["pat", "pat"]
+
+
+def test_flagged_and_withdrawn_leads_through_the_api(pat: TestClient, seeded: Seeded, web_ws) -> None:
+    """After the evidence behind an accepted lead is forgotten, the API lists it with its flag
+    (``flagged=true``) and the proof matrix's link carries the reason; withdrawn is a status to filter."""
+    assert pat.post(f"/api/v1/cases/WEB-1/leads/{seeded.lead_id}/accept", json={}, headers=_h(pat)).is_success
+    web_ws.leads.reconcile("WEB-1", {})
+    [flagged] = pat.get("/api/v1/cases/WEB-1/leads", params={"flagged": "true"}).json()
+    assert flagged["id"] == seeded.lead_id and "forgotten" in flagged["flag"]
+    links = [
+        link
+        for c in pat.get("/api/v1/cases/WEB-1/proof").json()["charges"]
+        for e in c["elements"]
+        for link in e["links"]
+        if link["lead_id"] == seeded.lead_id
+    ]
+    assert [link["review"] for link in links] == [flagged["flag"]]
+    assert pat.get("/api/v1/cases/WEB-1/leads", params={"status": "withdrawn"}).json() == []

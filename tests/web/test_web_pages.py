@@ -186,3 +186,30 @@ def test_timeline_filter_with_a_bad_date_is_a_readable_400(pat: TestClient) -> N
     response = pat.get("/cases/WEB-1/timeline?date_from=2025-13-45")
     assert response.status_code == 400
     assert "is not a date" in response.text
+
+
+def test_a_lead_whose_evidence_was_forgotten_leaves_the_review_queue(
+    pat: TestClient, seeded: Seeded, web_ws
+) -> None:
+    """The fixture lead's exhibit has no import left (as after ``palermo ingest forget``): withdrawn,
+    it no longer waits for review on the dashboard or in the proof matrix."""
+    assert web_ws.leads.reconcile("WEB-1", {}).withdrawn == [seeded.lead_id]
+    assert "Cash deposits just under the reporting threshold" not in pat.get("/cases/WEB-1").text
+    assert f'id="lead-{seeded.lead_id}"' not in pat.get("/cases/WEB-1/proof").text
+
+
+def test_an_accepted_lead_whose_evidence_was_forgotten_is_flagged_in_the_dashboard_and_matrix(
+    pat: TestClient, seeded: Seeded, web_ws
+) -> None:
+    web_ws.leads.accept(seeded.lead_id, author="pat")
+    assert web_ws.leads.reconcile("WEB-1", {}).flagged == [seeded.lead_id]
+    dashboard = pat.get("/cases/WEB-1").text
+    assert "Accepted leads to review again" in dashboard and f'id="flagged-{seeded.lead_id}"' in dashboard
+    assert f"every import of evidence {seeded.evidence_ids[1]} forgotten" in dashboard
+    matrix = pat.get("/cases/WEB-1/proof").text
+    assert "review: evidence removed" in matrix
+    panel = pat.get(f"/cases/WEB-1/proof/matrix?open={seeded.element_id}").text
+    assert f"palermo lead confirm {seeded.lead_id}" in panel
+    web_ws.leads.confirm(seeded.lead_id, author="pat", note="the bank's own production shows it")
+    assert "review: evidence removed" not in pat.get("/cases/WEB-1/proof").text
+    assert "Accepted leads to review again" not in pat.get("/cases/WEB-1").text

@@ -40,6 +40,8 @@ from palermo.ingest.service import (
     ingest,
     list_imports,
 )
+from palermo.store.leads import reconcile as reconcile_leads
+from palermo.store.repository import case_by_ref as ctx_case
 
 
 class Analytics:
@@ -230,7 +232,9 @@ class Analytics:
             )
         return [outcome for _, outcome in sorted(results.items())]
 
-    def forget(self, case_ref: str, import_id: int, *, actor: str | None = None) -> ForgetReport:
+    def forget(
+        self, case_ref: str, import_id: int, *, actor: str | None = None, whole_exhibit: bool = False
+    ) -> ForgetReport:
         """Undo one import of the case: its rows in every table and its import record go, with the
         case's analysis results (built from them), in one DuckDB transaction; the exhibit can then
         be imported again, with another adapter or other options.
@@ -238,8 +242,14 @@ class Analytics:
         Audited like every other change to a case (``ingest.forget``: the import and evidence ids,
         the adapter and the rows removed per table, never a value). The audit record is written in a
         case-store transaction that commits only once DuckDB has committed, so a failure on either
-        side leaves the rows, the analysis and the log as they were. Leads already in the case store
-        are kept: they are the reviewers' records, whatever the analysis finds next.
+        side leaves the rows, the analysis and the log as they were.
+
+        Leads stay the reviewers' records, but not blindly: in that same case-store transaction a
+        proposed lead whose every supporting import is now gone is withdrawn, and an accepted lead
+        that lost any of its support is flagged for review (``palermo.store.leads.reconcile``). Were
+        the case store's COMMIT to fail after DuckDB's, the next ``analyze`` reconciles the leads
+        with the imports that are left, so they cannot stay out of step. ``whole_exhibit``: every
+        import of the exhibit and all its rows (see :func:`palermo.ingest.service.forget`).
         """
         case = self.workspace.cases.get(case_ref)  # an unknown case: NotFoundError, exit 2
         ctx = getattr(self.workspace, "ctx", None)
@@ -247,11 +257,24 @@ class Analytics:
 
         @contextmanager
         def finish(con: Any, report: ForgetReport) -> Iterator[None]:
-            report.analysis_cleared = clear_forgotten(con, case_ref, report.import_id, report.evidence_id)
+            also = tuple(report.also_forgotten)
+            report.analysis_cleared = clear_forgotten(
+                con, case_ref, report.import_id, report.evidence_id, also
+            )
             if ctx is None:
                 yield
                 return
+            surviving = _surviving_imports(con, case_ref)  # inside the transaction: the import is gone
             with ctx.db.transaction() as session:
+                changed = reconcile_leads(
+                    ctx,
+                    session,
+                    ctx_case(session, case_ref),
+                    surviving,
+                    actor=who,
+                    forgotten=dict.fromkeys((report.import_id, *also), report.evidence_id),
+                )
+                report.leads_withdrawn, report.leads_flagged = changed.withdrawn, changed.flagged
                 ctx.audit.record(
                     session,
                     actor=who,
@@ -265,11 +288,14 @@ class Analytics:
                         "adapter": report.adapter,
                         "rows_removed": dict(report.tables),
                         "analysis_cleared": sorted(report.analysis_cleared),
+                        "also_forgotten": list(also),
+                        "leads_withdrawn": changed.withdrawn,
+                        "leads_flagged": changed.flagged,
                     },
                 )
                 yield  # DuckDB commits here; the audit record commits after it, or not at all
 
-        return forget(self.connect(), case_ref, import_id, finish=finish)
+        return forget(self.connect(), case_ref, import_id, finish=finish, whole_exhibit=whole_exhibit)
 
     def imports(self, case_ref: str) -> list[ImportRecord]:
         """The imports done for a case, oldest first (an unknown case is an error, not an empty list)."""
@@ -397,6 +423,12 @@ class Analytics:
             )
         name = getattr(item, "original_filename", None)
         return Path(self.workspace.evidence.path_of(evidence_id)), name if isinstance(name, str) else None
+
+
+def _surviving_imports(con: Any, case_ref: str) -> dict[int, int]:
+    """import id → evidence id of the case's imports (in ``forget``: those left after it)."""
+    rows = con.execute("SELECT import_id, evidence_id FROM imports WHERE case_ref = ?", [case_ref]).fetchall()
+    return {int(i): int(e) for i, e in rows}
 
 
 def _case_of(item: Any) -> str | None:

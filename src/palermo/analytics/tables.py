@@ -75,14 +75,16 @@ def clear_case(con: Any, case_ref: str, tables: tuple[str, ...] = DERIVED_TABLES
         con.execute(f"DELETE FROM {table} WHERE case_ref = ?", [case_ref])
 
 
-def clear_forgotten(con: Any, case_ref: str, import_id: int, evidence_id: int) -> dict[str, int]:
+def clear_forgotten(
+    con: Any, case_ref: str, import_id: int, evidence_id: int, also: tuple[int, ...] = ()
+) -> dict[str, int]:
     """Clear the case's analysis results because an import's rows were just removed; return the rows
     cleared per table. Runs inside the caller's transaction (``forget``'s), so the results go exactly
     when the statements they were built from go.
 
     Judgements (the analysts' work) and ``indicator_leads`` (which hit already has a lead in the case
     store, so a re-run does not propose it twice) are kept. The reason is recorded when anything was
-    cleared, for :func:`cleared_note`.
+    cleared, for :func:`cleared_note`; ``also`` are the exhibit's other imports forgotten with it.
     """
     create_analysis_tables(con)
     cleared: dict[str, int] = {}
@@ -91,9 +93,9 @@ def clear_forgotten(con: Any, case_ref: str, import_id: int, evidence_id: int) -
         if row and row[0]:
             cleared[table] = int(row[0])
     if cleared:
-        con.execute(
+        con.executemany(
             "INSERT INTO analysis_cleared VALUES (?, ?, ?, now()::TIMESTAMP)",
-            [case_ref, import_id, evidence_id],
+            [[case_ref, i, evidence_id] for i in (import_id, *also)],
         )
     return cleared
 

@@ -280,15 +280,26 @@ def forget(
     import_id: Annotated[
         int, typer.Argument(metavar="IMPORT_ID", help="Import id (palermo ingest imports CASE).")
     ],
+    whole_exhibit: Annotated[
+        bool,
+        typer.Option(
+            "--whole-exhibit",
+            help=(
+                "Forget every import of the exhibit and all its rows: for an exhibit read by several "
+                "imports before rows recorded their import, whose rows cannot be told apart."
+            ),
+        ),
+    ] = False,
     workspace: WorkspaceOpt = None,
     as_json: AsJson = False,
 ) -> None:
     """Undo one import of CASE: remove every row it wrote and its record, and clear the case's analysis
-    (one transaction, audited), so the exhibit can be imported again with another adapter or options."""
+    (one transaction, audited), so the exhibit can be imported again with another adapter or options.
+    Leads that only its rows supported are withdrawn; accepted leads that lost evidence are flagged."""
     ws = _open_workspace(workspace)
     analytics = ws.analytics
     try:
-        report = analytics.forget(case_ref, import_id, actor=ws.actor)
+        report = analytics.forget(case_ref, import_id, actor=ws.actor, whole_exhibit=whole_exhibit)
         # the analysis is cleared by now: every number among the options is withheld
         report = replace(report, options=_shown_options(analytics.redaction(case_ref), report.options))
     finally:
@@ -305,8 +316,9 @@ def _shown_options(rules: Any, options: dict[str, Any]) -> dict[str, Any]:
 
 def _render_forget(report: ForgetReport) -> None:
     options = ", ".join(f"{k}={v}" for k, v in sorted(report.options.items())) or "no options"
+    also = f" and import(s) {', '.join(map(str, report.also_forgotten))}" if report.also_forgotten else ""
     console.print(
-        f"Forgot import {report.import_id} of {report.case_ref} (evidence {report.evidence_id}, "
+        f"Forgot import {report.import_id}{also} of {report.case_ref} (evidence {report.evidence_id}, "
         f"{report.adapter}, {options}): {report.rows_removed} row(s) removed",
         highlight=False,
         markup=False,  # "[number withheld]" is not Rich markup
@@ -317,6 +329,20 @@ def _render_forget(report: ForgetReport) -> None:
         console.print(
             f"The analysis results of {report.case_ref} are cleared: "
             f"run `palermo analyze {report.case_ref}` again."
+        )
+    if report.leads_withdrawn:
+        console.print(
+            f"Lead(s) {', '.join(map(str, report.leads_withdrawn))} withdrawn: their only evidence came "
+            "from the rows forgotten (an analysis after the exhibit is imported again proposes them anew).",
+            highlight=False,
+        )
+    if report.leads_flagged:
+        console.print(
+            f"Accepted lead(s) {', '.join(map(str, report.leads_flagged))} flagged for review: their proof "
+            f"links rest on rows that were forgotten. See `palermo lead list {report.case_ref} --flagged`; "
+            "after review, `palermo lead confirm LEAD_ID` keeps one.",
+            highlight=False,
+            markup=False,
         )
     console.print(
         f"Import the exhibit again with: palermo ingest {report.case_ref} {report.evidence_id} "

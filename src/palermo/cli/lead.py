@@ -15,6 +15,7 @@ from palermo.cli.workspace_options import (
     parse_json_object,
     short,
 )
+from palermo.store.schemas import LeadPublic
 
 app = typer.Typer(
     name="lead", help="Leads proposed by analytics or people, for review.", no_args_is_help=True
@@ -52,24 +53,59 @@ def add(
 @app.command("list")
 def list_leads(
     case: Annotated[str, typer.Argument(help="Case reference.")],
-    status: Annotated[str | None, typer.Option("--status", help="proposed | accepted | rejected")] = None,
+    status: Annotated[
+        str | None, typer.Option("--status", help="proposed | accepted | rejected | withdrawn")
+    ] = None,
+    flagged: Annotated[
+        bool, typer.Option("--flagged", help="Only accepted leads whose evidence was removed, for review.")
+    ] = False,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
-    """List leads."""
+    """List leads; a lead whose evidence was forgotten shows why (withdrawn, or flagged for review)."""
     with opened(workspace) as ws:
-        leads = ws.leads.list(case, status)
+        leads = ws.leads.list(case, status, flagged=flagged)
+    emit(leads, as_json, lambda: _render_leads(case, leads))
+
+
+def _render_leads(case: str, leads: list[LeadPublic]) -> None:
+    """The leads as a table; a ``review`` column appears when one was withdrawn or flagged, saying why."""
+    columns = ["id", "status", "origin", "exhibit", "locator", "element", "summary"]
+    rows: list[list[object]] = [
+        [
+            x.id,
+            f"{x.status}, flagged" if x.flag else x.status,
+            x.origin,
+            x.evidence_id,
+            x.locator,
+            x.element_id,
+            short(x.summary, 50),
+        ]
+        for x in leads
+    ]
+    reviews = [x.flag or (x.reason if x.status == "withdrawn" else None) for x in leads]
+    if any(reviews):
+        columns.append("review")
+        for row, review in zip(rows, reviews, strict=True):
+            row.append(review)
+    table(f"Leads of {case}", columns, rows)
+
+
+@app.command("confirm")
+def confirm(
+    lead_id: Annotated[int, typer.Argument(help="Lead id.")],
+    author: Annotated[str, typer.Option("--author", help="Who reviewed it again.")],
+    note: Annotated[str, typer.Option("--note", help="Why its proof link still holds.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Keep an accepted lead flagged because its evidence was removed: lift the flag (audited)."""
+    with opened(workspace) as ws:
+        lead = ws.leads.confirm(lead_id, author=author, note=note)
     emit(
-        leads,
+        lead,
         as_json,
-        lambda: table(
-            f"Leads of {case}",
-            ["id", "status", "origin", "exhibit", "locator", "element", "summary"],
-            [
-                [x.id, x.status, x.origin, x.evidence_id, x.locator, x.element_id, short(x.summary, 50)]
-                for x in leads
-            ],
-        ),
+        lambda: console.print(f"Lead {lead_id} confirmed: its proof link stays, no longer flagged"),
     )
 
 

@@ -31,6 +31,7 @@ def render_matrix(matrix: ProofMatrix) -> None:
             links = "; ".join(
                 f"{'+' if lnk.stance == 'supports' else '−'}E{lnk.evidence_id}"
                 + (f" @{lnk.pinpoint}" if lnk.pinpoint else "")
+                + (f" (lead {lnk.lead_id}: REVIEW, evidence removed)" if lnk.review else "")
                 for lnk in e.links
             )
             rows.append(

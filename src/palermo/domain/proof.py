@@ -88,6 +88,9 @@ class LinkFact:
     note: str | None = None
     author: str = ""
     lead_id: int | None = None
+    #: why the link needs a person's review again (its lead's evidence was removed); it still counts
+    #: towards the element's status, since the exhibit is unchanged, but every view shows it
+    review: str | None = None
 
 
 @dataclass(frozen=True)

@@ -316,6 +316,12 @@ class ForgetReport:
     tables: dict[str, int] = field(default_factory=dict)
     #: rows of the case's analysis results cleared with it, per table (filled by the analytics layer)
     analysis_cleared: dict[str, int] = field(default_factory=dict)
+    #: the exhibit's other imports, forgotten with it (``whole_exhibit``)
+    also_forgotten: list[int] = field(default_factory=list)
+    #: leads withdrawn (all their support was forgotten) and accepted leads flagged for review
+    #: (filled by the analytics layer, which writes them to the case store)
+    leads_withdrawn: list[int] = field(default_factory=list)
+    leads_flagged: list[int] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -325,7 +331,9 @@ class ForgetReport:
 Finish = Callable[[Any, ForgetReport], AbstractContextManager[object]]
 
 
-def forget(con: Any, case_ref: str, import_id: int, *, finish: Finish | None = None) -> ForgetReport:
+def forget(
+    con: Any, case_ref: str, import_id: int, *, finish: Finish | None = None, whole_exhibit: bool = False
+) -> ForgetReport:
     """Remove every row import ``import_id`` of ``case_ref`` wrote, and its import record: the undo of
     :func:`ingest`, so an exhibit read with the wrong adapter, mapping or options can be read again.
 
@@ -336,24 +344,30 @@ def forget(con: Any, case_ref: str, import_id: int, *, finish: Finish | None = N
     case's analysis there (same transaction) and writes its audit record in a case-store
     transaction that commits only if DuckDB's did. An unknown import id, or one of another case,
     is a :class:`NotFoundError`.
+
+    ``whole_exhibit`` forgets every import of the import's exhibit and every row of that exhibit in
+    the case, whichever import wrote it: the way out for an exhibit read by several imports before
+    rows carried their import, whose rows nothing can attribute (without it, such a forget is
+    refused and the message names this option).
     """
     create_schema(con)
     record = _record_of(con, case_ref, int(import_id))
     report = ForgetReport(case_ref, record.import_id, record.evidence_id, record.adapter, record.options)
     con.execute("BEGIN TRANSACTION")
     try:
-        where = _rows_of(con, record)
+        if whole_exhibit:
+            where, params = "case_ref = ? AND evidence_id = ?", [case_ref, record.evidence_id]
+            report.also_forgotten = [i for i in _imports_of(con, record) if i != record.import_id]
+        else:
+            where, params = _rows_of(con, record), [case_ref, record.import_id, record.evidence_id]
         for table in EVIDENCE_TABLES:
-            removed = int(
-                con.execute(
-                    f"DELETE FROM {table} WHERE {where}", [case_ref, record.import_id, record.evidence_id]
-                ).fetchone()[0]
-            )
+            removed = int(con.execute(f"DELETE FROM {table} WHERE {where}", params).fetchone()[0])
             if removed:
                 report.tables[table] = removed
                 if table != "identifiers":
                     report.rows_removed += removed
-        con.execute("DELETE FROM imports WHERE import_id = ?", [record.import_id])
+        for forgotten in (record.import_id, *report.also_forgotten):
+            con.execute("DELETE FROM imports WHERE import_id = ?", [forgotten])
         with finish(con, report) if finish is not None else nullcontext():
             con.execute("COMMIT")
     except BaseException:
@@ -399,22 +413,28 @@ def _rows_of(con: Any, record: ImportRecord) -> str:
     mine = f"case_ref = ? AND {IMPORT_COLUMN} = ?"
     if not unattributed:
         return f"{mine} AND evidence_id = ?"
-    others = [
-        int(r[0])
-        for r in con.execute(
-            "SELECT import_id FROM imports WHERE case_ref = ? AND evidence_id = ? AND import_id <> ? "
-            "ORDER BY import_id",
-            [*params, record.import_id],
-        ).fetchall()
-    ]
+    others = [i for i in _imports_of(con, record) if i != record.import_id]
     if others:
+        every = ", ".join(map(str, sorted([record.import_id, *others])))
         raise InputError(
             f"evidence {record.evidence_id} has {unattributed} row(s) imported before Palermo recorded "
             f"which import wrote each row, and import(s) {', '.join(map(str, others))} read it too: "
-            f"import {record.import_id}'s rows cannot be told apart from theirs, nothing forgotten",
+            f"import {record.import_id}'s rows cannot be told apart from theirs, nothing forgotten. "
+            f"To forget imports {every} and every row of evidence {record.evidence_id} at once, run "
+            f"`palermo ingest forget {record.case_ref} {record.import_id} --whole-exhibit`, then import "
+            "the exhibit again",
             location="import_id",
         )
     return f"case_ref = ? AND ({IMPORT_COLUMN} = ? OR ({IMPORT_COLUMN} IS NULL AND evidence_id = ?))"
+
+
+def _imports_of(con: Any, record: ImportRecord) -> list[int]:
+    """Every import of the record's exhibit in its case (the record's own included), oldest first."""
+    rows = con.execute(
+        "SELECT import_id FROM imports WHERE case_ref = ? AND evidence_id = ? ORDER BY import_id",
+        [record.case_ref, record.evidence_id],
+    ).fetchall()
+    return [int(r[0]) for r in rows]
 
 
 def _rollback(con: Any) -> None:

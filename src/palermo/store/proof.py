@@ -25,7 +25,7 @@ from palermo.errors import InputError, NotFoundError
 from palermo.store import repository
 from palermo.store.ports import StoreContext
 from palermo.store.schemas import ProofLinkPublic
-from palermo.store.tables import Charge, ChargeVictim, ElementRow, EvidenceItem, Party, ProofLink
+from palermo.store.tables import Charge, ChargeVictim, ElementRow, EvidenceItem, Lead, Party, ProofLink
 
 
 def check_pinpoint(pinpoint: str | None) -> str | None:
@@ -171,8 +171,9 @@ class ProofService:
                 for e in elements
             ]
             rows = session.execute(
-                select(ProofLink, EvidenceItem.source)
+                select(ProofLink, EvidenceItem.source, Lead.flag)
                 .join(EvidenceItem, EvidenceItem.id == ProofLink.evidence_id)
+                .outerjoin(Lead, Lead.id == ProofLink.lead_id)
                 .where(ProofLink.element_id.in_([e.id for e in elements]))
                 .order_by(ProofLink.id)
             ).all()
@@ -187,8 +188,9 @@ class ProofService:
                     lnk.note,
                     lnk.author,
                     lnk.lead_id,
+                    flag,
                 )
-                for lnk, source in rows
+                for lnk, source, flag in rows
             ]
             return build_matrix(case.reference, charge_facts, element_facts, links)
 

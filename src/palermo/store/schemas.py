@@ -135,6 +135,9 @@ class LeadPublic(Public):
     decided_by: str | None
     decided_at: datetime | None
     reason: str | None
+    import_ids: list[int] | None = None
+    flag: str | None = None
+    flagged_at: datetime | None = None
 
 
 class Mismatch(Public):

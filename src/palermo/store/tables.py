@@ -207,6 +207,12 @@ class Lead(Base):
     decided_by: Mapped[str | None] = mapped_column(String(120))
     decided_at: Mapped[datetime | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)
+    #: the imports whose rows supported the lead (indicator leads; NULL: not recorded), so forgetting
+    #: an import can tell which leads lose their evidence (migration 0006, decision 0007)
+    import_ids: Mapped[list[int] | None] = mapped_column(JSON)
+    #: why an accepted lead needs a person's review again (its evidence was removed), until one confirms it
+    flag: Mapped[str | None] = mapped_column(Text)
+    flagged_at: Mapped[datetime | None] = mapped_column()
 
 
 class ProofLink(Base):

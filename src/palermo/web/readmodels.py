@@ -103,6 +103,10 @@ class CaseReads:
     def leads(self, case_ref: str, status: str | None = None) -> Any:
         return self.memo(("leads", case_ref, status), lambda: self.ws.leads.list(case_ref, status=status))
 
+    def flagged_leads(self, case_ref: str) -> Any:
+        """Accepted leads whose evidence was forgotten, waiting for a person to look at them again."""
+        return self.memo(("leads-flagged", case_ref), lambda: self.ws.leads.list(case_ref, flagged=True))
+
     def parties(self, case_ref: str, role: str | None = None) -> Any:
         return self.memo(("parties", case_ref, role), lambda: self.ws.parties.list(case_ref, role))
 

@@ -4,6 +4,10 @@ Hits are stored in ``indicator_hits`` with a stable id (indicator + subject), ma
 entity that owns the identifier, and carry every statement behind them. Leads go to the case store
 through ``workspace.leads.propose``; ``indicator_leads`` remembers which hit already has a lead, so
 running the analysis again never duplicates a lead that an analyst may already have reviewed.
+
+Each lead records the imports whose rows support it, so forgetting an import can withdraw the leads
+it alone supported (``palermo.store.leads.reconcile``). A withdrawn lead no longer blocks its hit:
+when the evidence is imported again and the hit found again, a new lead is proposed for review.
 """
 
 from __future__ import annotations
@@ -20,7 +24,8 @@ from palermo.analytics.backends.base import Backend
 from palermo.analytics.backends.duckdb import DuckDBBackend
 from palermo.analytics.ids import id_key, keyed
 from palermo.analytics.indicators.catalogue import HIT_COLUMNS, Indicator, load_catalogue
-from palermo.analytics.tables import create_analysis_tables
+from palermo.analytics.tables import create_analysis_tables, table_exists
+from palermo.ingest.schema import EVIDENCE_TABLES, IMPORT_COLUMN
 
 _DIGITS = re.compile(r"(\d+)")
 _NEEDS = {"money": ("payments",), "ads": ("ads",), "communications": ("calls", "messages")}
@@ -182,10 +187,15 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
     rest in ``detail``, so the reviewer can open the exhibit at the right row.
     """
     create_analysis_tables(con)
-    done = {
-        str(r[0])
-        for r in con.execute("SELECT hit_id FROM indicator_leads WHERE case_ref = ?", [case_ref]).fetchall()
-    }
+    # leads a forget left behind (its case-store COMMIT failed after DuckDB's) are put right first
+    workspace.leads.reconcile(case_ref, _imports(con, case_ref))
+    withdrawn = {str(lead.id) for lead in workspace.leads.list(case_ref, "withdrawn")}
+    led = con.execute("SELECT hit_id, lead_id FROM indicator_leads WHERE case_ref = ?", [case_ref]).fetchall()
+    # a hit whose lead was withdrawn (its evidence was forgotten) may be proposed again
+    done = {str(hit_id) for hit_id, lead_id in led if str(lead_id) not in withdrawn}
+    again = {str(hit_id) for hit_id, lead_id in led if str(lead_id) in withdrawn} - done
+    fresh = [h for h in hits if h.hit_id not in done]
+    support = _support(con, case_ref, fresh) if fresh else {}
     created: list[list[str]] = []
     try:
         for hit in hits:
@@ -197,17 +207,72 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
                 )
                 done.add(hit.hit_id)
             if hit.hit_id not in done:
-                created.append([case_ref, hit.hit_id, _propose(workspace, con, case_ref, hit)])
+                lead_id = _propose(workspace, con, case_ref, hit, support.get(hit.hit_id, []))
+                created.append([case_ref, hit.hit_id, lead_id])
     finally:
         # recorded in one statement, even when a later proposal failed, so a re-run never
         # proposes again a lead that was created
         if created:
+            replaced = sorted({row[1] for row in created} & again)
+            if replaced:  # the withdrawn lead's record gives way to the new lead's
+                con.execute(
+                    "DELETE FROM indicator_leads WHERE case_ref = ? AND hit_id IN (SELECT unnest(?))",
+                    [case_ref, replaced],
+                )
             con.executemany("INSERT INTO indicator_leads VALUES (?, ?, ?)", created)
     return len(created)
 
 
-def _propose(workspace: Any, con: Any, case_ref: str, hit: IndicatorHit) -> str:
-    """Propose the lead for one hit; return its id."""
+def _imports(con: Any, case_ref: str) -> dict[int, int]:
+    """import id → evidence id of every import of the case."""
+    rows = con.execute("SELECT import_id, evidence_id FROM imports WHERE case_ref = ?", [case_ref]).fetchall()
+    return {int(i): int(e) for i, e in rows}
+
+
+def _support(con: Any, case_ref: str, hits: Sequence[IndicatorHit]) -> dict[str, list[int]]:
+    """hit id → the imports whose rows support it: those that wrote one of its statements, and
+    every import of an exhibit it names none of whose statements it lists (an indicator may list
+    only some of the rows it counted). Rows written before rows carried their import (``import_id``
+    NULL) count for every import of their exhibit: only forgetting all of them removes those rows.
+    Erring towards more support only means a lead is withdrawn later, never too early."""
+    imports = _imports(con, case_ref)
+    by_exhibit: dict[int, set[int]] = {}
+    for import_id, evidence_id in imports.items():
+        by_exhibit.setdefault(evidence_id, set()).add(import_id)
+    pairs = pa.table(
+        {
+            "hit_id": [h.hit_id for h in hits for _ in h.stmt_ids],
+            "stmt_id": [s for h in hits for s in h.stmt_ids],
+        },
+        schema=pa.schema([("hit_id", pa.string()), ("stmt_id", pa.string())]),
+    )
+    found: dict[str, set[int]] = {h.hit_id: set() for h in hits}
+    seen: dict[str, set[int]] = {h.hit_id: set() for h in hits}
+    con.register("_palermo_support", pairs)
+    try:
+        for table in EVIDENCE_TABLES:
+            if not table_exists(con, table):
+                continue
+            rows = con.execute(
+                f"SELECT DISTINCT s.hit_id, t.evidence_id, t.{IMPORT_COLUMN} FROM _palermo_support s "
+                f"JOIN {table} t ON t.case_ref = ? AND t.stmt_id = s.stmt_id",
+                [case_ref],
+            ).fetchall()
+            for hit_id, evidence_id, import_id in rows:
+                seen[hit_id].add(int(evidence_id))
+                found[hit_id] |= (
+                    {int(import_id)} if import_id is not None else by_exhibit.get(int(evidence_id), set())
+                )
+    finally:
+        con.unregister("_palermo_support")
+    for hit in hits:
+        for evidence_id in set(hit.evidence_ids) - seen[hit.hit_id]:
+            found[hit.hit_id] |= by_exhibit.get(int(evidence_id), set())
+    return {hit_id: sorted(ids) for hit_id, ids in found.items()}
+
+
+def _propose(workspace: Any, con: Any, case_ref: str, hit: IndicatorHit, import_ids: Sequence[int]) -> str:
+    """Propose the lead for one hit, with the imports that support it; return its id."""
     evidence_id = _first_evidence(con, case_ref, hit)
     lead = workspace.leads.propose(
         case_ref,
@@ -225,6 +290,7 @@ def _propose(workspace: Any, con: Any, case_ref: str, hit: IndicatorHit) -> str:
             "statements": list(hit.stmt_ids[:200]),
             "evidence_ids": list(hit.evidence_ids),
         },
+        import_ids=list(import_ids),
     )
     return str(getattr(lead, "id", None) or getattr(lead, "lead_id", None) or "")
 

@@ -78,6 +78,7 @@ def dashboard_data(
         "victims": attempt(reads.parties, case_ref, "victim"),
         "defendants": attempt(reads.parties, case_ref, "defendant"),
         "leads": attempt(reads.leads, case_ref, "proposed"),
+        "flagged": attempt(reads.flagged_leads, case_ref),
         "players": players,
     }
 

@@ -20,9 +20,12 @@ Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 def list_leads(
     case_ref: CaseRef,
     ws: WS,
-    status: Annotated[str | None, Query(pattern="^(proposed|accepted|rejected)$")] = None,
+    status: Annotated[str | None, Query(pattern="^(proposed|accepted|rejected|withdrawn)$")] = None,
+    flagged: Annotated[bool, Query(description="Only accepted leads whose evidence was removed.")] = False,
 ) -> list[LeadPublic]:
-    leads: list[LeadPublic] = ws.leads.list(case_ref, status=status)
+    """The case's leads; ``flag`` says why an accepted one needs a review again (its evidence was
+    forgotten), ``withdrawn`` ones lost all their evidence (decision 0007)."""
+    leads: list[LeadPublic] = ws.leads.list(case_ref, status=status, flagged=flagged)
     return leads
 
 
