@@ -221,6 +221,15 @@ def session_end_reason(
     return None
 
 
+def session_ends_at(
+    created_at: datetime, last_seen_at: datetime, policy: AuthPolicy = DEFAULT_POLICY
+) -> datetime:
+    """When a session stops being valid if nothing touches it again: 30 minutes after it was last
+    seen, or 12 hours after it started, whichever comes first (what an abandoned session's
+    ``session.end`` event records as ``ended_at``)."""
+    return min(as_utc(last_seen_at) + policy.idle_timeout, as_utc(created_at) + policy.absolute_timeout)
+
+
 class Authenticator:
     """The policy bundle ``palermo.store.users.UserService`` is given by the Workspace.
 
@@ -267,6 +276,9 @@ class Authenticator:
 
     def session_end_reason(self, created_at: datetime, last_seen_at: datetime, now: datetime) -> str | None:
         return session_end_reason(created_at, last_seen_at, now, self.policy)
+
+    def session_ends_at(self, created_at: datetime, last_seen_at: datetime) -> datetime:
+        return session_ends_at(created_at, last_seen_at, self.policy)
 
     def totp_step(self, secret: str, code: str, now: datetime) -> int | None:
         return totp_step(secret, code, now)
