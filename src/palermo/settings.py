@@ -34,6 +34,8 @@ MASTER_KEY_BYTES = 32  # AES-256
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 DEFAULT_UPLOAD_LIMIT = 2 * 1024**3
+DEFAULT_INACTIVE_ACCOUNT_DAYS = 90
+"""CJIS AC-2(3) / requirement AC-09: an account not signed in to for 90 days is disabled."""
 
 
 def default_master_key_file() -> Path:
@@ -55,6 +57,9 @@ class Settings:
     require_second_factor: bool = False
     """Refuse sign-in to accounts without an enrolled TOTP secret (CJIS IA-2(1)/(2)); opt-in, so
     existing workspaces keep working until every account is enrolled."""
+    inactive_account_days: int = DEFAULT_INACTIVE_ACCOUNT_DAYS
+    """Disable an account after this many days without a sign-in (AC-09); on by default because the
+    requirement is not optional, shorter if an office wants it stricter."""
 
     @property
     def evidence_dir(self) -> Path:
@@ -70,7 +75,15 @@ class Settings:
 
 
 #: The keys ``settings.toml`` may hold.
-SETTING_KEYS = frozenset({"database_url", "master_key_file", "upload_limit_bytes", "require_second_factor"})
+SETTING_KEYS = frozenset(
+    {
+        "database_url",
+        "master_key_file",
+        "upload_limit_bytes",
+        "require_second_factor",
+        "inactive_account_days",
+    }
+)
 
 
 def _read_file(path: Path) -> dict[str, object]:
@@ -125,12 +138,24 @@ def resolve(path: Path, *, database_url: str | None = None, master_key_file: Pat
             f"require_second_factor must be true or false, found {second_factor!r}",
             location=str(path / SETTINGS_FILE),
         )
+    inactive_days = stored.get("inactive_account_days", DEFAULT_INACTIVE_ACCOUNT_DAYS)
+    # bool is an int in Python: `true` must not read as one day
+    if (
+        not isinstance(inactive_days, int)
+        or isinstance(inactive_days, bool)
+        or not 1 <= inactive_days <= 3650
+    ):
+        raise ConfigurationError(
+            f"inactive_account_days must be a whole number of days from 1 to 3650, found {inactive_days!r}",
+            location=str(path / SETTINGS_FILE),
+        )
     return Settings(
         path=path,
         database_url=url,
         master_key_file=(key_file or default_master_key_file()).expanduser(),
         upload_limit_bytes=limit if isinstance(limit, int) else DEFAULT_UPLOAD_LIMIT,
         require_second_factor=second_factor,
+        inactive_account_days=inactive_days,
     )
 
 
@@ -144,6 +169,8 @@ def write_settings(settings: Settings, *, record_database_url: bool) -> None:
     lines.append(f"upload_limit_bytes = {settings.upload_limit_bytes}")
     lines.append("# true: accounts without an enrolled TOTP code (palermo user totp NAME) cannot sign in")
     lines.append(f"require_second_factor = {'true' if settings.require_second_factor else 'false'}")
+    lines.append("# accounts without a sign-in for this many days are disabled (CJIS AC-2(3): at most 90)")
+    lines.append(f"inactive_account_days = {settings.inactive_account_days}")
     fd = os.open(settings.path / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")

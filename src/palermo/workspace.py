@@ -17,6 +17,7 @@ import getpass
 import logging
 import os
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -471,6 +472,7 @@ class Workspace:
                 self.ctx,
                 Authenticator(master=self._keyring.master),
                 require_second_factor=self.settings.require_second_factor,
+                inactive_after=timedelta(days=self.settings.inactive_account_days),
             )
             self._users_master = self._keyring.master
         elif self._users_master is not None and self._users_master is not self._keyring.master:

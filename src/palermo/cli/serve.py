@@ -61,6 +61,12 @@ def serve(
             err_console.print(
                 "[yellow]note:[/] no accounts yet: create one with `palermo user add NAME --role R`."
             )
+        swept = ws.users.sweep()  # what ran out while nobody served: disable, record as ended
+        if swept.disabled:
+            err_console.print(
+                f"[yellow]note:[/] disabled for {ws.settings.inactive_account_days} days without a sign-in: "
+                + escape(", ".join(swept.disabled))
+            )
         if ws.settings.require_second_factor:
             _warn_not_enrolled(ws.users.not_enrolled())
         console.print(f"Palermo is serving {ws.path} at http://{host}:{port}/  (Ctrl+C to stop)")

@@ -1,5 +1,5 @@
-"""``palermo user add|list|unlock|totp|member|password|deactivate|activate``: web accounts, two-factor
-enrolment, case membership, and taking access away again.
+"""``palermo user add|list|unlock|totp|member|password|role|deactivate|activate|sweep``: web accounts,
+two-factor enrolment, case membership, taking access away again, and the time-based rules.
 
 Passwords are typed at a hidden prompt (never a command-line argument, which would land in shell
 history and the process list), or generated with ``--generate`` and shown once. Every change is
@@ -12,6 +12,7 @@ import secrets
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from palermo.cli.output import console, emit, table
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened
@@ -192,3 +193,31 @@ def activate(
     with opened(workspace) as ws:
         user = ws.users.activate(username, actor=ws.actor)
     emit(user.to_dict(), as_json, lambda: console.print(f"Activated {user.username}."))
+
+
+@app.command("role")
+def role(
+    username: Annotated[str, typer.Argument()],
+    new_role: Annotated[str, typer.Argument(metavar="ROLE", help="The new role (see `user add --role`).")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Give USERNAME another role and end their sessions (the last active admin cannot be demoted)."""
+    with opened(workspace) as ws:
+        user = ws.users.set_role(username, new_role, actor=ws.actor)
+    emit(user.to_dict(), as_json, lambda: console.print(f"{escape(user.username)} is now {user.role}."))
+
+
+@app.command("sweep")
+def sweep(workspace: WorkspaceOpt = DEFAULT_WORKSPACE, as_json: AsJson = False) -> None:
+    """Disable accounts not signed in to for `inactive_account_days` (default 90) and record every
+    session that ran out of time as ended. Run it daily (cron or a systemd timer)."""
+    with opened(workspace) as ws:
+        result = ws.users.sweep()
+
+    def render() -> None:
+        names = ", ".join(result.disabled) if result.disabled else "none"
+        console.print(f"Disabled for inactivity: {escape(names)}.", highlight=False)
+        console.print(f"Abandoned sessions recorded as ended: {result.sessions_ended}.")
+
+    emit(result.to_dict(), as_json, render)

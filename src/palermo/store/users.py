@@ -27,7 +27,14 @@ from typing import Any, Protocol
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from palermo.errors import AccessDenied, ConfigurationError, InputError, IntegrityError, NotFoundError
+from palermo.errors import (
+    AccessDenied,
+    ConfigurationError,
+    DomainError,
+    InputError,
+    IntegrityError,
+    NotFoundError,
+)
 from palermo.store.ports import StoreContext
 from palermo.store.tables import Case, CaseKey, CaseMember, MasterKeyState, User, WebSession
 
@@ -40,6 +47,12 @@ SIGN_IN_FAILED = (
 LOCKED_FOREVER = datetime(9999, 12, 31, tzinfo=UTC)
 TOUCH_EVERY = timedelta(seconds=30)
 """``last_seen_at`` is written at most this often, so busy pages do not turn every read into a write."""
+POLICY_ACTOR = "system:policy"
+"""The audit actor of what the workspace's own rules do, not a person: disabling an account unused for
+90 days (AC-09) and recording a session that ran out of time unseen."""
+ADMIN_ROLE = "admin"
+"""``palermo.security.access.Role.ADMIN`` (the role holding ``user:admin``); the store may not import it."""
+DEFAULT_INACTIVE_AFTER = timedelta(days=90)
 
 
 class FailureLike(Protocol):
@@ -66,6 +79,7 @@ class AuthRules(Protocol):
     def session_end_reason(
         self, created_at: datetime, last_seen_at: datetime, now: datetime
     ) -> str | None: ...
+    def session_ends_at(self, created_at: datetime, last_seen_at: datetime) -> datetime: ...
     def totp_step(self, secret: str, code: str, now: datetime) -> int | None: ...
     def new_totp_secret(self) -> str: ...
     @property
@@ -113,20 +127,45 @@ class ActiveSession:
     csrf_hash: str
 
 
+@dataclass(frozen=True)
+class SweepResult:
+    """What :meth:`UserService.sweep` did: accounts disabled for inactivity, sessions recorded as ended."""
+
+    disabled: list[str]
+    sessions_ended: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 def _now(now: datetime | None) -> datetime:
     return now or datetime.now(UTC)
+
+
+def _utc(value: datetime) -> datetime:
+    """A datetime read back from SQLite is naive; it was written as UTC."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 class UserService:
     """Accounts, sign-in, sessions and case membership."""
 
-    def __init__(self, ctx: StoreContext, auth: AuthRules, *, require_second_factor: bool = False) -> None:
-        """``require_second_factor`` is the workspace's policy (``settings.toml``), passed in by the
-        Workspace rather than read from a global, so two workspaces in one process keep their own."""
+    def __init__(
+        self,
+        ctx: StoreContext,
+        auth: AuthRules,
+        *,
+        require_second_factor: bool = False,
+        inactive_after: timedelta = DEFAULT_INACTIVE_AFTER,
+    ) -> None:
+        """``require_second_factor`` and ``inactive_after`` are the workspace's policy (``settings.toml``),
+        passed in by the Workspace rather than read from a global, so two workspaces in one process
+        keep their own."""
         self._db = ctx.db
         self._auth = auth
         self._audit = ctx.audit
         self.require_second_factor = require_second_factor
+        self.inactive_after = inactive_after
 
     def _record(
         self,
@@ -171,6 +210,7 @@ class UserService:
         *,
         totp_secret: str | None = None,
         actor: str = "system",
+        now: datetime | None = None,
     ) -> UserPublic:
         """Create an account; InputError for a taken or empty username, a weak password or an unknown role."""
         username = username.strip()
@@ -181,7 +221,7 @@ class UserService:
         with self._db.transaction() as s:
             if s.scalar(select(User.id).where(User.username == username)) is not None:
                 raise InputError(f"user {username!r} already exists", location="username")
-            row = User(username=username, password_hash=password_hash, role=role)
+            row = User(username=username, password_hash=password_hash, role=role, created_at=_now(now))
             s.add(row)
             s.flush()
             if totp_secret is not None:
@@ -244,18 +284,29 @@ class UserService:
         # same TOTP code must not both see the old last step and both succeed
         row = s.scalar(select(User).where(User.username == username.strip()).with_for_update())
         ok = self._auth.verify_password(row.password_hash if row else None, password)
-        step: int | None = None
         if row is None:
             self._record(s, "anonymous", "login", None, "failure")
             return None
+        return self._admit(s, row, ok, totp, now)
+
+    def _admit(
+        self, s: Session, row: User, ok: bool, totp: str | None, now: datetime, via: str | None = None
+    ) -> User | None:
+        """Everything a sign-in checks after the password (``ok``: whether it matched): inactivity,
+        lock, the second factor and the workspace's policy on it. One path for :meth:`sign_in` and
+        :meth:`start_session`, so neither can be a way around a rule the other enforces. Success and
+        failure are audited as ``login`` (``via`` names the entry when it is not the password form)."""
+        step: int | None = None
+        if self._inactive(row, now):
+            self._disable_inactive(s, row, now)  # committed with the failed sign-in below
         locked = self._auth.is_locked(row.locked_until, now)
         enrolled = row.totp_sealed is not None or row.totp_secret is not None
-        detail: dict[str, Any] | None = None
+        detail: dict[str, Any] | None = {"via": via} if via else None
         if self.require_second_factor and not enrolled:
             # the policy wants two factors and this account has one: a failure like a wrong
             # password (same message, counted toward lockout). The reason is audited whatever the
             # password was, so the audit log does not become a record of which guesses were right.
-            ok, detail = False, {"reason": "no_second_factor"}
+            ok, detail = False, {**(detail or {}), "reason": "no_second_factor"}
         if ok and enrolled:
             # opened only once the password matched; a secret that cannot be opened fails the
             # sign-in like a wrong code (audited, counted), never with an error of its own
@@ -268,7 +319,7 @@ class UserService:
         if ok and not locked and row.is_active:
             row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
             row.failures_since = None
-            self._record(s, row.username, "login", row.id)
+            self._record(s, row.username, "login", row.id, detail=detail)
             return row
         if not locked:
             state = self._auth.register_failure(row.failed_logins, row.failures_since, now)
@@ -391,21 +442,128 @@ class UserService:
         """Disable an account and kill all of its sessions at once (ASVS V7.4.2, CJIS AC-2(13)).
 
         Case memberships are kept, so :meth:`activate` restores exactly the old access; to take a case
-        away for good, :meth:`remove_member` as well."""
+        away for good, :meth:`remove_member` as well. DomainError for the last active administrator
+        (see :meth:`_keep_an_administrator`)."""
         with self._db.transaction() as s:
             row = self._row(s, username, lock=True)
+            self._keep_an_administrator(s, row, "deactivate")
             row.is_active = False
             ended = self._end_all_sessions(s, row.id)
             self._record(s, actor, "user.deactivate", row.id, detail={"sessions_ended": ended})
             return self._public(row)
 
-    def activate(self, username: str, *, actor: str = "system") -> UserPublic:
-        """Re-enable a deactivated account (its password, lock state and memberships are unchanged)."""
+    def activate(self, username: str, *, actor: str = "system", now: datetime | None = None) -> UserPublic:
+        """Re-enable a deactivated account (its password, lock state and memberships are unchanged).
+
+        The 90-day inactivity clock starts again now (``active_since``): an account disabled for
+        inactivity would otherwise be disabled again at its next sign-in attempt."""
         with self._db.transaction() as s:
             row = self._row(s, username, lock=True)
-            row.is_active = True
+            row.is_active, row.active_since = True, _now(now)
             self._record(s, actor, "user.activate", row.id)
             return self._public(row)
+
+    def set_role(self, username: str, role: str, *, actor: str = "system") -> UserPublic:
+        """Give the account another role and end its sessions: the next sign-in carries the new
+        permissions, and a role change asks for re-authentication (CJIS IA-11). InputError for an
+        unknown role, DomainError when it would demote the last active administrator. Audited as
+        ``user.role`` with the old and new role; the same role again changes and records nothing."""
+        new_role = self._auth.check_role(role)
+        with self._db.transaction() as s:
+            row = self._row(s, username, lock=True)
+            if row.role == new_role:
+                return self._public(row)
+            if new_role != ADMIN_ROLE:
+                self._keep_an_administrator(s, row, "demote")
+            old_role, row.role = row.role, new_role
+            ended = self._end_all_sessions(s, row.id)
+            detail = {"from": old_role, "to": new_role, "sessions_ended": ended}
+            self._record(s, actor, "user.role", row.id, detail=detail)
+            return self._public(row)
+
+    def _keep_an_administrator(self, s: Session, row: User, change: str) -> None:
+        """Refuse to deactivate or demote the last active administrator (DomainError).
+
+        Without one nobody can manage accounts from the web, and the mistake would only show when an
+        account needs locking out in a hurry. Every active administrator's row is locked first, so two
+        administrators deactivating each other at once cannot both succeed. Accounts are never deleted
+        (usernames are not reused, CJIS IA-4(d)), so there is no removal to guard. The inactivity
+        policy is not held back by this: an administrator account unused for 90 days is exactly what
+        AC-2(3) disables, and ``palermo user activate`` at the server re-enables it."""
+        if row.role != ADMIN_ROLE or not row.is_active:
+            return
+        active_admins = select(User.id).where(User.role == ADMIN_ROLE, User.is_active.is_(True))
+        others = [i for i in s.scalars(active_admins.with_for_update()) if i != row.id]
+        if not others:
+            raise DomainError(
+                f"cannot {change} {row.username!r}: it is the last active administrator; make another "
+                f"account an administrator first (palermo user role NAME admin)",
+                location="username",
+            )
+
+    def _inactive(self, row: User, now: datetime) -> bool:
+        """True for an enabled account whose last sign-in (or creation, or re-enabling, whichever is
+        newest) is ``inactive_after`` or more ago (AC-09, CJIS AC-2(3))."""
+        if not row.is_active:
+            return False
+        since = max(_utc(t) for t in (row.created_at, row.last_login_at, row.active_since) if t is not None)
+        return now - since >= self.inactive_after
+
+    def _disable_inactive(self, s: Session, row: User, now: datetime) -> None:
+        """Disable an account for inactivity, ending its sessions; audited as ``user.deactivate`` by
+        :data:`POLICY_ACTOR` with the reason, so the log tells it apart from an administrator's act."""
+        row.is_active = False
+        ended = self._end_all_sessions(s, row.id)
+        detail = {"reason": "inactive", "days": self.inactive_after.days, "sessions_ended": ended}
+        self._record(s, POLICY_ACTOR, "user.deactivate", row.id, detail=detail)
+
+    def sweep(self, *, now: datetime | None = None) -> SweepResult:
+        """Apply the time-based rules to every account and session at once (``palermo user sweep``).
+
+        Disables each account not signed in to for ``inactive_after`` (AC-09) and records every
+        session that ran out of time without coming back (idle, expired, or its account disabled)
+        as ended (``session.end`` by :data:`POLICY_ACTOR`, with the time it actually ended), so the
+        audit log shows every session's end, not only the ones someone signed out of. Sign-in
+        applies both rules to the account signing in; the sweep covers the accounts and sessions
+        nobody comes back to. One transaction: run it again and it finds nothing to do."""
+        now = _now(now)
+        with self._db.transaction() as s:
+            disabled = []
+            for row in s.scalars(
+                select(User).where(User.is_active.is_(True)).order_by(User.username).with_for_update()
+            ):
+                if self._inactive(row, now):
+                    self._disable_inactive(s, row, now)
+                    disabled.append(row.username)
+            ended = self._end_abandoned(s, now)
+            return SweepResult(disabled, ended)
+
+    def _end_abandoned(self, s: Session, now: datetime, user_id: int | None = None) -> int:
+        """Delete and audit the sessions (of one account, or all) that are no longer valid at ``now``;
+        returns how many. ``detail.ended_at`` is when the session stopped being valid, which for a
+        session nobody came back to is long before anyone noticed."""
+        query = select(WebSession).order_by(WebSession.created_at)
+        if user_id is not None:
+            query = query.where(WebSession.user_id == user_id)
+        count = 0
+        for sess in list(s.scalars(query.with_for_update())):
+            user = s.get(User, sess.user_id)
+            created, seen = _utc(sess.created_at), _utc(sess.last_seen_at)
+            reason = self._auth.session_end_reason(created, seen, now)
+            ended_at = self._auth.session_ends_at(created, seen)
+            if reason is None and now >= _utc(sess.expires_at):
+                reason, ended_at = "expired", _utc(sess.expires_at)
+            if reason is None and (user is None or not user.is_active):
+                reason, ended_at = "inactive", now
+            if reason is None and user is not None and self._lacks_required_factor(user):
+                reason, ended_at = "no_second_factor", now
+            if reason is None:
+                continue
+            s.delete(sess)
+            detail = {"reason": reason, "ended_at": ended_at.isoformat()}
+            self._record(s, POLICY_ACTOR, "session.end", sess.user_id, detail=detail)
+            count += 1
+        return count
 
     @staticmethod
     def _end_all_sessions(s: Session, user_id: int) -> int:
@@ -422,16 +580,29 @@ class UserService:
             raise NotFoundError(f"no user {username!r}", location="username")
         return row
 
-    def start_session(self, user_id: int, *, now: datetime | None = None) -> NewSession:
-        """Open a server-side session; the plain tokens are returned once, their digests stored."""
+    def start_session(
+        self, user_id: int, totp: str | None = None, *, now: datetime | None = None
+    ) -> NewSession:
+        """Open a server-side session for an account whose password the caller has already checked;
+        the plain tokens are returned once, their digests stored.
+
+        Everything else is checked as at :meth:`sign_in` (the same code): a disabled, locked or
+        inactive account is refused, and an account that needs a second factor (enrolled, or any
+        account under ``require_second_factor``) needs a valid, unused ``totp`` code here too, so this
+        lower-level entry is no way around the workspace's policy. A refusal is the same
+        AccessDenied as a failed sign-in, audited (``login``, ``via: start_session``) and counted."""
         now = _now(now)
         with self._db.transaction() as s:
-            row = s.get(User, user_id)
-            if row is None or not row.is_active:
-                raise AccessDenied(SIGN_IN_FAILED)
-            return self._open_session(s, row, now)
+            row = s.scalar(select(User).where(User.id == user_id).with_for_update())
+            admitted = self._admit(s, row, True, totp, now, via="start_session") if row is not None else None
+            if admitted is not None:
+                return self._open_session(s, admitted, now)
+        raise AccessDenied(SIGN_IN_FAILED)
 
     def _open_session(self, s: Session, row: User, now: datetime) -> NewSession:
+        """Start the session, first recording the account's abandoned ones as ended: the person is
+        back, so the sessions they walked away from are seen, and the audit log says when they ended."""
+        self._end_abandoned(s, now, user_id=row.id)
         token, csrf = self._auth.new_token(), self._auth.new_token()
         s.add(
             WebSession(

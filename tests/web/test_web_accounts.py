@@ -1,0 +1,251 @@
+"""Account lifecycle: inactive accounts disabled (AC-09, CJIS AC-2(3)), the last administrator kept,
+``start_session`` held to the sign-in rules, and every session's end in the audit log (AC-06, AU-2).
+
+The clock is moved, never waited for: every call takes ``now``."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+from argon2 import profiles
+from typer.testing import CliRunner
+
+from palermo.cli.main import app
+from palermo.errors import AccessDenied, ConfigurationError, DomainError
+from palermo.security.audit import AuditRecord
+from palermo.security.auth import Authenticator, PasswordHasher
+from palermo.settings import resolve
+from palermo.store.users import POLICY_ACTOR, UserService
+from palermo.workspace import Workspace
+
+from .conftest import PASSWORD
+
+T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+runner = CliRunner()
+
+
+def _events(ws: Workspace, action: str) -> list[AuditRecord]:
+    return [e for e in ws.audit.events() if e.action == action]
+
+
+def _uid(ws: Workspace, username: str) -> str:
+    return str(ws.users.get(username).id)
+
+
+def _with_policy(ws: Workspace, **policy: object) -> None:
+    """The fixtures' cheap-hash UserService, with the given workspace policy."""
+    auth = Authenticator(hasher=PasswordHasher(profiles.CHEAPEST), master=ws._master)
+    ws._users = UserService(ws.ctx, auth, **policy)  # type: ignore[arg-type]
+
+
+# --- AC-09: 90 days without a sign-in -----------------------------------------------------------
+
+
+def test_an_account_unused_for_90_days_is_disabled_at_its_next_sign_in_attempt(web_ws: Workspace) -> None:
+    web_ws.users.add("ina", PASSWORD, "analyst", now=T0)
+    web_ws.users.sign_in("ina", PASSWORD, now=T0 + timedelta(days=10))
+    assert web_ws.users.sign_in("ina", PASSWORD, now=T0 + timedelta(days=99, hours=23)).user.is_active
+    with pytest.raises(AccessDenied):  # 90 days after the last sign-in, right password or not
+        web_ws.users.sign_in("ina", PASSWORD, now=T0 + timedelta(days=189, hours=23))
+    assert not web_ws.users.get("ina").is_active
+    [disabled] = _events(web_ws, "user.deactivate")
+    assert (disabled.actor, disabled.object_id) == (POLICY_ACTOR, _uid(web_ws, "ina"))
+    assert disabled.detail == {"reason": "inactive", "days": 90, "sessions_ended": 1}
+
+
+def test_an_account_never_signed_in_counts_from_its_creation(web_ws: Workspace) -> None:
+    web_ws.users.add("new", PASSWORD, "analyst", now=T0)
+    with pytest.raises(AccessDenied):
+        web_ws.users.sign_in("new", PASSWORD, now=T0 + timedelta(days=90))
+    assert not web_ws.users.get("new").is_active
+
+
+def test_reactivated_account_gets_a_fresh_90_days(web_ws: Workspace) -> None:
+    web_ws.users.add("back", PASSWORD, "analyst", now=T0)
+    web_ws.users.sweep(now=T0 + timedelta(days=200))
+    web_ws.users.activate("back", now=T0 + timedelta(days=201))
+    assert web_ws.users.sign_in("back", PASSWORD, now=T0 + timedelta(days=202)).user.is_active
+
+
+def test_the_sweep_disables_only_the_inactive_and_a_second_sweep_finds_nothing(web_ws: Workspace) -> None:
+    web_ws.users.add("old", PASSWORD, "analyst", now=T0)
+    web_ws.users.add("recent", PASSWORD, "analyst", now=T0 + timedelta(days=60))
+    first = web_ws.users.sweep(now=T0 + timedelta(days=95))
+    assert (first.disabled, web_ws.users.get("recent").is_active) == (["old"], True)
+    assert web_ws.users.sweep(now=T0 + timedelta(days=95)).disabled == []
+    assert [e.detail["reason"] for e in _events(web_ws, "user.deactivate")] == ["inactive"]
+
+
+def test_the_number_of_days_comes_from_the_workspace_policy(web_ws: Workspace) -> None:
+    _with_policy(web_ws, inactive_after=timedelta(days=30))
+    web_ws.users.add("short", PASSWORD, "analyst", now=T0)
+    assert web_ws.users.sweep(now=T0 + timedelta(days=29)).disabled == []
+    assert web_ws.users.sweep(now=T0 + timedelta(days=30)).disabled == ["short"]
+
+
+def test_settings_toml_sets_the_days_and_refuses_nonsense(tmp_path: Path) -> None:
+    assert resolve(tmp_path).inactive_account_days == 90
+    for value, ok in (("30", True), ("0", False), ("true", False), ('"90"', False), ("90.5", False)):
+        (tmp_path / "settings.toml").write_text(f"inactive_account_days = {value}\n")
+        if ok:
+            assert resolve(tmp_path).inactive_account_days == int(value)
+        else:
+            with pytest.raises(ConfigurationError, match="inactive_account_days"):
+                resolve(tmp_path)
+
+
+def test_a_new_workspace_writes_the_setting_and_uses_it(tmp_path: Path, web_ws: Workspace) -> None:
+    text = (web_ws.path / "settings.toml").read_text()
+    assert "inactive_account_days = 90" in text
+    (web_ws.path / "settings.toml").write_text(text.replace("= 90", "= 7"))
+    reopened = Workspace.open(web_ws.path)
+    try:
+        assert reopened.users.inactive_after == timedelta(days=7)
+    finally:
+        reopened.close()
+
+
+def test_user_sweep_command_disables_and_reports(web_ws: Workspace) -> None:
+    web_ws.users.add("gone", PASSWORD, "analyst", now=datetime.now(UTC) - timedelta(days=120))
+    result = runner.invoke(app, ["user", "sweep", "--json", "-w", str(web_ws.path)])
+    assert result.exit_code == 0, result.output
+    assert '"disabled": [\n    "gone"\n  ]' in result.output
+    assert not web_ws.users.get("gone").is_active
+
+
+# --- the last administrator -------------------------------------------------------------------
+
+
+def test_the_last_active_administrator_cannot_be_deactivated(web_ws: Workspace) -> None:
+    web_ws.users.add("root", PASSWORD, "admin")
+    with pytest.raises(DomainError, match="last active administrator"):
+        web_ws.users.deactivate("root")
+    assert web_ws.users.get("root").is_active and _events(web_ws, "user.deactivate") == []
+    web_ws.users.add("deputy", PASSWORD, "admin")
+    web_ws.users.deactivate("root")  # with another one, it can
+    with pytest.raises(DomainError, match="last active administrator"):
+        web_ws.users.deactivate("deputy")
+
+
+def test_the_last_active_administrator_cannot_be_demoted(web_ws: Workspace) -> None:
+    web_ws.users.add("root", PASSWORD, "admin")
+    with pytest.raises(DomainError, match="cannot demote 'root'"):
+        web_ws.users.set_role("root", "viewer")
+    assert web_ws.users.get("root").role == "admin"
+    web_ws.users.add("deputy", PASSWORD, "viewer")
+    web_ws.users.set_role("deputy", "admin", actor="op")
+    assert web_ws.users.set_role("root", "viewer").role == "viewer"
+    assert [e.detail for e in _events(web_ws, "user.role")] == [
+        {"from": "viewer", "to": "admin", "sessions_ended": 0},
+        {"from": "admin", "to": "viewer", "sessions_ended": 0},
+    ]
+
+
+def test_a_role_change_ends_the_sessions_of_the_account(web_ws: Workspace) -> None:
+    web_ws.users.add("ann", PASSWORD, "viewer")
+    token = web_ws.users.sign_in("ann", PASSWORD).token
+    web_ws.users.set_role("ann", "analyst")
+    with pytest.raises(AccessDenied):
+        web_ws.users.resume_session(token)
+
+
+def test_cli_refuses_the_last_administrator_with_exit_1(web_ws: Workspace) -> None:
+    web_ws.users.add("root", PASSWORD, "admin")
+    for args in (["deactivate", "root"], ["role", "root", "analyst"]):
+        result = runner.invoke(app, ["user", *args, "-w", str(web_ws.path)])
+        assert isinstance(result.exception, DomainError), result.output
+        assert result.exception.exit_code == 1
+        assert "last active administrator" in str(result.exception)
+
+
+# --- start_session honours the workspace policy -----------------------------------------------
+
+
+def test_start_session_refuses_an_unenrolled_account_when_two_factors_are_required(
+    web_ws: Workspace,
+) -> None:
+    _with_policy(web_ws, require_second_factor=True)
+    web_ws.users.add("pat", PASSWORD, "prosecutor")
+    with pytest.raises(AccessDenied):
+        web_ws.users.start_session(web_ws.users.get("pat").id, now=T0)
+    with web_ws.ctx.db.read() as s:
+        from sqlalchemy import func, select
+
+        from palermo.store.tables import WebSession
+
+        assert s.scalar(select(func.count()).select_from(WebSession)) == 0
+    [failed] = _events(web_ws, "login")
+    assert failed.outcome == "failure"
+    assert failed.detail == {"via": "start_session", "reason": "no_second_factor"}
+
+
+def test_start_session_needs_the_code_of_an_enrolled_account(web_ws: Workspace) -> None:
+    _with_policy(web_ws, require_second_factor=True)
+    web_ws.users.add("pat", PASSWORD, "prosecutor")
+    secret = web_ws.users.enrol_totp("pat")
+    uid = web_ws.users.get("pat").id
+    with pytest.raises(AccessDenied):
+        web_ws.users.start_session(uid, now=T0)
+    code = pyotp.TOTP(secret).at(T0)
+    assert web_ws.users.start_session(uid, code, now=T0).user.username == "pat"
+    with pytest.raises(AccessDenied):  # single-use here too
+        web_ws.users.start_session(uid, code, now=T0)
+
+
+def test_start_session_refuses_a_locked_account(web_ws: Workspace) -> None:
+    web_ws.users.add("pat", PASSWORD, "prosecutor")
+    for _ in range(5):
+        with pytest.raises(AccessDenied):
+            web_ws.users.sign_in("pat", "wrong password!!", now=T0)
+    with pytest.raises(AccessDenied):
+        web_ws.users.start_session(web_ws.users.get("pat").id, now=T0)
+
+
+# --- every session's end is recorded -----------------------------------------------------------
+
+
+def test_the_sweep_records_abandoned_sessions_as_ended_with_the_time_they_ended(web_ws: Workspace) -> None:
+    web_ws.users.add("pat", PASSWORD, "prosecutor", now=T0)
+    web_ws.users.add("vic", PASSWORD, "viewer", now=T0)
+    web_ws.users.sign_in("pat", PASSWORD, now=T0)  # walked away: idle after 30 minutes
+    kept = web_ws.users.sign_in("vic", PASSWORD, now=T0 + timedelta(minutes=20))
+    result = web_ws.users.sweep(now=T0 + timedelta(minutes=45))
+    assert result.sessions_ended == 1
+    [ended] = _events(web_ws, "session.end")
+    assert (ended.actor, ended.object_id) == (POLICY_ACTOR, _uid(web_ws, "pat"))
+    assert ended.detail == {"reason": "idle", "ended_at": (T0 + timedelta(minutes=30)).isoformat()}
+    assert web_ws.users.resume_session(kept.token, now=T0 + timedelta(minutes=46)).user.username == "vic"
+    assert web_ws.users.sweep(now=T0 + timedelta(minutes=46)).sessions_ended == 0
+
+
+def test_a_session_kept_busy_past_12_hours_is_recorded_as_expired(web_ws: Workspace) -> None:
+    web_ws.users.add("pat", PASSWORD, "prosecutor", now=T0)
+    token = web_ws.users.sign_in("pat", PASSWORD, now=T0).token
+    for minutes in range(20, 12 * 60, 20):
+        web_ws.users.resume_session(token, now=T0 + timedelta(minutes=minutes))
+    web_ws.users.sweep(now=T0 + timedelta(hours=12, minutes=5))
+    [ended] = _events(web_ws, "session.end")
+    assert ended.detail == {"reason": "expired", "ended_at": (T0 + timedelta(hours=12)).isoformat()}
+
+
+def test_signing_in_again_records_the_accounts_abandoned_sessions(web_ws: Workspace) -> None:
+    web_ws.users.add("pat", PASSWORD, "prosecutor", now=T0)
+    web_ws.users.sign_in("pat", PASSWORD, now=T0)
+    web_ws.users.sign_in("pat", PASSWORD, now=T0 + timedelta(days=1))
+    [ended] = _events(web_ws, "session.end")
+    assert (ended.object_id, ended.detail["reason"]) == (_uid(web_ws, "pat"), "idle")
+
+
+def test_every_session_started_has_an_end_in_the_audit_log(web_ws: Workspace) -> None:
+    web_ws.users.add("pat", PASSWORD, "prosecutor", now=T0)
+    web_ws.users.add("vic", PASSWORD, "viewer", now=T0)
+    signed_out = web_ws.users.sign_in("pat", PASSWORD, now=T0)
+    web_ws.users.sign_in("vic", PASSWORD, now=T0)
+    web_ws.users.sign_in("pat", PASSWORD, now=T0 + timedelta(minutes=5))
+    web_ws.users.end_session(signed_out.token)
+    web_ws.users.sweep(now=T0 + timedelta(hours=13))
+    started = [e for e in _events(web_ws, "login") if e.outcome == "success"]
+    assert len(_events(web_ws, "session.end")) == len(started) == 3

@@ -1,0 +1,83 @@
+"""The password rules of IA-03 (CJIS IA-5(1)(a); ASVS V6.2.4, V6.2.9): each of the top 3,000 common
+passwords is refused with a reason, long passphrases are accepted and never truncated, and the vendored
+blocklist is the file its record says it is."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+import pytest
+
+import palermo.security
+from palermo.errors import AccessDenied, InputError
+from palermo.security.auth import COMMON_PASSWORDS_FILE, check_password_strength, is_common_password
+from palermo.workspace import Workspace
+
+VENDOR = Path(palermo.security.__file__).parent / "vendor"
+ROW = re.compile(r"^\| `([^`]+)` \|.*\| `([0-9a-f]{64})` \|$")
+TOP_3000 = (VENDOR / COMMON_PASSWORDS_FILE).read_text(encoding="utf-8").splitlines()[:3000]
+
+
+def _recorded() -> dict[str, str]:
+    rows = (ROW.match(line) for line in (VENDOR / "VENDORED.md").read_text().splitlines())
+    return {m.group(1): m.group(2) for m in rows if m}
+
+
+def test_every_vendored_file_is_recorded_with_its_hash() -> None:
+    recorded = _recorded()
+    assert {p.name for p in VENDOR.iterdir() if p.name != "VENDORED.md"} == set(recorded)
+    for name, digest in recorded.items():
+        assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
+
+
+def test_the_list_is_the_frequency_list_it_claims_to_be() -> None:
+    assert len(TOP_3000) == 3000 and len(set(TOP_3000)) == 3000
+    assert TOP_3000[:5] == ["123456", "password", "12345678", "qwerty", "123456789"]
+
+
+@pytest.mark.parametrize("password", TOP_3000)
+def test_each_of_the_top_3000_passwords_is_refused_with_a_reason(password: str) -> None:
+    assert is_common_password(password)  # on the list, whatever its length
+    with pytest.raises(InputError) as refused:
+        check_password_strength(password, "someone")
+    assert refused.value.location == "password" and len(str(refused.value)) > 20
+
+
+@pytest.mark.parametrize("password", [p for p in TOP_3000 if len(p) >= 12])
+def test_a_common_password_long_enough_is_refused_as_common(password: str) -> None:
+    for variant in (password, password.upper(), password.capitalize()):
+        with pytest.raises(InputError, match="most common passwords"):
+            check_password_strength(variant, "someone")
+
+
+@pytest.mark.parametrize(
+    "password", ["Password1234", "dragon2026!!!!", "  sunshine  2024  ", "!!!Baseball!!!99", "Palermo2026!!"]
+)
+def test_a_common_word_padded_to_length_with_digits_or_symbols_is_refused(password: str) -> None:
+    with pytest.raises(InputError, match="most common passwords"):
+        check_password_strength(password, "someone")
+
+
+@pytest.mark.parametrize(
+    "password",
+    ["long enough passphrase 42", "dragon fruit on the windowsill", "2026 baseball tickets please"],
+)
+def test_a_passphrase_that_contains_a_common_word_is_accepted(password: str) -> None:
+    check_password_strength(password, "someone")
+
+
+def _passphrase(length: int) -> str:
+    words = "tide lantern quorum basil ferry umbra cobalt wicket meadow pylon"
+    return (words + " " + words)[: length - 1] + "Z"
+
+
+@pytest.mark.parametrize("length", [64, 128])
+def test_a_long_passphrase_is_accepted_and_not_truncated(web_ws: Workspace, length: int) -> None:
+    passphrase = _passphrase(length)
+    assert len(passphrase) == length
+    web_ws.users.add(f"long{length}", passphrase, "analyst")
+    assert web_ws.users.authenticate(f"long{length}", passphrase).username == f"long{length}"
+    with pytest.raises(AccessDenied):  # a changed last character fails: nothing was cut off
+        web_ws.users.authenticate(f"long{length}", passphrase[:-1] + "Y")
