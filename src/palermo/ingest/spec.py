@@ -72,6 +72,10 @@ class TableSpec:
     extra: dict[str, str] = field(
         default_factory=dict
     )  # stmt_key: a column that tells statements of one line apart
+    #: ``(field, condition, problem)``: checks across fields of one staging row ``s`` that make the
+    #: line bad (``problem`` is SQL text), for rules no single field can state, such as a bank
+    #: statement's negative amount that contradicts its direction column.
+    checks: tuple[tuple[str, str, str], ...] = ()
 
 
 DEFAULT_IDENTIFIERS: dict[str, tuple[IdentifierRule, ...]] = {

@@ -58,6 +58,7 @@ def _problems(spec: TableSpec, value_of: Callable[[Field], str]) -> list[tuple[s
                     f"'value ' || left({raw}, 40) || {literal(' is not one of ' + '/'.join(f.choices))}",
                 )
             )
+    out.extend(spec.checks)
     if spec.repeat:
         rep = raw_sql(Field("", spec.repeat))
         out.append(
