@@ -141,7 +141,7 @@ def value_sql(f: Field, phone_alias: str | None) -> str:
     if kind == "phone":
         return f"{phone_alias}.norm"
     if kind == "email":
-        return f"CASE WHEN regexp_full_match(lower({raw}), {literal(_EMAIL_RE)}) THEN lower({raw}) END"
+        return email_sql(raw)
     if kind == "account":
         cleaned = raw
         for junk in (" ", ".", "/", "-", "\t"):
@@ -152,6 +152,11 @@ def value_sql(f: Field, phone_alias: str | None) -> str:
     if kind == "lower":
         return f"lower({raw})"
     return raw
+
+
+def email_sql(raw: str) -> str:
+    """SQL for the e-mail address in the trimmed text ``raw``, lower-cased, or NULL when it is none."""
+    return f"CASE WHEN regexp_full_match(lower({raw}), {literal(_EMAIL_RE)}) THEN lower({raw}) END"
 
 
 def number_shape(f: Field) -> str:
@@ -181,6 +186,7 @@ __all__ = [
     "Field",
     "IdentifierRule",
     "TableSpec",
+    "email_sql",
     "literal",
     "number_shape",
     "raw_sql",
