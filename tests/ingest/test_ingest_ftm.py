@@ -162,3 +162,74 @@ def test_partial_and_blank_dates_are_read_as_ftm_reads_them(
     assert ingest(con, "C-1", 5, stream, "ftm").status == "imported"
     stored = con.execute("SELECT properties->'$.date' FROM ftm_entities").fetchone()
     assert stored is not None and json.loads(stored[0] or "null") == ([date] if date else None)
+
+
+def _stream(path: Path, *entities: dict[str, object]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in entities), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("given", "held"),
+    [
+        ("2021-03-04T05:06:07", "2021-03-04T05:06:07"),
+        ("2021-03-04T05:06:07Z", "2021-03-04T05:06:07"),  # FtM alone: 2021-03-04T05:06
+        ("2021-03-04T05:06:07+02:00", "2021-03-04T03:06:07"),
+        ("2021-03-04T05:06:07.123+02:00", "2021-03-04T03:06:07"),  # FtM alone: 05:06:07, zone lost
+        ("2021-03-04T05:06", "2021-03-04T05:06"),  # a time to the minute stays one
+        ("2021-03", "2021-03"),
+    ],
+)
+def test_ftm_times_keep_the_seconds_they_were_given(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, given: str, held: str
+) -> None:
+    stream = _stream(
+        tmp_path / "s.ftm.json",
+        {"id": "c1", "schema": "Call", "properties": {"date": [given], "callerNumber": ["+12025550178"]}},
+    )
+    ingest(con, "C-1", 4, stream, "ftm")
+    assert con.execute("SELECT properties->>'$.date[0]' FROM ftm_entities").fetchone() == (held,)
+    if len(held) == 19:
+        assert con.execute("SELECT strftime(ts, '%Y-%m-%dT%H:%M:%S') FROM calls").fetchone() == (held,)
+
+
+def test_ftm_values_dropped_by_cleaning_are_counted_per_property_without_the_values(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, a phone FtM could not read vanished from the entity and the import said nothing."""
+    from palermo.cli.ingest import _render
+
+    stream = _stream(
+        tmp_path / "s.ftm.json",
+        {
+            "id": "p1",
+            "schema": "Person",
+            "properties": {
+                "name": ["Test Person"],
+                "phone": ["call Mira", "+12025550178"],
+                "email": ["mira at example", "x@example.org"],
+                "shoeSize": ["42"],
+            },
+        },
+        {"id": "c1", "schema": "Call", "properties": {"callerNumber": ["ask Boss"]}},
+        {"id": "p2", "schema": "Person", "properties": {"name": ["Fine"], "phone": ["+12025550199"]}},
+    )
+    report = ingest(con, "C-1", 4, stream, "ftm")
+    assert report.status == "imported" and report.tables["ftm_entities"] == 3
+    assert report.dropped == {
+        "properties.callerNumber": 1,
+        "properties.email": 1,
+        "properties.phone": 1,
+        "properties.shoeSize": 1,
+    }
+    _render(report)
+    out = capsys.readouterr().out
+    assert (
+        "values dropped: 4 (properties.callerNumber: 1, properties.email: 1, properties.phone: 1, "
+        "properties.shoeSize: 1)" in " ".join(out.split())
+    )
+    assert "Mira" not in out and "mira at" not in out and "Boss" not in out
+
+
+def test_a_clean_ftm_stream_reports_no_dropped_values(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    assert ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm").dropped == {}

@@ -24,7 +24,7 @@ from typing import Any, ClassVar
 import duckdb
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import REGION_OPTION, BadRow, Batch, read_through_stage
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.spec import Field, TableSpec, email_sql, value_sql
 from palermo.ingest.staging import Staged
@@ -278,5 +278,7 @@ class AdsJsonlAdapter:
             f"currency, image_hashes, age_claimed FROM ({rows})",
         )
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import CSV_OPTIONS, BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, BadRow, Batch, Dropped, read_through_stage
 from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
 from palermo.ingest.staging import Staged, check_unique_header, same_name, stage_csv
@@ -238,7 +238,9 @@ class BankCsvAdapter:
             con, staged, evidence_id=evidence_id, file_name=path.name, layout=layout
         )
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)
 
 
@@ -353,5 +355,7 @@ class BankXlsxAdapter:
             layout=layout,
         )
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)

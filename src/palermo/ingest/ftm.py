@@ -11,14 +11,25 @@ FollowTheMoney cleans every value as the entity is built and drops what its type
 dates that would lose a fact of the exhibit without a word (a payment's ``date: 03/04/2015`` read as
 no date at all), so a line with a date FtM cannot read is a bad row naming ``properties.<prop>``:
 the import fails, or skips the line with ``--skip-bad-rows``. What FtM reads is read as FtM reads it,
-partial dates included (``2015``, ``2015-03``): that is how Aleph would hold the same entity.
+partial dates included (``2015``, ``2015-03``): that is how Aleph would hold the same entity, with
+one exception: FtM's date parser cuts the seconds off a time written with ``Z``
+(``2021-03-04T05:06:07Z`` → ``2021-03-04T05:06``) and ignores the zone after a fraction of three
+digits, so full times are first written as FtM means to hold them (UTC, to the second; see
+:func:`_precise`). A call's start to the second is evidence (it orders the calls of one night).
+
+Other values FtM cannot read (a phone without digits, an e-mail without a domain, a property the
+schema does not have) are dropped by FtM while the entity is kept; the import counts them per
+property (:class:`~palermo.ingest.base.Dropped`, "values dropped: N (phone: 1)" in the summary)
+without repeating them, as they may be a victim's number.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
 from collections.abc import Iterator, Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, ClassVar
@@ -30,7 +41,7 @@ from followthemoney.types import registry
 from followthemoney.value import string_list
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import REGION_OPTION, BadRow, Batch
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch, Dropped
 from palermo.ingest.ftm_export import export_entities
 from palermo.ingest.normalise import DEFAULT_REGION, normalise_account, normalise_email, normalise_phone
 from palermo.ingest.phone import IDENT, cols, parse_ts
@@ -40,6 +51,73 @@ CHUNK = 50_000
 ACCOUNT_PROPS = frozenset({"iban", "accountNumber"})
 #: What FtM reads as a date, for the bad-row message.
 DATE_SHAPES = "FollowTheMoney reads ISO 8601, whole or partial: 2015, 2015-03, 2015-03-04T10:30"
+
+
+#: A date with a time to the second (what :func:`_precise` rewrites; anything shorter FtM reads right).
+_TO_THE_SECOND = re.compile(r"\s*\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}:\d{2}")
+
+
+def _precise(value: str) -> str:
+    """A full date-time as FtM holds one when it reads it right: UTC, to the second, no zone.
+
+    FtM's parser drops the seconds before a ``Z`` and the zone after a three-digit fraction; the
+    same instant written ``2021-03-04T05:06:07`` it reads whole. Values that are no full time, or
+    that Python cannot read, are left for FtM to read (or refuse) as before.
+    """
+    if not _TO_THE_SECOND.match(value):
+        return value
+    try:
+        stamp = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return value
+    if stamp.tzinfo is not None:
+        stamp = stamp.astimezone(UTC).replace(tzinfo=None)
+    return stamp.replace(microsecond=0).isoformat()
+
+
+def _with_precise_dates(data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` with the full times of its date properties written as :func:`_precise` says."""
+    schema = model.get(data["schema"]) if isinstance(data.get("schema"), str) else None
+    properties = data.get("properties")
+    if schema is None or not isinstance(properties, dict):
+        return data
+    fixed = dict(properties)
+    for name, values in properties.items():
+        prop = schema.properties.get(name)
+        if prop is None or prop.type != registry.date or not isinstance(values, list | str):
+            continue
+        fixed[name] = [
+            _precise(v) if isinstance(v, str) else v
+            for v in ([values] if isinstance(values, str) else values)
+        ]
+    return {**data, "properties": fixed}
+
+
+def _dropped(data: dict[str, Any], proxy: EntityProxy) -> Counter[str]:
+    """Per property, the values of the entity as given that building it dropped without a word.
+
+    A property the schema does not have (or only holds the other end of, a stub) loses all its
+    values; a value its type cleans to nothing, or that did not make it into the entity (FtM caps a
+    property's total size), is lost too. Dates are not counted here: they make the line a bad row.
+    """
+    lost: Counter[str] = Counter()
+    properties = data.get("properties")
+    if not isinstance(properties, dict):
+        return lost
+    for name, values in properties.items():
+        given = [v for v in string_list(values, sanitize=True) if v.strip()]
+        prop = proxy.schema.properties.get(name)
+        if prop is None or prop.stub:
+            lost[str(name)] += len(given)
+            continue
+        if prop.type == registry.date:
+            continue
+        kept = set(proxy.get(prop, quiet=True))
+        for value in given:
+            cleaned = prop.type.clean(value, format=prop.format, proxy=proxy)
+            if cleaned is None or cleaned not in kept:
+                lost[name] += 1
+    return +lost
 
 
 def _identifiers(proxy: EntityProxy, eid: int, loc: str, region: str) -> Iterator[tuple[Any, ...]]:
@@ -171,11 +249,14 @@ class FtmAdapter:
     description = "FollowTheMoney entity stream (JSON lines, Aleph/OpenAleph) → ftm_entities + identifiers"
     accepts: ClassVar[Mapping[str, str]] = dict(REGION_OPTION)
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         region = str(options.get("region") or DEFAULT_REGION)
         flows = _Flows(evidence_id, region)
         entities: list[tuple[Any, ...]] = []
         idents: list[tuple[Any, ...]] = []
+        lost: Counter[str] = Counter()
         try:
             with path.open(encoding="utf-8-sig") as fh:  # a byte-order mark is not JSON
                 for line, text in enumerate(fh, start=1):
@@ -186,6 +267,7 @@ class FtmAdapter:
                         data = json.loads(text)
                         if not isinstance(data, dict):
                             raise InvalidData("not a JSON object")
+                        data = _with_precise_dates(data)
                         proxy = model.get_proxy(data, cleaned=False)
                         if not proxy.id:
                             raise InvalidData("entity has no id")
@@ -201,6 +283,7 @@ class FtmAdapter:
                         yield BadRow(path.name, line, f"properties.{prop}", problem, loc)
                     if dates:
                         continue
+                    lost.update(_dropped(data, proxy))
                     entities.append(
                         (
                             evidence_id,
@@ -224,6 +307,8 @@ class FtmAdapter:
         yield Batch("ftm_entities", cols("ftm_entities"), entities)
         yield Batch("identifiers", IDENT, idents)
         yield from flows.batches()
+        for prop, count in sorted(lost.items()):
+            yield Dropped(f"properties.{prop}", count)
 
 
 __all__ = ["FtmAdapter", "export_entities"]
