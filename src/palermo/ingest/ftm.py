@@ -17,6 +17,12 @@ one exception: FtM's date parser cuts the seconds off a time written with ``Z``
 digits, so full times are first written as FtM means to hold them (UTC, to the second; see
 :func:`_precise`). A call's start to the second is evidence (it orders the calls of one night).
 
+Phone numbers are written in E.164 with the import's region before FtM reads them (FtM keeps only
+international numbers, so a national one was dropped whatever ``--region`` said). A Payment or Call
+whose row in ``payments`` or ``calls`` would lose a party or misread an amount (a number FtM cannot
+keep, ``1.234,56``, a negative amount, a duration that is no number) is a bad row naming the
+property (:func:`_flow_problems`).
+
 Other values FtM cannot read (a phone without digits, an e-mail without a domain, a property the
 schema does not have) are dropped by FtM while the entity is kept; the import counts them per
 property (:class:`~palermo.ingest.base.Dropped`, "values dropped: N (phone: 1)" in the summary)
@@ -28,9 +34,10 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
+from functools import partial
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -75,8 +82,20 @@ def _precise(value: str) -> str:
     return stamp.replace(microsecond=0).isoformat()
 
 
-def _with_precise_dates(data: dict[str, Any]) -> dict[str, Any]:
-    """``data`` with the full times of its date properties written as :func:`_precise` says."""
+def _international(value: str, region: str) -> str:
+    """A phone number in E.164 when Palermo reads it so with the import's region, else as given.
+
+    FtM's phone type keeps only numbers written internationally (``+1 202 …``), so a national
+    ``(202) 555-0178`` in an Aleph export was dropped from the Person and left a Call without its
+    caller, whatever ``--region`` said. Written as E.164 first, FtM keeps it.
+    """
+    norm = normalise_phone(value, region)
+    return norm if norm is not None and norm.startswith("+") else value
+
+
+def _prepared(data: dict[str, Any], region: str) -> dict[str, Any]:
+    """``data`` with its full times written as :func:`_precise` says and its phone numbers as
+    :func:`_international` says, so FtM's cleaning keeps what the exhibit gave."""
     schema = model.get(data["schema"]) if isinstance(data.get("schema"), str) else None
     properties = data.get("properties")
     if schema is None or not isinstance(properties, dict):
@@ -84,13 +103,65 @@ def _with_precise_dates(data: dict[str, Any]) -> dict[str, Any]:
     fixed = dict(properties)
     for name, values in properties.items():
         prop = schema.properties.get(name)
-        if prop is None or prop.type != registry.date or not isinstance(values, list | str):
+        if prop is None or not isinstance(values, list | str):
+            continue
+        rewrite: Callable[[str], str]
+        if prop.type == registry.date:
+            rewrite = _precise
+        elif prop.type == registry.phone:
+            rewrite = partial(_international, region=region)
+        else:
             continue
         fixed[name] = [
-            _precise(v) if isinstance(v, str) else v
-            for v in ([values] if isinstance(values, str) else values)
+            rewrite(v) if isinstance(v, str) else v for v in ([values] if isinstance(values, str) else values)
         ]
     return {**data, "properties": fixed}
+
+
+#: An FtM amount Palermo reads: 1234.56 or 1,234.56, at most two decimals (as a bank statement's).
+_AMOUNT = re.compile(r"[+-]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:[.][0-9]{1,2})?")
+#: Why a Call's number is refused (the value is never quoted: it may be a victim's number).
+_NO_PHONE = (
+    "cannot read the value as a phone number (FollowTheMoney keeps international numbers; give "
+    "--region for national ones); the value is not shown"
+)
+
+
+def _flow_problems(data: dict[str, Any], proxy: EntityProxy) -> Iterator[tuple[str, str]]:
+    """``(property, problem)`` for each value of a Payment or Call that its row in ``payments`` or
+    ``calls`` would otherwise lose or misread without a word.
+
+    A Call's number that FtM dropped would leave the call without a party; a Payment's amount of
+    ``1.234,56`` was read as 1.23 and ``-50`` as 50 paid (the payer and beneficiary already give
+    the direction, so a negative amount contradicts them, as on a bank statement's credit row);
+    a duration that is no number of seconds was stored as none.
+    """
+    properties = data.get("properties")
+    if not isinstance(properties, dict) or proxy.schema.name not in ("Payment", "Call"):
+        return
+
+    def given(name: str) -> list[str]:
+        return [v.strip() for v in string_list(properties.get(name), sanitize=True) if v.strip()]
+
+    if proxy.schema.name == "Call":
+        for name in ("callerNumber", "receiverNumber"):
+            if given(name) and not proxy.get(name):
+                yield name, _NO_PHONE
+        for value in given("duration"):
+            if not re.fullmatch(r"[0-9]+(?:[.][0-9]+)?", value):
+                yield "duration", f"cannot read {value[:40]} as a number of seconds"
+        return
+    for value in given("amount"):
+        if not _AMOUNT.fullmatch(value):
+            yield "amount", f"cannot read {value[:40]} as an amount (1234.56 or 1,234.56)"
+        elif value.startswith("-"):
+            yield (
+                "amount",
+                (
+                    f"negative amount {value[:40]}: the payer and beneficiary give the direction, "
+                    "and the sign says the opposite"
+                ),
+            )
 
 
 def _dropped(data: dict[str, Any], proxy: EntityProxy) -> Counter[str]:
@@ -164,9 +235,10 @@ def _when(proxy: EntityProxy) -> datetime | None:
 
 
 def _amount(proxy: EntityProxy) -> Decimal | None:
+    """The first amount (its shape checked by :func:`_flow_problems`)."""
     for value in proxy.get("amount"):
         try:
-            return abs(Decimal(str(value).replace(",", ""))).quantize(Decimal("0.01"))
+            return abs(Decimal(str(value).strip().replace(",", ""))).quantize(Decimal("0.01"))
         except InvalidOperation:
             continue
     return None
@@ -267,7 +339,7 @@ class FtmAdapter:
                         data = json.loads(text)
                         if not isinstance(data, dict):
                             raise InvalidData("not a JSON object")
-                        data = _with_precise_dates(data)
+                        data = _prepared(data, region)
                         proxy = model.get_proxy(data, cleaned=False)
                         if not proxy.id:
                             raise InvalidData("entity has no id")
@@ -282,6 +354,11 @@ class FtmAdapter:
                         problem = f"cannot read {value[:40]} as a date ({DATE_SHAPES})"
                         yield BadRow(path.name, line, f"properties.{prop}", problem, loc)
                     if dates:
+                        continue
+                    flow = list(_flow_problems(data, proxy))
+                    for prop, problem in flow:
+                        yield BadRow(path.name, line, f"properties.{prop}", problem, loc)
+                    if flow:
                         continue
                     lost.update(_dropped(data, proxy))
                     entities.append(
