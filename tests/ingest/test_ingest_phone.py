@@ -201,3 +201,18 @@ def test_a_device_owner_option_that_is_no_phone_number_is_refused(
 ) -> None:
     with pytest.raises(ImportDataError, match=r"option device_owner.*phone number"):
         ingest(con, "C-1", 11, fx / "phone_messages.csv", "phone_csv", {"device_owner": "Mira"})
+
+
+def test_csv_emails_are_read_as_the_json_export_reads_them(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, ``<Mira@Example.org>`` and ``mailto:…`` were stored as no e-mail in a CSV (JSON read them)."""
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "id,name,phone,email\nc1,A,,<Mira@Example.org>\nc2,B,, mailto:Boss@Example.org \n", encoding="utf-8"
+    )
+    ingest(con, "C-1", 11, path, "phone_csv")
+    assert con.execute("SELECT email FROM contacts ORDER BY locator").fetchall() == [
+        ("mira@example.org",),
+        ("boss@example.org",),
+    ]

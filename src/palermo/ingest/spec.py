@@ -155,8 +155,11 @@ def value_sql(f: Field, phone_alias: str | None) -> str:
 
 
 def email_sql(raw: str) -> str:
-    """SQL for the e-mail address in the trimmed text ``raw``, lower-cased, or NULL when it is none."""
-    return f"CASE WHEN regexp_full_match(lower({raw}), {literal(_EMAIL_RE)}) THEN lower({raw}) END"
+    """SQL for the e-mail address in the text ``raw``, or NULL when it is none: read as
+    :func:`~palermo.ingest.normalise.normalise_email` reads it (trimmed, ``<…>`` and ``mailto:``
+    taken off, lower-cased), so ``<Mira@Example.org>`` in a CSV is the address a JSON export gives."""
+    text = f"regexp_replace(lower(trim(trim(trim({raw}), '<>'))), '^mailto:', '')"
+    return f"CASE WHEN regexp_full_match({text}, {literal(_EMAIL_RE)}) THEN {text} END"
 
 
 def number_shape(f: Field) -> str:
