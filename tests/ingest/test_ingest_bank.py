@@ -433,7 +433,7 @@ def test_signed_amounts_refuse_a_direction_column_in_any_case_and_name_a_blank_a
     assert "amount: missing value" in str(raised.value) and "_direction" not in str(raised.value)
 
 
-def _directed(amount: str, direction: str, holder: str = "Mara") -> list[str]:
+def _directed(amount: object, direction: str, holder: str = "Mara") -> list[object]:
     return ["2025-03-01", "09:15:00", "NL91ABNA0417164300", holder, "", "HOTEL", amount, "EUR", direction]
 
 
@@ -447,7 +447,7 @@ def test_a_negative_amount_that_agrees_with_debit_is_the_same_payment_and_one_on
     path = tmp_path / "stmt.csv"
     rows = [_directed("-50.00", "debit"), _directed("-20.00", "credit"), _directed("30.00", "credit")]
     path.write_text(
-        "\n".join([",".join(HEADER)] + [",".join([*r, "card", "", "X", "1"]) for r in rows]) + "\n",
+        "\n".join([",".join(HEADER)] + [",".join(map(str, [*r, "card", "", "X", "1"])) for r in rows]) + "\n",
         encoding="utf-8",
     )
     adapter = BankCsvAdapter(fast=fast)
@@ -465,7 +465,7 @@ def test_a_negative_amount_that_agrees_with_debit_is_the_same_payment_and_one_on
 def test_xlsx_negative_amount_on_a_credit_row_is_a_bad_row(
     con: duckdb.DuckDBPyConnection, tmp_path: Path
 ) -> None:
-    rows = [[*_directed(-50.0, "debit"), "card"], [*_directed(-20.0, "credit"), "card"]]  # type: ignore[arg-type]
+    rows = [[*_directed(-50.0, "debit"), "card"], [*_directed(-20.0, "credit"), "card"]]
     book = _workbook(tmp_path / "stmt.xlsx", [HEADER, *rows])
     with pytest.raises(ImportDataError, match=r"stmt.xlsx:3: amount: negative amount -20 on a credit row"):
         ingest(con, "C-1", 5, book, "bank_xlsx")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_call_entities_become_calls(con: duckdb.DuckDBPyConnection, fx: Path) ->
     ]
 
 
-def _stream(path: Path, *entities: dict[str, object]) -> Path:
+def _stream(path: Path, *entities: Mapping[str, object]) -> Path:
     path.write_text("".join(json.dumps(e) + "\n" for e in entities), encoding="utf-8")
     return path
 
@@ -162,11 +163,6 @@ def test_partial_and_blank_dates_are_read_as_ftm_reads_them(
     assert ingest(con, "C-1", 5, stream, "ftm").status == "imported"
     stored = con.execute("SELECT properties->'$.date' FROM ftm_entities").fetchone()
     assert stored is not None and json.loads(stored[0] or "null") == ([date] if date else None)
-
-
-def _stream(path: Path, *entities: dict[str, object]) -> Path:
-    path.write_text("".join(json.dumps(e) + "\n" for e in entities), encoding="utf-8")
-    return path
 
 
 @pytest.mark.parametrize(
