@@ -75,3 +75,34 @@ def test_skipping_bad_ads_keeps_lines_one_and_five(con: duckdb.DuckDBPyConnectio
         "jsonl:line:5",
     ]
     assert report.rows_bad == 3
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_an_ads_unreadable_phone_or_email_is_a_bad_row_not_an_ad_without_one(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, fast: bool
+) -> None:
+    """Before, ``call me`` and ``mira at example`` were stored as NULL: the ad lost its only contact."""
+    from palermo.ingest.ads import AdsJsonlAdapter
+
+    path = tmp_path / "ads.jsonl"
+    path.write_text(
+        '{"ad_id": "a1", "posted_at": "2025-03-10T20:00:00", "text": "x", "phone": "call me"}\n'
+        '{"ad_id": "a2", "posted_at": "2025-03-10T20:00:00", "text": "x", "phone": "2025550178"}\n'
+        '{"ad_id": "a3", "posted_at": "2025-03-10T20:00:00", "text": "x", "email": "mira at example"}\n'
+        '{"ad_id": "a4", "posted_at": "2025-03-10T20:00:00", "text": "x", "phone": " ", "email": ""}\n',
+        encoding="utf-8",
+    )
+    adapter = AdsJsonlAdapter(fast=fast)
+    with pytest.raises(ImportDataError) as err:
+        ingest(con, "C-1", 1, path, adapter)
+    text = str(err.value)
+    assert "ads.jsonl:1: phone: cannot read the value as a phone number" in text
+    assert "ads.jsonl:3: email: cannot read the value as an e-mail address" in text
+    assert "2 bad row(s)" in text and "call me" not in text and "mira at" not in text
+    assert con.execute("SELECT count(*) FROM ads").fetchone() == (0,)
+    report = ingest(con, "C-1", 1, path, adapter, skip_bad_rows=True)
+    assert report.rows_bad == 2
+    assert con.execute("SELECT locator, phone, email FROM ads ORDER BY 1").fetchall() == [
+        ("jsonl:line:2", "+12025550178", None),
+        ("jsonl:line:4", None, None),
+    ]

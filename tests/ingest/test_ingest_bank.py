@@ -431,3 +431,45 @@ def test_signed_amounts_refuse_a_direction_column_in_any_case_and_name_a_blank_a
     with pytest.raises(ImportDataError) as raised:
         ingest(con, "C-1", 2, blank, "bank_csv", {"signed_amounts": "true"})
     assert "amount: missing value" in str(raised.value) and "_direction" not in str(raised.value)
+
+
+def _directed(amount: object, direction: str, holder: str = "Mara") -> list[object]:
+    return ["2025-03-01", "09:15:00", "NL91ABNA0417164300", holder, "", "HOTEL", amount, "EUR", direction]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_negative_amount_that_agrees_with_debit_is_the_same_payment_and_one_on_credit_a_bad_row(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, fast: bool
+) -> None:
+    """Before, "-50" on a credit row was stored as 50 arriving, its sign dropped without a word."""
+    from palermo.ingest.bank import BankCsvAdapter
+
+    path = tmp_path / "stmt.csv"
+    rows = [_directed("-50.00", "debit"), _directed("-20.00", "credit"), _directed("30.00", "credit")]
+    path.write_text(
+        "\n".join([",".join(HEADER)] + [",".join(map(str, [*r, "card", "", "X", "1"])) for r in rows]) + "\n",
+        encoding="utf-8",
+    )
+    adapter = BankCsvAdapter(fast=fast)
+    with pytest.raises(ImportDataError, match=r"stmt.csv:3: amount: negative amount -20.00 on a credit row"):
+        ingest(con, "C-1", 5, path, adapter)
+    assert con.execute("SELECT count(*) FROM payments").fetchone() == (0,)
+    report = ingest(con, "C-1", 5, path, adapter, skip_bad_rows=True)
+    assert report.rows_bad == 1 and report.bad_rows[0].startswith("stmt.csv:3: amount: negative amount")
+    assert con.execute("SELECT locator, from_name, to_name, amount FROM payments ORDER BY 1").fetchall() == [
+        ("line:2", "Mara", "HOTEL", Decimal("50.00")),
+        ("line:4", "HOTEL", "Mara", Decimal("30.00")),
+    ]
+
+
+def test_xlsx_negative_amount_on_a_credit_row_is_a_bad_row(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    rows = [[*_directed(-50.0, "debit"), "card"], [*_directed(-20.0, "credit"), "card"]]
+    book = _workbook(tmp_path / "stmt.xlsx", [HEADER, *rows])
+    with pytest.raises(ImportDataError, match=r"stmt.xlsx:3: amount: negative amount -20 on a credit row"):
+        ingest(con, "C-1", 5, book, "bank_xlsx")
+    ingest(con, "C-1", 5, book, "bank_xlsx", skip_bad_rows=True)
+    assert con.execute("SELECT locator, amount FROM payments").fetchall() == [
+        ("sheet:Statement!row:2", Decimal("50.00"))
+    ]

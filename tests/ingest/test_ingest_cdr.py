@@ -58,3 +58,34 @@ def test_skipping_bad_records_keeps_the_two_good_ones(con: duckdb.DuckDBPyConnec
         "line:6",
     ]
     assert len(report.bad_rows) == 4
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_caller_or_callee_that_is_no_phone_number_is_a_bad_row_not_a_call_without_a_party(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, fast: bool
+) -> None:
+    """Before, ``withheld`` was stored as a NULL caller: the call stayed, cut off from its caller."""
+    from palermo.ingest.cdr import CdrCsvAdapter
+
+    path = tmp_path / "cdr.csv"
+    path.write_text(
+        "record_id,start_time,caller,callee,duration_s,type,cell_id,cell_city\n"
+        "r1,2025-03-14T22:41:07,withheld,2025550178,65,voice,C-101,Springfield\n"
+        "r2,2025-03-14T22:45:00,2025550143,2025550178,65,voice,C-101,Springfield\n"
+        "r3,2025-03-14T22:50:00,2025550143,n/a,65,voice,C-101,Springfield\n"
+        "r4,2025-03-14T22:55:00,2025550143,  ,65,voice,C-101,Springfield\n",
+        encoding="utf-8",
+    )
+    adapter = CdrCsvAdapter(fast=fast)
+    with pytest.raises(ImportDataError) as err:
+        ingest(con, "C-1", 1, path, adapter)
+    text = str(err.value)
+    assert "cdr.csv:2: caller: cannot read the value as a phone number" in text
+    assert "cdr.csv:4: callee: cannot read the value as a phone number" in text
+    assert "cdr.csv:5: callee: missing value" in text  # blank is missing, as before
+    assert "withheld" not in text and "n/a" not in text  # the value is never repeated
+    report = ingest(con, "C-1", 1, path, adapter, skip_bad_rows=True)
+    assert report.rows_bad == 3
+    assert con.execute("SELECT locator, caller, callee FROM calls").fetchall() == [
+        ("line:3", "+12025550143", "+12025550178")
+    ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from decimal import Decimal
 from pathlib import Path
 
@@ -111,7 +112,7 @@ def test_call_entities_become_calls(con: duckdb.DuckDBPyConnection, fx: Path) ->
     ]
 
 
-def _stream(path: Path, *entities: dict[str, object]) -> Path:
+def _stream(path: Path, *entities: Mapping[str, object]) -> Path:
     path.write_text("".join(json.dumps(e) + "\n" for e in entities), encoding="utf-8")
     return path
 
@@ -162,3 +163,128 @@ def test_partial_and_blank_dates_are_read_as_ftm_reads_them(
     assert ingest(con, "C-1", 5, stream, "ftm").status == "imported"
     stored = con.execute("SELECT properties->'$.date' FROM ftm_entities").fetchone()
     assert stored is not None and json.loads(stored[0] or "null") == ([date] if date else None)
+
+
+@pytest.mark.parametrize(
+    ("given", "held"),
+    [
+        ("2021-03-04T05:06:07", "2021-03-04T05:06:07"),
+        ("2021-03-04T05:06:07Z", "2021-03-04T05:06:07"),  # FtM alone: 2021-03-04T05:06
+        ("2021-03-04T05:06:07+02:00", "2021-03-04T03:06:07"),
+        ("2021-03-04T05:06:07.123+02:00", "2021-03-04T03:06:07"),  # FtM alone: 05:06:07, zone lost
+        ("2021-03-04T05:06", "2021-03-04T05:06"),  # a time to the minute stays one
+        ("2021-03", "2021-03"),
+    ],
+)
+def test_ftm_times_keep_the_seconds_they_were_given(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, given: str, held: str
+) -> None:
+    stream = _stream(
+        tmp_path / "s.ftm.json",
+        {"id": "c1", "schema": "Call", "properties": {"date": [given], "callerNumber": ["+12025550178"]}},
+    )
+    ingest(con, "C-1", 4, stream, "ftm")
+    assert con.execute("SELECT properties->>'$.date[0]' FROM ftm_entities").fetchone() == (held,)
+    if len(held) == 19:
+        assert con.execute("SELECT strftime(ts, '%Y-%m-%dT%H:%M:%S') FROM calls").fetchone() == (held,)
+
+
+def test_ftm_values_dropped_by_cleaning_are_counted_per_property_without_the_values(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Before, a phone FtM could not read vanished from the entity and the import said nothing."""
+    from palermo.cli.ingest import _render
+
+    stream = _stream(
+        tmp_path / "s.ftm.json",
+        {
+            "id": "p1",
+            "schema": "Person",
+            "properties": {
+                "name": ["Test Person"],
+                "phone": ["call Mira", "+12025550178"],
+                "email": ["mira at example", "x@example.org"],
+                "shoeSize": ["42"],
+            },
+        },
+        {"id": "o1", "schema": "Organization", "properties": {"name": ["Org"], "phone": ["ask Boss"]}},
+        {"id": "p2", "schema": "Person", "properties": {"name": ["Fine"], "phone": ["+12025550199"]}},
+    )
+    report = ingest(con, "C-1", 4, stream, "ftm")
+    assert report.status == "imported" and report.tables["ftm_entities"] == 3
+    assert report.dropped == {"properties.email": 1, "properties.phone": 2, "properties.shoeSize": 1}
+    _render(report)
+    out = capsys.readouterr().out
+    assert "values dropped: 4 (properties.email: 1, properties.phone: 2, properties.shoeSize: 1)" in " ".join(
+        out.split()
+    )
+    assert "Mira" not in out and "mira at" not in out and "Boss" not in out
+
+
+def test_a_clean_ftm_stream_reports_no_dropped_values(con: duckdb.DuckDBPyConnection, fx: Path) -> None:
+    assert ingest(con, "C-1", 4, fx / "entities.ftm.json", "ftm").dropped == {}
+
+
+def test_ftm_national_numbers_are_read_with_the_region_not_dropped(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, FtM's phone type dropped every number not written with +: a national caller left the
+    Call without its caller and the Person without her phone, whatever --region said."""
+    stream = _stream(
+        tmp_path / "s.ftm.json",
+        {
+            "id": "p1",
+            "schema": "Person",
+            "properties": {"name": ["Test Person"], "phone": ["(202) 555-0178"]},
+        },
+        {
+            "id": "c1",
+            "schema": "Call",
+            "properties": {
+                "date": ["2021-03-04"],
+                "callerNumber": ["2025550178"],
+                "receiverNumber": ["+12025550199"],
+            },
+        },
+    )
+    report = ingest(con, "C-1", 4, stream, "ftm", {"region": "US"})
+    assert report.dropped == {}
+    assert con.execute("SELECT caller, callee FROM calls").fetchall() == [("+12025550178", "+12025550199")]
+    assert con.execute("SELECT norm FROM identifiers WHERE kind = 'phone'").fetchall() == [("+12025550178",)]
+    assert con.execute(
+        "SELECT properties->>'$.phone[0]' FROM ftm_entities WHERE entity_id = 'p1'"
+    ).fetchone() == ("+12025550178",)
+
+
+def test_ftm_payments_and_calls_that_would_lose_a_party_or_misread_an_amount_are_bad_rows(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, "1.234,56" was stored as 1.23, "-50" as 50 paid, and a Call whose number FtM could not
+    read as a call with no caller."""
+    stream = _stream(
+        tmp_path / "s.ftm.json",
+        {"id": "pay1", "schema": "Payment", "properties": {"date": ["2021-03-04"], "amount": ["1.234,56"]}},
+        {"id": "pay2", "schema": "Payment", "properties": {"date": ["2021-03-04"], "amount": ["-50"]}},
+        {
+            "id": "c1",
+            "schema": "Call",
+            "properties": {"callerNumber": ["ask Boss"], "receiverNumber": ["+12025550199"]},
+        },
+        {
+            "id": "c2",
+            "schema": "Call",
+            "properties": {"callerNumber": ["+12025550178"], "duration": ["1:05"]},
+        },
+        {"id": "pay3", "schema": "Payment", "properties": {"date": ["2021-03-04"], "amount": ["1,234.56"]}},
+    )
+    with pytest.raises(ImportDataError) as err:
+        ingest(con, "C-1", 4, stream, "ftm")
+    text = str(err.value)
+    assert "s.ftm.json:1: properties.amount: cannot read 1.234,56 as an amount" in text
+    assert "s.ftm.json:2: properties.amount: negative amount -50" in text
+    assert "s.ftm.json:3: properties.callerNumber: cannot read the value as a phone number" in text
+    assert "s.ftm.json:4: properties.duration: cannot read 1:05 as a number of seconds" in text
+    assert "ask Boss" not in text
+    ingest(con, "C-1", 4, stream, "ftm", skip_bad_rows=True)
+    assert con.execute("SELECT amount FROM payments").fetchall() == [(Decimal("1234.56"),)]
+    assert con.execute("SELECT count(*) FROM calls").fetchone() == (0,)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -92,13 +93,21 @@ def test_csv_messages_fill_the_owners_side_the_export_leaves_empty(
     ]
 
 
-def test_csv_contacts_drop_invalid_emails_but_keep_the_contact(
+def test_csv_contact_with_an_unreadable_email_is_a_bad_row_not_a_contact_without_one(
     con: duckdb.DuckDBPyConnection, fx: Path
 ) -> None:
-    ingest(con, "C-1", 11, fx / "phone_contacts.csv", "phone_csv")
+    """Before, ``not-an-email`` was stored as no e-mail at all and the contact kept, linked to nothing."""
+    with pytest.raises(
+        ImportDataError, match=r"phone_contacts.csv:4: email: cannot read the value as an e-mail"
+    ):
+        ingest(con, "C-1", 11, fx / "phone_contacts.csv", "phone_csv")
+    report = ingest(con, "C-1", 11, fx / "phone_contacts.csv", "phone_csv", skip_bad_rows=True)
+    assert report.rows_bad == 1 and "not-an-email" not in report.bad_rows[0]
     rows = con.execute("SELECT name, phone, email FROM contacts ORDER BY locator").fetchall()
-    assert rows[0] == ("Boss Velar", "+12025550178", "velar.boss@example.org")
-    assert rows[2] == ("bad mail", None, None)
+    assert rows == [
+        ("Boss Velar", "+12025550178", "velar.boss@example.org"),
+        ("Mira new", "+12025550199", None),
+    ]
 
 
 def test_a_phone_repeated_in_csv_contacts_does_not_multiply_rows(
@@ -110,3 +119,100 @@ def test_a_phone_repeated_in_csv_contacts_does_not_multiply_rows(
     )
     ingest(con, "C-1", 12, contacts, "phone_csv")
     assert con.execute("SELECT count(*) FROM contacts").fetchone() == (3,)
+
+
+def test_messages_csv_with_an_unreadable_sender_is_a_bad_row_not_the_owners_message(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, ``Mum`` in ``from`` was stored as no sender: the message linked to nobody on that side."""
+    path = tmp_path / "messages.csv"
+    path.write_text(
+        "id,timestamp,from,to,body,app,direction\n"
+        "m1,2025-03-20T23:10:00,Mum,2025550143,hi,sms,in\n"
+        "m2,2025-03-20T23:12:00,2025550143,2025550178,ok,sms,out\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ImportDataError, match=r"messages.csv:2: from: cannot read the value as a phone"):
+        ingest(con, "C-1", 11, path, "phone_csv")
+    ingest(con, "C-1", 11, path, "phone_csv", skip_bad_rows=True)
+    assert con.execute("SELECT locator FROM messages").fetchall() == [("line:3",)]
+
+
+def test_json_unreadable_numbers_and_emails_are_bad_items(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, an unreadable ``from`` of an outgoing message became the owner's number, an unreadable
+    ``to`` of a call the owner's too, and a contact's unreadable phone an empty contact row."""
+    doc = {
+        "device": {"owner_phone": "2025550143"},
+        "contacts": [
+            {"id": "c1", "name": "A", "phones": ["2025550178", "ask Boss"], "emails": []},
+            {"id": "c2", "name": "B", "phones": [], "emails": ["b at example"]},
+            {"id": "c3", "name": "C", "phones": ["2025550199"], "emails": []},
+        ],
+        "messages": [
+            {
+                "id": "m1",
+                "timestamp": "2025-03-20T23:10:00",
+                "from": "me",
+                "to": "2025550178",
+                "direction": "out",
+            },
+            {
+                "id": "m2",
+                "timestamp": "2025-03-20T23:11:00",
+                "from": "2025550178",
+                "to": "",
+                "direction": "in",
+            },
+        ],
+        "calls": [
+            {"timestamp": "2025-03-20T23:10:00", "from": "2025550178", "to": "unknown", "duration_s": 5},
+            {"timestamp": "2025-03-20T23:12:00", "from": "2025550178", "duration_s": 5},
+        ],
+    }
+    path = tmp_path / "device.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(ImportDataError) as err:
+        ingest(con, "C-1", 11, path, "phone_json")
+    text = str(err.value)
+    for where in (
+        "json:$.contacts[0]: phones[1]",
+        "json:$.contacts[1]: emails[0]",
+        "json:$.messages[0]: from",
+        "json:$.calls[0]: to",
+    ):
+        assert f"device.json:{where}: cannot read the value" in text
+    assert "ask Boss" not in text and "unknown" not in text
+    ingest(con, "C-1", 11, path, "phone_json", skip_bad_rows=True)
+    assert con.execute("SELECT locator, phone FROM contacts").fetchall() == [
+        ("json:$.contacts[2]", "+12025550199")
+    ]
+    assert con.execute("SELECT locator, sender, recipient FROM messages").fetchall() == [
+        ("json:$.messages[1]", "+12025550178", "+12025550143")
+    ]
+    assert con.execute("SELECT locator, caller, callee FROM calls").fetchall() == [
+        ("json:$.calls[1]", "+12025550178", "+12025550143")
+    ]
+
+
+def test_a_device_owner_option_that_is_no_phone_number_is_refused(
+    con: duckdb.DuckDBPyConnection, fx: Path
+) -> None:
+    with pytest.raises(ImportDataError, match=r"option device_owner.*phone number"):
+        ingest(con, "C-1", 11, fx / "phone_messages.csv", "phone_csv", {"device_owner": "Mira"})
+
+
+def test_csv_emails_are_read_as_the_json_export_reads_them(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, ``<Mira@Example.org>`` and ``mailto:…`` were stored as no e-mail in a CSV (JSON read them)."""
+    path = tmp_path / "contacts.csv"
+    path.write_text(
+        "id,name,phone,email\nc1,A,,<Mira@Example.org>\nc2,B,, mailto:Boss@Example.org \n", encoding="utf-8"
+    )
+    ingest(con, "C-1", 11, path, "phone_csv")
+    assert con.execute("SELECT email FROM contacts ORDER BY locator").fetchall() == [
+        ("mira@example.org",),
+        ("boss@example.org",),
+    ]

@@ -228,7 +228,9 @@ class Analytics:
             results[index] = (
                 done
                 if isinstance(done, BaseException)
-                else replace(done, status="already_imported", rows_ok=0, rows_bad=0, tables={}, bad_rows=[])
+                else replace(
+                    done, status="already_imported", rows_ok=0, rows_bad=0, tables={}, bad_rows=[], dropped={}
+                )
             )
         return [outcome for _, outcome in sorted(results.items())]
 

@@ -93,6 +93,11 @@ def _render(report: ImportReport) -> None:
         console.print(f"  skipped {line}", highlight=False)
     if len(report.bad_rows) > 20:
         console.print(f"  … and {report.rows_bad - 20} more bad row(s)")
+    if report.dropped:  # counts per field only: the values may be a victim's number
+        per_field = ", ".join(f"{name}: {n}" for name, n in sorted(report.dropped.items()))
+        console.print(
+            f"  values dropped: {sum(report.dropped.values())} ({per_field})", markup=False, highlight=False
+        )
 
 
 @app.command("run", hidden=True)

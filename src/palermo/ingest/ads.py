@@ -17,18 +17,18 @@ from __future__ import annotations
 import codecs
 import json
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
 import duckdb
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import REGION_OPTION, BadRow, Batch, read_through_stage
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
-from palermo.ingest.spec import Field, TableSpec, value_sql
+from palermo.ingest.spec import Field, TableSpec, email_sql, value_sql
 from palermo.ingest.staging import Staged
-from palermo.ingest.tabular import phone_map
+from palermo.ingest.tabular import IDENTIFYING, phone_map
 
 #: Every field read as text (numbers keep their digits), so one parse per line serves all checks.
 _SHAPE = (
@@ -70,6 +70,11 @@ PROBLEMS: tuple[tuple[str, str, str], ...] = (
         "not a whole number",
     ),
     ("image_hashes", "json_type(a.image_hashes) NOT IN ('ARRAY', 'NULL')", "not a list"),
+    (
+        "email",
+        f"{_text('email')} IS NOT NULL AND {email_sql(_text('email'))} IS NULL",
+        IDENTIFYING["email"],
+    ),
 )
 
 _COLUMNS = f"""
@@ -174,7 +179,35 @@ class AdsJsonlAdapter:
         lines, parsed = f"ads_{tag}", f"ads_{tag}_parsed"
         if not (self.fast and self._scan(con, path, parsed)):
             yield from self._careful(con, path, lines, parsed)
-        yield from self._statements(con, parsed, evidence_id=evidence_id, options=options)
+        region = str(options.get("region") or DEFAULT_REGION)
+        phones = yield from self._phones(con, path, parsed, region)
+        yield from self._statements(con, parsed, phones, evidence_id=evidence_id)
+
+    def _phones(self, con: Any, path: Path, parsed: str, region: str) -> Generator[BadRow, None, str]:
+        """Normalise the good ads' phones into a TEMP mapping table (returned), and make each ad whose
+        phone is present but unreadable a bad row: stored as NULL it would read as an ad with no
+        number, and the ad would silently drop out of the network (see ``tabular.IDENTIFYING``)."""
+        raws = f"{parsed}_raw_phones"
+        con.execute(
+            f"CREATE TEMP TABLE {raws} AS SELECT _line, {_text('phone')} AS raw_phone FROM {parsed} "
+            f"WHERE NOT _bad AND {_text('phone')} IS NOT NULL"
+        )
+        spec = TableSpec("ads", (Field("phone", "raw_phone", "phone"),), region=region)
+        phones = phone_map(con, spec, Staged(raws, ("raw_phone",), 0), region)
+        assert phones is not None  # the spec has a phone field
+        bad = [
+            int(r[0])
+            for r in con.execute(
+                f"SELECT r._line FROM {raws} r JOIN {phones} m ON m.raw = r.raw_phone "
+                "WHERE m.norm IS NULL ORDER BY 1"
+            ).fetchall()
+        ]
+        con.execute(f"DROP TABLE {raws}")
+        if bad:
+            con.execute(f"UPDATE {parsed} SET _bad = TRUE WHERE _line IN ({', '.join(map(str, bad))})")
+        for line in bad:
+            yield BadRow(path.name, line, "phone", IDENTIFYING["phone"], f"jsonl:line:{line}")
+        return phones
 
     def _careful(self, con: Any, path: Path, lines: str, parsed: str) -> Iterator[BadRow]:
         """Split the file into physical lines and parse each, so every bad line can be named."""
@@ -210,19 +243,12 @@ class AdsJsonlAdapter:
         for line, field, problem in found:
             yield BadRow(path.name, int(line), field, problem, f"jsonl:line:{line}")
 
-    def _statements(
-        self, con: Any, parsed: str, *, evidence_id: int, options: Mapping[str, Any]
-    ) -> Iterator[Batch]:
-        """Ads from the good lines of ``parsed``. Their phones, e-mails and image hashes are read from
-        ``ads`` itself by the analysis, so nothing is copied into ``identifiers``."""
+    def _statements(self, con: Any, parsed: str, phones: str, *, evidence_id: int) -> Iterator[Batch]:
+        """Ads from the good lines of ``parsed``, phones from the mapping table ``phones``. Their
+        phones, e-mails and image hashes are read from ``ads`` itself by the analysis, so nothing is
+        copied into ``identifiers``."""
         ads = f"{parsed}_rows"
         con.execute(f"CREATE TEMP TABLE {ads} AS SELECT _line, {_COLUMNS} FROM {parsed} WHERE NOT _bad")
-        spec = TableSpec(
-            "ads",
-            (Field("phone", "raw_phone", "phone"),),
-            region=str(options.get("region") or DEFAULT_REGION),
-        )
-        phones = phone_map(con, spec, Staged(ads, ("raw_phone",), 0), spec.region)
         eid = int(evidence_id)
         email = value_sql(Field("email", "raw_email", "email"), None)
         rows = (
@@ -252,5 +278,7 @@ class AdsJsonlAdapter:
             f"currency, image_hashes, age_claimed FROM ({rows})",
         )
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)

@@ -7,6 +7,12 @@ the counterparty to the holder. Amounts are stored positive because the directio
 the sign (banks disagree on whether debits are negative). Many banks export no debit/credit column
 at all, only a signed amount: with ``signed_amounts`` the sign is the direction (see :func:`layout_for`).
 
+With a direction column a negative amount is read against it (:data:`CONTRADICTION`): ``-50`` on a
+``debit`` row is the usual way of writing the same outgoing payment and is stored as 50, but ``-50``
+on a ``credit`` row says the money went both ways at once (a reversal, a refund, a mis-export).
+Dropping the sign would store it as 50 arriving, the opposite of what the statement may mean, so
+the line is a bad row naming ``amount``: the import fails, or skips it with ``--skip-bad-rows``.
+
 Card and cash rows have no counterparty IBAN; the merchant name (``HOTEL …``, ``ESCORTADS…``) is
 kept as the counterparty name, which is what the money indicators look at.
 """
@@ -21,7 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import CSV_OPTIONS, BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, BadRow, Batch, Dropped, read_through_stage
 from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
 from palermo.ingest.staging import Staged, check_unique_header, same_name, stage_csv
@@ -81,6 +87,13 @@ CREATE TEMP VIEW {view} AS SELECT * REPLACE (
   CASE WHEN {direction} = 'debit' THEN counterparty_name ELSE account_holder END AS _to_name
 FROM {table}
 """
+#: A negative amount on a ``credit`` row: which way the money went cannot be told (module docstring).
+CONTRADICTION = (
+    "amount",
+    "ltrim(s.amount) LIKE '-%' AND s._direction_read = 'credit'",
+    "'negative amount ' || left(trim(s.amount), 40) || ' on a credit row: the sign says the money "
+    "left the account, the direction says it arrived (a negative amount is accepted only with debit)'",
+)
 #: Where the direction comes from: the ``direction`` column, or (``signed_amounts``) the amount's sign.
 _DIRECTION = {
     False: "lower(trim(direction))",
@@ -104,7 +117,7 @@ class Layout:
 
 
 #: The layout with no options: amounts as ``1,234.56``, direction from its column.
-LAYOUT = Layout(SPEC)
+LAYOUT = Layout(replace(SPEC, checks=(CONTRADICTION,)))
 
 
 def check_header(
@@ -156,7 +169,8 @@ def layout_for(options: Mapping[str, Any]) -> Layout:
     """The statement layout the options describe: amounts read as ``1.234,56`` with ``decimal_comma``;
     the direction read from the amount's sign with ``signed_amounts`` (negative: the money left the
     account, a debit; positive or zero: it arrived, a credit), for the many banks whose exports have a
-    signed amount and no debit/credit column. Amounts are stored positive either way."""
+    signed amount and no debit/credit column. Amounts are stored positive either way; with the
+    direction column a negative amount must agree with it (debit), see :data:`CONTRADICTION`."""
     comma, signed = _flag(options, "decimal_comma"), _flag(options, "signed_amounts")
     fields = tuple(
         replace(f, decimal_comma=True) if comma and f.kind == "decimal" else f for f in SPEC.fields
@@ -166,7 +180,8 @@ def layout_for(options: Mapping[str, Any]) -> Layout:
             replace(f, source="_direction_read", required=False) if f.target == "_direction" else f
             for f in fields
         )
-    return Layout(replace(SPEC, fields=fields), comma, signed)
+    checks = () if signed else (CONTRADICTION,)
+    return Layout(replace(SPEC, fields=fields, checks=checks), comma, signed)
 
 
 def spec_for(options: Mapping[str, Any]) -> TableSpec:
@@ -223,7 +238,9 @@ class BankCsvAdapter:
             con, staged, evidence_id=evidence_id, file_name=path.name, layout=layout
         )
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)
 
 
@@ -338,5 +355,7 @@ class BankXlsxAdapter:
             layout=layout,
         )
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)

@@ -69,6 +69,17 @@ class BadRow:
         return f"{self.file}:{where}: {self.field}: {self.problem}"
 
 
+@dataclass(frozen=True)
+class Dropped:
+    """``count`` values of ``field`` the source format's own cleaning threw away from rows that were
+    otherwise read (FollowTheMoney drops a phone or e-mail its type cannot read, and properties its
+    schema does not have). The row is kept; the import summary says how many values were lost and
+    where, never the values themselves (they may be a victim's number)."""
+
+    field: str
+    count: int
+
+
 @runtime_checkable
 class Adapter(Protocol):
     """Reads one evidence file into statements (the interface agencies implement for their formats)."""
@@ -78,8 +89,10 @@ class Adapter(Protocol):
     # ``accepts: Mapping[str, str]`` (option key → what it does) is optional and so not declared
     # here: a runtime-checkable protocol would then reject an agency's adapter that lacks it.
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
-        """Yield the statements and bad rows of ``path``."""
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
+        """Yield the statements and bad rows of ``path`` (and, if any, the values it dropped)."""
         ...
 
 
@@ -89,14 +102,14 @@ class StagedAdapter(Adapter, Protocol):
 
     def stage(
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
-    ) -> Iterator[Batch | BadRow]:
+    ) -> Iterator[Batch | BadRow | Dropped]:
         """Like ``read``, but may create TEMP tables on ``con`` and yield SQL batches over them."""
         ...
 
 
 def read_through_stage(
     adapter: StagedAdapter, path: Path, *, evidence_id: int, options: Mapping[str, Any]
-) -> Iterator[Batch | BadRow]:
+) -> Iterator[Batch | BadRow | Dropped]:
     """``read`` for a staged adapter: stage in a private in-memory DuckDB and return Python rows.
 
     This keeps every adapter usable through the plain protocol (e.g. by a notebook or another
@@ -199,6 +212,7 @@ __all__ = [
     "Adapter",
     "BadRow",
     "Batch",
+    "Dropped",
     "StagedAdapter",
     "check_options",
     "get_adapter",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.scan import scan_csv
 from palermo.ingest.spec import Field, TableSpec
@@ -85,5 +85,7 @@ class CdrCsvAdapter:
         yield from bad
         yield from batches(con, spec(region), staged, evidence_id=evidence_id, file_name=path.name)
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)

@@ -32,7 +32,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import REGION_OPTION, BadRow, Batch, read_through_stage
+from palermo.ingest.base import REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.schema import EVIDENCE_TABLES, IDENTIFIER_KINDS, TABLE_COLUMNS
 from palermo.ingest.spec import KINDS, Field, IdentifierRule, TableSpec
@@ -244,7 +244,9 @@ class MappingAdapter:
             con, spec, staged, evidence_id=evidence_id, file_name=path.name, locator_prefix=prefix
         )
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)
 
 

@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
-from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, read_through_stage
+from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
 from palermo.ingest.normalise import DEFAULT_REGION, clean_text, normalise_email, normalise_phone
 from palermo.ingest.schema import TABLE_COLUMNS
 from palermo.ingest.spec import Field, TableSpec, literal
 from palermo.ingest.staging import Staged, check_unique_header, stage_csv
-from palermo.ingest.tabular import batches
+from palermo.ingest.tabular import IDENTIFYING, batches
 
 PROV = ("evidence_id", "locator", "stmt_id")
 DEVICE_OWNER = {"device_owner": "the seized device's own number (when the export does not give it)"}
@@ -60,6 +60,13 @@ class _Rows:
     def phone(self, raw: Any) -> str | None:
         return normalise_phone(None if raw is None else str(raw), self.region)
 
+    def unreadable(self, item: Mapping[str, Any], keys: tuple[str, ...]) -> list[str]:
+        """The keys of ``item`` that hold a phone number that is present but cannot be read.
+
+        Such a number is a bad row, never None: a message or call would otherwise lose its party,
+        or take the device owner's number in its place (see ``tabular.IDENTIFYING``)."""
+        return [k for k in keys if _present(item.get(k)) and self.phone(item.get(k)) is None]
+
     def add(self, table: str, locator: str, suffix: str, values: tuple[Any, ...]) -> str:
         stmt = f"{self.eid}:{locator}{suffix}"
         self.rows[table].append((self.eid, locator, stmt, *values))
@@ -75,6 +82,22 @@ class _Rows:
         for table, rows in self.rows.items():
             if rows:
                 yield Batch(table, IDENT if table == "identifiers" else cols(table), rows)
+
+
+def _present(raw: Any) -> bool:
+    """Whether a JSON value holds anything (blank text and null are no value to lose)."""
+    return raw is not None and str(raw).strip() != ""
+
+
+def device_owner(options: Mapping[str, Any], region: str) -> str | None:
+    """The ``device_owner`` option, normalised; an option that holds no phone number is refused
+    (every message and contact would otherwise lose the owner's side without a word)."""
+    if not options.get("device_owner"):
+        return None
+    owner = normalise_phone(str(options["device_owner"]), region)
+    if owner is None:
+        raise ImportDataError(IDENTIFYING["phone"], location="option device_owner")
+    return owner
 
 
 def _load_json(path: Path) -> dict[str, Any]:
@@ -110,7 +133,13 @@ class PhoneJsonAdapter:
     def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
         doc = _load_json(path)
         out = _Rows(evidence_id, str(options.get("region") or DEFAULT_REGION))
-        owner_raw = doc["device"].get("owner_phone") or options.get("device_owner")
+        owner_raw = doc["device"].get("owner_phone")
+        if _present(owner_raw) and out.phone(owner_raw) is None:
+            yield BadRow(path.name, None, "device.owner_phone", IDENTIFYING["phone"], "json:$.device")
+            owner_raw = None
+        if not _present(owner_raw):
+            owner_raw = options.get("device_owner")
+            device_owner(options, out.region or DEFAULT_REGION)
         owner = out.phone(owner_raw)
         if owner:
             out.ident(
@@ -128,8 +157,14 @@ class PhoneJsonAdapter:
                 yield BadRow(path.name, None, "contacts", "not an object", loc)
                 continue
             name = clean_text(c.get("name"))
-            phones = [p for p in (c.get("phones") or []) if p]
-            emails = [e for e in (c.get("emails") or []) if e]
+            phones = [p for p in (c.get("phones") or []) if _present(p)]
+            emails = [e for e in (c.get("emails") or []) if _present(e)]
+            lost = [(f"phones[{j}]", "phone") for j, p in enumerate(phones) if out.phone(p) is None]
+            lost += [(f"emails[{j}]", "email") for j, e in enumerate(emails) if not normalise_email(str(e))]
+            for key, kind in lost:
+                yield BadRow(path.name, None, key, IDENTIFYING[kind], loc)
+            if lost:
+                continue
             for j, raw in enumerate(phones):
                 out.add("contacts", loc, f":phone{j}", (owner, name, out.phone(raw), None))
             for j, raw in enumerate(emails):
@@ -146,6 +181,11 @@ class PhoneJsonAdapter:
             if ts is None:
                 yield BadRow(path.name, None, "timestamp", "missing or not an ISO 8601 time", loc)
                 continue
+            wrong = out.unreadable(m, ("from", "to"))
+            for key in wrong:
+                yield BadRow(path.name, None, key, IDENTIFYING["phone"], loc)
+            if wrong:
+                continue
             out_going = str(m.get("direction") or "").strip().lower() in OUTGOING
             sender = out.phone(m.get("from")) or (owner if out_going else None)
             recipient = out.phone(m.get("to")) or (None if out_going else owner)
@@ -157,6 +197,11 @@ class PhoneJsonAdapter:
             ts = parse_ts(k.get("timestamp")) if isinstance(k, dict) else None
             if ts is None:
                 yield BadRow(path.name, None, "timestamp", "missing or not an ISO 8601 time", loc)
+                continue
+            wrong = out.unreadable(k, ("from", "to"))
+            for key in wrong:
+                yield BadRow(path.name, None, key, IDENTIFYING["phone"], loc)
+            if wrong:
                 continue
             caller, callee = out.phone(k.get("from")) or owner, out.phone(k.get("to")) or owner
             try:
@@ -213,7 +258,7 @@ class PhoneCsvAdapter:
         self, con: Any, path: Path, *, evidence_id: int, options: Mapping[str, Any]
     ) -> Iterator[Batch | BadRow]:
         region = str(options.get("region") or DEFAULT_REGION)
-        owner = normalise_phone(str(options["device_owner"]), region) if options.get("device_owner") else None
+        owner = device_owner(options, region)
         bad: list[BadRow] = []
         staged = stage_csv(con, path, options=options, bad_rows=bad)
         yield from bad
@@ -253,5 +298,7 @@ class PhoneCsvAdapter:
             )
         yield from batches(con, spec, staged, evidence_id=evidence_id, file_name=path.name)
 
-    def read(self, path: Path, *, evidence_id: int, options: Mapping[str, Any]) -> Iterator[Batch | BadRow]:
+    def read(
+        self, path: Path, *, evidence_id: int, options: Mapping[str, Any]
+    ) -> Iterator[Batch | BadRow | Dropped]:
         return read_through_stage(self, path, evidence_id=evidence_id, options=options)

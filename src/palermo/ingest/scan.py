@@ -6,8 +6,9 @@ only so that a bad line could be explained. Here the parse runs straight over ``
 same expressions and the same ``_bad`` flag, and the line numbers come for free from the parsed
 table's ``rowid`` (storage order is file order). The result is then checked cheaply:
 
-* a broken record (``store_rejects``), a value flagged ``_bad``, or a quoted line break (the file
-  has more newlines than records) means the careful path must run to name the lines, so
+* a broken record (``store_rejects``), a value flagged ``_bad``, a phone that cannot be read (known
+  only once the distinct phones are normalised), or a quoted line break (the file has more newlines
+  than records) means the careful path must run to name the lines, so
   :func:`scan_csv` returns ``None`` and the adapter stages the file as before;
 * otherwise the phones are normalised from the distinct raw values in the parsed table, and the
   statements are built over a view that joins them back.
@@ -79,6 +80,12 @@ def scan_csv(
     if phones:
         union = " UNION ".join(f"SELECT {phone_key_column(f)} AS raw FROM {parsed}" for f in phones)
         table = phone_table(con, f"{parsed}_phones", union, spec.region)
+        unreadable_phone = con.execute(
+            f"SELECT count(*) FROM {table} WHERE norm IS NULL AND nullif(trim(raw), '') IS NOT NULL"
+        ).fetchone()[0]
+        if unreadable_phone:  # a bad row (see tabular.IDENTIFYING): the careful path names its line
+            _drop(con, views, (parsed, table))
+            return None
         for i, f in enumerate(phones):
             joins.append(f"LEFT JOIN {table} m{i} ON m{i}.raw = p.{phone_key_column(f)}")
             values.append(f"m{i}.norm AS {quote_ident(f.target)}")

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 
 from palermo.errors import ImportDataError, InputError, IntegrityError, NotFoundError
-from palermo.ingest.base import Adapter, BadRow, Batch, check_options, get_adapter
+from palermo.ingest.base import Adapter, BadRow, Batch, Dropped, check_options, get_adapter
 from palermo.ingest.schema import EVIDENCE_TABLES, IMPORT_COLUMN, create_schema
 
 #: How many bad rows an error message lists before it only gives the count.
@@ -56,6 +56,9 @@ class ImportReport:
     import_id: int | None = None
     tables: dict[str, int] = field(default_factory=dict)
     bad_rows: list[str] = field(default_factory=list)
+    #: values the source format's cleaning dropped from rows that were kept (field → count; see
+    #: :class:`~palermo.ingest.base.Dropped`), never the values themselves
+    dropped: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -285,6 +288,9 @@ def _consume(
     for item in items:
         if isinstance(item, BadRow):
             bad.append(replace(item, file=report.file) if item.file == path.name else item)
+            continue
+        if isinstance(item, Dropped):
+            report.dropped[item.field] = report.dropped.get(item.field, 0) + item.count
             continue
         if bad and not skip_bad_rows:
             continue  # the import will fail: skip the work, keep collecting bad rows

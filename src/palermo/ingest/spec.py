@@ -72,6 +72,10 @@ class TableSpec:
     extra: dict[str, str] = field(
         default_factory=dict
     )  # stmt_key: a column that tells statements of one line apart
+    #: ``(field, condition, problem)``: checks across fields of one staging row ``s`` that make the
+    #: line bad (``problem`` is SQL text), for rules no single field can state, such as a bank
+    #: statement's negative amount that contradicts its direction column.
+    checks: tuple[tuple[str, str, str], ...] = ()
 
 
 DEFAULT_IDENTIFIERS: dict[str, tuple[IdentifierRule, ...]] = {
@@ -137,7 +141,7 @@ def value_sql(f: Field, phone_alias: str | None) -> str:
     if kind == "phone":
         return f"{phone_alias}.norm"
     if kind == "email":
-        return f"CASE WHEN regexp_full_match(lower({raw}), {literal(_EMAIL_RE)}) THEN lower({raw}) END"
+        return email_sql(raw)
     if kind == "account":
         cleaned = raw
         for junk in (" ", ".", "/", "-", "\t"):
@@ -148,6 +152,14 @@ def value_sql(f: Field, phone_alias: str | None) -> str:
     if kind == "lower":
         return f"lower({raw})"
     return raw
+
+
+def email_sql(raw: str) -> str:
+    """SQL for the e-mail address in the text ``raw``, or NULL when it is none: read as
+    :func:`~palermo.ingest.normalise.normalise_email` reads it (trimmed, ``<…>`` and ``mailto:``
+    taken off, lower-cased), so ``<Mira@Example.org>`` in a CSV is the address a JSON export gives."""
+    text = f"regexp_replace(lower(trim(trim(trim({raw}), '<>'))), '^mailto:', '')"
+    return f"CASE WHEN regexp_full_match({text}, {literal(_EMAIL_RE)}) THEN {text} END"
 
 
 def number_shape(f: Field) -> str:
@@ -177,6 +189,7 @@ __all__ = [
     "Field",
     "IdentifierRule",
     "TableSpec",
+    "email_sql",
     "literal",
     "number_shape",
     "raw_sql",

@@ -26,20 +26,35 @@ from palermo.ingest.schema import DERIVED_COLUMNS, TABLE_COLUMNS
 from palermo.ingest.spec import PARSED, Field, IdentifierRule, TableSpec, literal, raw_sql, rules, value_sql
 from palermo.ingest.staging import Staged, quote_ident
 
+#: Kinds whose present but unreadable value is a bad row, and what the bad row says. The value itself
+#: is never quoted: it may be a victim's number or address (or her name typed in the wrong column).
+IDENTIFYING = {
+    "phone": "cannot read the value as a phone number (it has no digits); the value is not shown",
+    "email": "cannot read the value as an e-mail address; the value is not shown",
+}
 
-def _problems(spec: TableSpec, value_of: Callable[[Field], str]) -> list[tuple[str, str, str]]:
+
+def _problems(spec: TableSpec, value_of: Callable[[Field], str | None]) -> list[tuple[str, str, str]]:
     """``(field, condition, problem SQL)`` for every way a value can be bad.
 
     Conditions read the raw text from staging row ``s``; ``value_of`` gives the parsed value (an
-    expression while parsing, a column of the parsed table when explaining bad lines).
+    expression while parsing, a column of the parsed table when explaining bad lines; None for a
+    phone whose normalisation is deferred).
+
+    A phone or e-mail field whose value is present but cannot be normalised makes the line bad
+    (:data:`IDENTIFYING`), whichever field it is: stored as NULL it would read as "no number
+    given", and a call, message, contact or ad would silently lose the party that ties it to the
+    network. Where the row has other identifiers the rule is the same, so that one unreadable
+    value is always seen by the analyst: she fixes the exhibit, or keeps the good rows with
+    ``--skip-bad-rows`` and the bad ones listed.
     """
     out: list[tuple[str, str, str]] = []
     for f in spec.fields:
         if f.source is None:
             continue
         raw = raw_sql(f)
-        if f.required:
-            out.append((f.source, f"{raw} IS NULL", "'missing value'"))
+        if f.required:  # blank text is no value either (a required phone of spaces was stored NULL)
+            out.append((f.source, f"nullif(trim({raw}), '') IS NULL", "'missing value'"))
         if f.kind in PARSED:
             what = f.kind if not f.formats else f"{f.kind} ({' or '.join(f.formats)})"
             out.append(
@@ -49,6 +64,16 @@ def _problems(spec: TableSpec, value_of: Callable[[Field], str]) -> list[tuple[s
                     f"'cannot read ' || left({raw}, 40) || {literal(' as ' + what)}",
                 )
             )
+        if f.kind in IDENTIFYING:
+            value = value_of(f)
+            if value is not None:  # None: a deferred phone, checked once normalised (see scan)
+                out.append(
+                    (
+                        f.source,
+                        f"nullif(trim({raw}), '') IS NOT NULL AND {value} IS NULL",
+                        literal(IDENTIFYING[f.kind]),
+                    )
+                )
         if f.choices:
             allowed = ", ".join(literal(c) for c in f.choices)
             out.append(
@@ -58,6 +83,7 @@ def _problems(spec: TableSpec, value_of: Callable[[Field], str]) -> list[tuple[s
                     f"'value ' || left({raw}, 40) || {literal(' is not one of ' + '/'.join(f.choices))}",
                 )
             )
+    out.extend(spec.checks)
     if spec.repeat:
         rep = raw_sql(Field("", spec.repeat))
         out.append(
@@ -223,7 +249,13 @@ def parse(con: Any, spec: TableSpec, staged: Staged, *, defer_phones: bool = Fal
         extra.append(f"{_count(raw_sql(Field('', spec.repeat)))} AS _repeat")
     if spec.extra.get("stmt_key"):
         extra.append(f"s.{quote_ident(spec.extra['stmt_key'])} AS _stmt_key")
-    conds = [cond for _, cond, _ in _problems(spec, lambda f: value_sql(f, aliases.get(f.target)))]
+    deferred = set(phone_fields) if defer_phones else set()
+    conds = [
+        cond
+        for _, cond, _ in _problems(
+            spec, lambda f: None if f in deferred else value_sql(f, aliases.get(f.target))
+        )
+    ]
     extra.append(f"({' OR '.join(f'({c})' for c in conds)}) AS _bad" if conds else "FALSE AS _bad")
     parsed = f"{staged.table}_parsed"
     con.execute(
