@@ -64,16 +64,20 @@ def test_skipping_bad_records_keeps_the_two_good_ones(con: duckdb.DuckDBPyConnec
 def test_a_caller_or_callee_that_is_no_phone_number_is_a_bad_row_not_a_call_without_a_party(
     con: duckdb.DuckDBPyConnection, tmp_path: Path, fast: bool
 ) -> None:
-    """Before, ``withheld`` was stored as a NULL caller: the call stayed, cut off from its caller."""
+    """Before, ``see notes`` was stored as a NULL caller: the call stayed, cut off from its caller.
+    An explicit placeholder (``withheld``, ``N/A``) is no number, not a bad row: the call is kept
+    with that party unknown, as real CDRs need."""
     from palermo.ingest.cdr import CdrCsvAdapter
 
     path = tmp_path / "cdr.csv"
     path.write_text(
         "record_id,start_time,caller,callee,duration_s,type,cell_id,cell_city\n"
-        "r1,2025-03-14T22:41:07,withheld,2025550178,65,voice,C-101,Springfield\n"
+        "r1,2025-03-14T22:41:07,see notes,2025550178,65,voice,C-101,Springfield\n"
         "r2,2025-03-14T22:45:00,2025550143,2025550178,65,voice,C-101,Springfield\n"
-        "r3,2025-03-14T22:50:00,2025550143,n/a,65,voice,C-101,Springfield\n"
-        "r4,2025-03-14T22:55:00,2025550143,  ,65,voice,C-101,Springfield\n",
+        "r3,2025-03-14T22:50:00,2025550143,ask Mira,65,voice,C-101,Springfield\n"
+        "r4,2025-03-14T22:55:00,2025550143,  ,65,voice,C-101,Springfield\n"
+        "r5,2025-03-14T23:00:00,Withheld,2025550178,12,voice,C-101,Springfield\n"
+        "r6,2025-03-14T23:05:00,2025550143, N/A ,12,voice,C-101,Springfield\n",
         encoding="utf-8",
     )
     adapter = CdrCsvAdapter(fast=fast)
@@ -83,9 +87,12 @@ def test_a_caller_or_callee_that_is_no_phone_number_is_a_bad_row_not_a_call_with
     assert "cdr.csv:2: caller: cannot read the value as a phone number" in text
     assert "cdr.csv:4: callee: cannot read the value as a phone number" in text
     assert "cdr.csv:5: callee: missing value" in text  # blank is missing, as before
-    assert "withheld" not in text and "n/a" not in text  # the value is never repeated
+    assert "cdr.csv:6" not in text and "cdr.csv:7" not in text  # placeholders are no number
+    assert "see notes" not in text and "Mira" not in text  # the value is never repeated
     report = ingest(con, "C-1", 1, path, adapter, skip_bad_rows=True)
     assert report.rows_bad == 3
-    assert con.execute("SELECT locator, caller, callee FROM calls").fetchall() == [
-        ("line:3", "+12025550143", "+12025550178")
+    assert con.execute("SELECT locator, caller, callee FROM calls ORDER BY locator").fetchall() == [
+        ("line:3", "+12025550143", "+12025550178"),
+        ("line:6", None, "+12025550178"),
+        ("line:7", "+12025550143", None),
     ]

@@ -25,7 +25,7 @@ import duckdb
 
 from palermo.errors import ImportDataError
 from palermo.ingest.base import REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
-from palermo.ingest.normalise import DEFAULT_REGION
+from palermo.ingest.normalise import DEFAULT_REGION, says_none_sql
 from palermo.ingest.spec import Field, TableSpec, email_sql, value_sql
 from palermo.ingest.staging import Staged
 from palermo.ingest.tabular import IDENTIFYING, phone_map
@@ -72,7 +72,8 @@ PROBLEMS: tuple[tuple[str, str, str], ...] = (
     ("image_hashes", "json_type(a.image_hashes) NOT IN ('ARRAY', 'NULL')", "not a list"),
     (
         "email",
-        f"{_text('email')} IS NOT NULL AND {email_sql(_text('email'))} IS NULL",
+        f"{_text('email')} IS NOT NULL AND NOT {says_none_sql(_text('email'))} "
+        f"AND {email_sql(_text('email'))} IS NULL",
         IDENTIFYING["email"],
     ),
 )
@@ -199,7 +200,7 @@ class AdsJsonlAdapter:
             int(r[0])
             for r in con.execute(
                 f"SELECT r._line FROM {raws} r JOIN {phones} m ON m.raw = r.raw_phone "
-                "WHERE m.norm IS NULL ORDER BY 1"
+                f"WHERE m.norm IS NULL AND NOT {says_none_sql('r.raw_phone')} ORDER BY 1"
             ).fetchall()
         ]
         con.execute(f"DROP TABLE {raws}")

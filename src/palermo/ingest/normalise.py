@@ -25,6 +25,49 @@ _NOT_DIGIT = re.compile(r"[^0-9]")
 _ACCOUNT_JUNK = re.compile(r"[\s./-]")
 
 
+#: What exports write where there is no number or address: a withheld caller ID, an unknown
+#: party, a placeholder. Such a value is *no value* (stored NULL, as a blank is), never a bad row:
+#: a call from a withheld number is still a call, and refusing it would make every real CDR fail.
+#: A value outside this list with nothing readable in it (``call me``) is a bad row
+#: (see ``tabular.IDENTIFYING``). Compared lower-cased and trimmed.
+NO_VALUE = frozenset(
+    {
+        "withheld",
+        "number withheld",
+        "unknown",
+        "unknown number",
+        "private",
+        "private number",
+        "anonymous",
+        "restricted",
+        "unavailable",
+        "not available",
+        "hidden",
+        "blocked",
+        "no caller id",
+        "none",
+        "null",
+        "nil",
+        "n/a",
+        "na",
+        "-",
+        "--",
+        "?",
+    }
+)
+
+
+def says_none(raw: object) -> bool:
+    """Whether ``raw`` is one of the :data:`NO_VALUE` placeholders (a withheld or unknown party)."""
+    return raw is not None and str(raw).strip().lower() in NO_VALUE
+
+
+def says_none_sql(raw: str) -> str:
+    """SQL that is TRUE when the text ``raw`` is a :data:`NO_VALUE` placeholder (FALSE for NULL)."""
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(NO_VALUE))
+    return f"coalesce(lower(trim({raw})) IN ({listed}), FALSE)"
+
+
 @lru_cache(maxsize=262_144)
 def normalise_phone(raw: str | None, region: str | None = DEFAULT_REGION) -> str | None:
     """A phone number in E.164 (``+31612345678``), else its cleaned digits, else None.
@@ -126,6 +169,7 @@ def clean_text(raw: str | None) -> str | None:
 
 __all__ = [
     "DEFAULT_REGION",
+    "NO_VALUE",
     "clean_text",
     "fingerprint_name",
     "iban_is_valid",
@@ -133,4 +177,6 @@ __all__ = [
     "normalise_email",
     "normalise_phone",
     "phone_region",
+    "says_none",
+    "says_none_sql",
 ]

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
 from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
-from palermo.ingest.normalise import DEFAULT_REGION, clean_text, normalise_email, normalise_phone
+from palermo.ingest.normalise import DEFAULT_REGION, clean_text, normalise_email, normalise_phone, says_none
 from palermo.ingest.schema import TABLE_COLUMNS
 from palermo.ingest.spec import Field, TableSpec, literal
 from palermo.ingest.staging import Staged, check_unique_header, stage_csv
@@ -85,8 +85,9 @@ class _Rows:
 
 
 def _present(raw: Any) -> bool:
-    """Whether a JSON value holds anything (blank text and null are no value to lose)."""
-    return raw is not None and str(raw).strip() != ""
+    """Whether a JSON value holds anything (blank text, null and a placeholder such as
+    ``withheld`` are no value to lose: see ``normalise.NO_VALUE``)."""
+    return raw is not None and str(raw).strip() != "" and not says_none(raw)
 
 
 def device_owner(options: Mapping[str, Any], region: str) -> str | None:

@@ -21,7 +21,7 @@ import phonenumbers
 import pyarrow as pa
 
 from palermo.ingest.base import BadRow, Batch
-from palermo.ingest.normalise import normalise_phone
+from palermo.ingest.normalise import normalise_phone, says_none_sql
 from palermo.ingest.schema import DERIVED_COLUMNS, TABLE_COLUMNS
 from palermo.ingest.spec import PARSED, Field, IdentifierRule, TableSpec, literal, raw_sql, rules, value_sql
 from palermo.ingest.staging import Staged, quote_ident
@@ -70,7 +70,8 @@ def _problems(spec: TableSpec, value_of: Callable[[Field], str | None]) -> list[
                 out.append(
                     (
                         f.source,
-                        f"nullif(trim({raw}), '') IS NOT NULL AND {value} IS NULL",
+                        f"nullif(trim({raw}), '') IS NOT NULL AND NOT {says_none_sql(raw)} "
+                        f"AND {value} IS NULL",
                         literal(IDENTIFYING[f.kind]),
                     )
                 )
