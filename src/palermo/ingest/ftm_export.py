@@ -26,6 +26,8 @@ from followthemoney import model
 from followthemoney.proxy import EntityProxy
 from followthemoney.types import registry
 
+from palermo.ingest.schema import stmt_order_sql
+
 #: ``mask(kind, value)`` with kind in name | person | phone | email | account | text: None to keep, else
 #: the stand-in. ``person`` is the name of an imported Person, which the caller may withhold even when
 #: no resolved entity has it (deny by default: an unknown person may be a victim).
@@ -33,6 +35,12 @@ Mask = Callable[[str, str], "str | None"]
 
 #: FtM property type name → mask kind (``iban`` only in FtM versions that still have the type).
 _PROPERTY_KINDS = {"name": "name", "phone": "phone", "email": "email", "iban": "account"}
+
+
+#: Statements in exhibit order, numbers read as numbers (``7:line:9`` before ``7:line:10``), so the
+#: stream reads like the exhibits and the first of several fragments of one entity is the first one
+#: the exhibit gave; ``stmt_id`` last breaks the ties the key leaves (``line:09`` and ``line:9``).
+_IN_ORDER = f"evidence_id, {stmt_order_sql('stmt_id')}, stmt_id"
 
 
 def _keep(_kind: str, _value: str) -> str | None:
@@ -140,7 +148,7 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
     for row in con.execute(
         "SELECT stmt_id, evidence_id, locator, ts, from_account, from_name, to_account, to_name, amount, "
         "currency, "
-        "description FROM payments WHERE case_ref = ? ORDER BY stmt_id",
+        f"description FROM payments WHERE case_ref = ? ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
         stmt, eid, loc, ts, fa, fn, ta, tn, amount, currency, desc = row
@@ -163,7 +171,7 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
         yield pay
     for stmt, eid, loc, ts, caller, callee, duration in con.execute(
         "SELECT stmt_id, evidence_id, locator, ts, caller, callee, duration_s FROM calls WHERE case_ref = ? "
-        "ORDER BY stmt_id",
+        f"ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
         call = model.make_entity("Call")
@@ -176,7 +184,7 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
         yield call
     for stmt, eid, loc, name, phone, email in con.execute(
         "SELECT stmt_id, evidence_id, locator, name, phone, email FROM contacts WHERE case_ref = ? "
-        "ORDER BY stmt_id",
+        f"ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
         person = model.make_entity("Person")
@@ -217,7 +225,7 @@ def export_entities(
     masked: set[str] = set()  # imported people and organisations whose name is withheld
     referenced: set[str] = set()  # the entities those point at (their addresses, their papers)
     for entity_id, schema, props in con.execute(
-        "SELECT entity_id, schema, properties FROM ftm_entities WHERE case_ref = ? ORDER BY stmt_id",
+        f"SELECT entity_id, schema, properties FROM ftm_entities WHERE case_ref = ? ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
         proxy = model.get_proxy(
