@@ -14,6 +14,7 @@ them through the environment or a ``.pgpass`` file.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import secrets
 import tomllib
@@ -34,6 +35,17 @@ MASTER_KEY_BYTES = 32  # AES-256
 PRIVATE_DIR_MODE = 0o700
 PRIVATE_FILE_MODE = 0o600
 DEFAULT_UPLOAD_LIMIT = 2 * 1024**3
+#: The classification an export is marked with when neither ``settings.toml`` nor ``--classification``
+#: says otherwise (MP-03). Neutral on purpose: offices write their own scheme's label
+#: (``OFFICIAL-SENSITIVE``, ``LAW ENFORCEMENT SENSITIVE``, ``TLP:AMBER+STRICT``) in ``settings.toml``.
+DEFAULT_EXPORT_CLASSIFICATION = "RESTRICTED"
+#: The handling caveat every export carries beside its classification.
+DEFAULT_EXPORT_HANDLING = (
+    "Law enforcement and prosecution use only. Holds personal data of victims and witnesses: "
+    "do not copy or pass on without the originator's consent."
+)
+#: The longest classification or handling text accepted (one line each, written into every export).
+MAX_MARKING_CHARS = 500
 
 
 def default_master_key_file() -> Path:
@@ -55,6 +67,13 @@ class Settings:
     require_second_factor: bool = False
     """Refuse sign-in to accounts without an enrolled TOTP secret (CJIS IA-2(1)/(2)); opt-in, so
     existing workspaces keep working until every account is enrolled."""
+    export_classification: str = DEFAULT_EXPORT_CLASSIFICATION
+    """The classification marked on every export unless ``--classification`` gives another (MP-03)."""
+    export_handling: str = DEFAULT_EXPORT_HANDLING
+    """The handling caveat marked on every export (distribution limits, MP-03)."""
+    require_export_recipient: bool = True
+    """Refuse an export that names no recipient (``--recipient``): the marking of a file that leaks must
+    say whom it was given to. ``false`` only for a demo or training workspace of synthetic data."""
 
     @property
     def evidence_dir(self) -> Path:
@@ -70,7 +89,17 @@ class Settings:
 
 
 #: The keys ``settings.toml`` may hold.
-SETTING_KEYS = frozenset({"database_url", "master_key_file", "upload_limit_bytes", "require_second_factor"})
+SETTING_KEYS = frozenset(
+    {
+        "database_url",
+        "master_key_file",
+        "upload_limit_bytes",
+        "require_second_factor",
+        "export_classification",
+        "export_handling",
+        "require_export_recipient",
+    }
+)
 
 
 def _read_file(path: Path) -> dict[str, object]:
@@ -125,13 +154,45 @@ def resolve(path: Path, *, database_url: str | None = None, master_key_file: Pat
             f"require_second_factor must be true or false, found {second_factor!r}",
             location=str(path / SETTINGS_FILE),
         )
+    origin = str(path / SETTINGS_FILE)
+    recipient_required = stored.get("require_export_recipient", True)
+    if not isinstance(recipient_required, bool):
+        raise ConfigurationError(
+            f"require_export_recipient must be true or false, found {recipient_required!r}", location=origin
+        )
     return Settings(
         path=path,
         database_url=url,
         master_key_file=(key_file or default_master_key_file()).expanduser(),
         upload_limit_bytes=limit if isinstance(limit, int) else DEFAULT_UPLOAD_LIMIT,
         require_second_factor=second_factor,
+        export_classification=marking_text(
+            stored.get("export_classification", DEFAULT_EXPORT_CLASSIFICATION),
+            "export_classification",
+            origin,
+        ),
+        export_handling=marking_text(
+            stored.get("export_handling", DEFAULT_EXPORT_HANDLING), "export_handling", origin
+        ),
+        require_export_recipient=recipient_required,
     )
+
+
+def marking_text(value: object, name: str, origin: str) -> str:
+    """A classification or handling text as written into every export: one line of printable text.
+
+    An empty value would mark exports with nothing; a line break or a control character could end the
+    marking early in a format that reads lines, or hide part of it in a terminal."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a non-empty text, found {value!r}", location=origin)
+    text = value.strip()
+    if not text.isprintable():
+        raise ConfigurationError(f"{name} must be one line of printable text", location=origin)
+    if len(text) > MAX_MARKING_CHARS:
+        raise ConfigurationError(
+            f"{name} is {len(text)} characters long; at most {MAX_MARKING_CHARS}", location=origin
+        )
+    return text
 
 
 def write_settings(settings: Settings, *, record_database_url: bool) -> None:
@@ -144,9 +205,21 @@ def write_settings(settings: Settings, *, record_database_url: bool) -> None:
     lines.append(f"upload_limit_bytes = {settings.upload_limit_bytes}")
     lines.append("# true: accounts without an enrolled TOTP code (palermo user totp NAME) cannot sign in")
     lines.append(f"require_second_factor = {'true' if settings.require_second_factor else 'false'}")
+    lines.append(
+        "# every export is marked with this classification and caveat (palermo export --classification)"
+    )
+    lines.append(f"export_classification = {_toml_string(settings.export_classification)}")
+    lines.append(f"export_handling = {_toml_string(settings.export_handling)}")
+    lines.append("# false: exports may leave without --recipient (a demo or training workspace only)")
+    lines.append(f"require_export_recipient = {'true' if settings.require_export_recipient else 'false'}")
     fd = os.open(settings.path / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string (JSON's escaping is valid TOML for printable text)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def private_folder(path: Path) -> None:

@@ -116,33 +116,44 @@ def test_the_secrets_cover_every_ground_truth_victim(demo: dict[str, Any]) -> No
 
 def test_ftm_export_names_no_victim(cli: Any, demo: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "case.ftm.json"
-    cli("export", "ftm", demo["case"], str(out))
+    cli("export", "ftm", demo["case"], "--recipient", "test desk", str(out))
     assert _leaks(out.read_text(encoding="utf-8"), demo["secrets"]) == []
 
 
 def test_ftm_export_still_names_a_controller(cli: Any, demo: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "case.ftm.json"
-    cli("export", "ftm", demo["case"], str(out))
+    cli("export", "ftm", demo["case"], "--recipient", "test desk", str(out))
     assert demo["controller"][1] in out.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("fmt", ["gexf", "graphml", "ftm"])
 def test_graph_export_names_no_victim(cli: Any, demo: dict[str, Any], tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"net.{fmt}"
-    cli("export", "graph", demo["case"], "--format", fmt, "--out", str(out))
+    cli("export", "graph", demo["case"], "--recipient", "test desk", "--format", fmt, "--out", str(out))
     text = out.read_text(encoding="utf-8")
     assert _leaks(text, demo["secrets"]) == [] and demo["controller"][1] in text
 
 
 def test_revealed_graph_export_still_hides_victims(cli: Any, demo: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "net.graphml"
-    cli("export", "graph", demo["case"], "--format", "graphml", "--out", str(out), "--reveal-identities")
+    cli(
+        "export",
+        "graph",
+        demo["case"],
+        "--recipient",
+        "test desk",
+        "--format",
+        "graphml",
+        "--out",
+        str(out),
+        "--reveal-identities",
+    )
     victims = [a for _, a in nx.read_graphml(out).nodes(data=True) if a.get("role") == "possible_victim"]
     assert victims and all(a["label"].startswith("possible victim ") and not a["phones"] for a in victims)
 
 
 def test_revealing_identities_is_audited(cli: Any, demo: dict[str, Any], tmp_path: Path) -> None:
-    cli("export", "ftm", demo["case"], str(tmp_path / "x.json"), "--no-redact")
+    cli("export", "ftm", demo["case"], "--recipient", "test desk", str(tmp_path / "x.json"), "--no-redact")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PALERMO_MASTER_KEY_FILE", str(demo["key"]))
         ws = Workspace.open(demo["root"] / "ws")
@@ -520,9 +531,28 @@ def test_revealed_outputs_still_hide_every_recorded_victim(
     outputs = [cli("analyze", demo["case"], "--json", "--reveal-identities")]
     for fmt in ("graphml", "ftm"):
         out = tmp_path / f"net.{fmt}"
-        cli("export", "graph", demo["case"], "--format", fmt, "--out", str(out), "--reveal-identities")
+        cli(
+            "export",
+            "graph",
+            demo["case"],
+            "--recipient",
+            "test desk",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--reveal-identities",
+        )
         outputs.append(out.read_text(encoding="utf-8"))
-    cli("export", "ftm", demo["case"], str(tmp_path / "case.json"), "--reveal-identities")
+    cli(
+        "export",
+        "ftm",
+        demo["case"],
+        "--recipient",
+        "test desk",
+        str(tmp_path / "case.json"),
+        "--reveal-identities",
+    )
     outputs.append((tmp_path / "case.json").read_text(encoding="utf-8"))
     assert [_leaks(text, demo["recorded"]) for text in outputs] == [[], [], [], []]
 

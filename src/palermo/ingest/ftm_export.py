@@ -26,6 +26,7 @@ from followthemoney import model
 from followthemoney.proxy import EntityProxy
 from followthemoney.types import registry
 
+from palermo.ingest.marking import ExportMarking, is_marking
 from palermo.ingest.schema import stmt_order_sql
 
 #: ``mask(kind, value)`` with kind in name | person | phone | email | account | text: None to keep, else
@@ -211,14 +212,22 @@ def _stand_in(mask: Mask, *values: str | None) -> str | None:
 
 
 def export_entities(
-    con: Any, case_ref: str, out: Path | str, *, statements: bool = True, mask: Mask | None = None
+    con: Any,
+    case_ref: str,
+    out: Path | str,
+    *,
+    statements: bool = True,
+    mask: Mask | None = None,
+    marking: ExportMarking | None = None,
 ) -> int:
     """Write the case's entities to ``out`` as FtM JSON lines; return how many were written.
 
     Imported FtM entities come out exactly as they went in; with ``statements`` the payments, calls
     and contacts are added as FtM entities too. Entities that repeat (one BankAccount used by many
     payments) are merged by id, as FtM's own aggregators do. ``mask`` (see the module docstring)
-    withholds who must not be named; without it everything is written as imported.
+    withholds who must not be named; without it everything is written as imported. ``marking``
+    opens the stream as a ``Note`` (:mod:`palermo.ingest.marking`; not counted); the marking of an
+    earlier export that came in with an imported stream is left out, as it names another recipient.
     """
     masker: Mask = mask or _keep
     merged: dict[str, EntityProxy] = {}
@@ -228,6 +237,8 @@ def export_entities(
         f"SELECT entity_id, schema, properties FROM ftm_entities WHERE case_ref = ? ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
+        if is_marking(entity_id):  # an earlier export's marking names another export and recipient
+            continue
         proxy = model.get_proxy(
             {"id": entity_id, "schema": schema, "properties": json.loads(props)}, cleaned=False
         )
@@ -245,6 +256,8 @@ def export_entities(
             assert proxy.id is not None
             merged[proxy.id] = merged[proxy.id].merge(proxy) if proxy.id in merged else proxy
     with Path(out).open("w", encoding="utf-8") as fh:
+        if marking is not None:
+            fh.write(json.dumps(marking.ftm_entity(), ensure_ascii=False, sort_keys=True) + "\n")
         for proxy in merged.values():
             fh.write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
     return len(merged)
