@@ -488,3 +488,30 @@ def test_a_file_written_without_its_marking_is_not_exported(demo: dict[str, Any]
     finally:
         ws.close()
     assert [p.name for p in tmp_path.iterdir()] == ["ok.gexf.gz"]
+
+
+def test_the_ftm_stream_carries_the_cases_messages_and_ads_with_their_rows(
+    cli: Cli, demo: dict[str, Any], tmp_path: Path
+) -> None:
+    """Messages from the phone extractions become FtM Messages (sender and recipient entities) and ads
+    Articles, each pointing at its exhibit row (redaction: tests/analytics/test_redaction.py)."""
+    import duckdb
+
+    out = tmp_path / "case.ftm.json"
+    _export(cli, demo, "stream", out, "--recipient", "test desk")
+    entities = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    ids = {e["id"] for e in entities}
+    messages = [e for e in entities if e["schema"] == "Message"]
+    ads = [e for e in entities if e["schema"] == "Article"]
+    con = duckdb.connect(str(demo["root"] / "ws" / "analytics.duckdb"), read_only=True)
+    try:
+        counts = [
+            con.execute(f"SELECT count(*) FROM {t} WHERE case_ref = ?", [demo["case"]]).fetchone()[0]
+            for t in ("messages", "ads")
+        ]
+    finally:
+        con.close()
+    assert counts[0] > 0 and counts[1] > 0 and [len(messages), len(ads)] == counts
+    assert all(e["properties"]["recordId"][0].startswith("evidence:") for e in messages)
+    assert all(set(e["properties"]["sender"]) <= ids for e in messages if "sender" in e["properties"])
+    assert all(any(n.startswith("recordId evidence:") for n in e["properties"]["notes"]) for e in ads)

@@ -1,17 +1,18 @@
 """Writing a case's entities as a FollowTheMoney stream, for Aleph / OpenAleph and partners.
 
-Imported FtM entities come out unchanged; payments, calls and contacts are added as FtM Payment,
-BankAccount, LegalEntity, Call and Person entities, each carrying ``evidence:<id>:<locator>`` (in
-``recordId`` where the schema has one, in ``notes`` for Person, which has none) so a partner agency can ask
-for exactly the exhibit row behind it.
+Imported FtM entities come out unchanged; payments, calls, contacts, messages and ads are added as FtM
+Payment, BankAccount, LegalEntity, Call, Person, Message (sender and recipient as LegalEntity) and
+Article entities, each carrying ``evidence:<id>:<locator>`` (in ``recordId`` where the schema has one, in
+``notes`` for Person and Article, which have none) so a partner agency can ask for exactly the exhibit
+row behind it.
 Ids are derived from the case and statement ids, so exporting twice gives the same entities.
 
 The caller decides who may be named (this layer knows nothing of the analysis): ``mask(kind, value)``
 returns None for a value that may be written, or a pseudonymous stand-in. Masked names become the
 stand-in; masked phones, e-mails and accounts are left out (an account's entity id is derived from the
 stand-in, never from the number, so the id cannot be reversed by trying numbers); ``kind`` ``"text"``
-gets free text (purposes, notes) with the stand-ins already substituted. Payments and calls keep
-their structure either way.
+gets free text (purposes, notes, message bodies, ads) with the stand-ins already substituted. Payments,
+calls and messages keep their structure either way.
 """
 
 from __future__ import annotations
@@ -145,7 +146,8 @@ def _describes(proxy: EntityProxy, masked: set[str], referenced: set[str]) -> bo
 
 
 def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator[EntityProxy]:
-    """Payment, BankAccount, LegalEntity, Call and Person entities built from the case's statements."""
+    """Payment, BankAccount, LegalEntity, Call, Person, Message and Article (ads) entities built from
+    the case's statements."""
     for row in con.execute(
         "SELECT stmt_id, evidence_id, locator, ts, from_account, from_name, to_account, to_name, amount, "
         "currency, "
@@ -200,6 +202,73 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
         person.add("email", shown_email)
         person.add("notes", f"recordId evidence:{eid}:{loc}")  # Person has no recordId property in FtM
         yield person
+    for stmt, eid, loc, ts, sender, recipient, body, app in con.execute(
+        "SELECT stmt_id, evidence_id, locator, ts, sender, recipient, body, app FROM messages "
+        f"WHERE case_ref = ? ORDER BY {_IN_ORDER}",
+        [case_ref],
+    ).fetchall():
+        message = model.make_entity("Message")
+        message.id = _id(case_ref, stmt)
+        for prop, number in (("sender", sender), ("recipients", recipient)):
+            party = _phone_party(case_ref, number, mask, (stmt, prop))
+            if party is not None:
+                message.add(prop, party.id)
+                yield party
+        message.add("bodyText", _masked(mask, "text", body)[0])
+        message.add("date", ts.isoformat() if ts else None)
+        message.add("generator", app)  # the messaging app that carried it
+        message.add("recordId", f"evidence:{eid}:{loc}")
+        yield message
+    for row in con.execute(
+        "SELECT stmt_id, evidence_id, locator, ts, site, city, title, body, phone, email, price, currency, "
+        f"age_claimed FROM ads WHERE case_ref = ? ORDER BY {_IN_ORDER}",
+        [case_ref],
+    ).fetchall():
+        yield _ad(case_ref, row, mask)
+
+
+def _phone_party(case_ref: str, number: str | None, mask: Mask, place: tuple[str, str]) -> EntityProxy | None:
+    """The LegalEntity behind a message's number (FtM's Message needs a sender entity).
+
+    A number that may be shown names and keys its entity, so one person's messages meet in one
+    entity. A withheld number is named by its stand-in and keyed by the message and side (``place``):
+    never by the number (an id could be reversed by trying numbers), nor by the stand-in, which is
+    the same ``[number withheld]`` for every unknown number and would join strangers into one hub;
+    a possible victim's messages still share her pseudonym as their name."""
+    if not number:
+        return None
+    stand_in = mask("phone", number)
+    party = model.make_entity("LegalEntity")
+    party.id = _id(case_ref, "phone", number) if stand_in is None else _id(case_ref, "withheld", *place)
+    party.add("name", stand_in or number)
+    if stand_in is None:
+        party.add("phone", number, cleaned=True)  # synthetic/reserved numbers fail FtM's validation
+    return party
+
+
+def _ad(case_ref: str, row: tuple[Any, ...], mask: Mask) -> EntityProxy:
+    """An online ad as an FtM ``Article`` (FtM has no schema for ads; an Article is a published text
+    with a title, a publisher and a date, which an ad is). Its contact number and address are kept
+    only when they may be shown; a withheld one is named by its stand-in in ``notes`` (a possible
+    victim's pseudonym links her ads together without her number)."""
+    stmt, eid, loc, ts, site, city, title, body, phone, email, price, currency, age = row
+    ad = model.make_entity("Article")
+    ad.id = _id(case_ref, stmt)
+    ad.add("title", _masked(mask, "text", title)[0])
+    ad.add("bodyText", _masked(mask, "text", body)[0])
+    ad.add("publisher", site)
+    ad.add("publishedAt", ts.isoformat() if ts else None)
+    ad.add("address", city)
+    for prop, kind, value in (("phoneMentioned", "phone", phone), ("emailMentioned", "email", email)):
+        shown, withheld = _masked(mask, kind, value)
+        ad.add(prop, shown, cleaned=True)
+        if withheld and value:
+            ad.add("notes", f"{kind}: {mask(kind, value)}")
+    facts = [f"price {price:g} {currency or ''}".strip() if price is not None else None]
+    facts.append(f"claimed age {age}" if age is not None else None)
+    ad.add("summary", "; ".join(f for f in facts if f) or None)
+    ad.add("notes", f"recordId evidence:{eid}:{loc}")  # Article has no recordId property in FtM
+    return ad
 
 
 def _stand_in(mask: Mask, *values: str | None) -> str | None:
