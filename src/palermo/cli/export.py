@@ -31,6 +31,7 @@ from palermo.cli.output import console, emit
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened
 from palermo.errors import DomainError, InputError
 from palermo.ingest.marking import ExportMarking
+from palermo.settings import MAX_MARKING_CHARS
 
 app = typer.Typer(name="export", help="Export case data for other tools.", no_args_is_help=True)
 
@@ -95,7 +96,7 @@ def export_marking(
     label = (
         settings.export_classification
         if classification is None
-        else _one_line(classification, "--classification", 500)
+        else _one_line(classification, "--classification", MAX_MARKING_CHARS)
     )
     return ExportMarking(
         classification=label,

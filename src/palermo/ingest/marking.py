@@ -8,7 +8,7 @@ every other export (a unique export id, recorded with the file's SHA-256 in the 
 Each format carries the same fields where its readers look for them:
 
 - GEXF: ``<meta>``: ``<creator>`` Palermo, ``<keywords>`` the classification, ``<description>`` the
-  fields as JSON (Gephi shows it under the workspace's properties);
+  fields as JSON (GEXF has no graph-level attributes);
 - GraphML: ``<data>`` on the ``<graph>`` for each field (``<key for="graph">``), so yEd, Cytoscape and
   any GraphML reader keep them as graph attributes;
 - FollowTheMoney: the stream's first line is a ``Note`` entity (a schema with no required property,
