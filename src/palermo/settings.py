@@ -14,6 +14,7 @@ them through the environment or a ``.pgpass`` file.
 from __future__ import annotations
 
 import difflib
+import json
 import os
 import secrets
 import tomllib
@@ -36,6 +37,17 @@ PRIVATE_FILE_MODE = 0o600
 DEFAULT_UPLOAD_LIMIT = 2 * 1024**3
 DEFAULT_INACTIVE_ACCOUNT_DAYS = 90
 """CJIS AC-2(3) / requirement AC-09: an account not signed in to for 90 days is disabled."""
+#: The classification an export is marked with when neither ``settings.toml`` nor ``--classification``
+#: says otherwise (MP-03). Neutral on purpose: offices write their own scheme's label
+#: (``OFFICIAL-SENSITIVE``, ``LAW ENFORCEMENT SENSITIVE``, ``TLP:AMBER+STRICT``) in ``settings.toml``.
+DEFAULT_EXPORT_CLASSIFICATION = "RESTRICTED"
+#: The handling caveat every export carries beside its classification.
+DEFAULT_EXPORT_HANDLING = (
+    "Law enforcement and prosecution use only. Holds personal data of victims and witnesses: "
+    "do not copy or pass on without the originator's consent."
+)
+#: The longest classification or handling text accepted (one line each, written into every export).
+MAX_MARKING_CHARS = 500
 
 
 def default_master_key_file() -> Path:
@@ -60,6 +72,13 @@ class Settings:
     inactive_account_days: int = DEFAULT_INACTIVE_ACCOUNT_DAYS
     """Disable an account after this many days without a sign-in (AC-09); on by default because the
     requirement is not optional, shorter if an office wants it stricter."""
+    export_classification: str = DEFAULT_EXPORT_CLASSIFICATION
+    """The classification marked on every export unless ``--classification`` gives another (MP-03)."""
+    export_handling: str = DEFAULT_EXPORT_HANDLING
+    """The handling caveat marked on every export (distribution limits, MP-03)."""
+    require_export_recipient: bool = True
+    """Refuse an export that names no recipient (``--recipient``): the marking of a file that leaks must
+    say whom it was given to. ``false`` only for a demo or training workspace of synthetic data."""
 
     @property
     def evidence_dir(self) -> Path:
@@ -82,6 +101,9 @@ SETTING_KEYS = frozenset(
         "upload_limit_bytes",
         "require_second_factor",
         "inactive_account_days",
+        "export_classification",
+        "export_handling",
+        "require_export_recipient",
     }
 )
 
@@ -149,6 +171,12 @@ def resolve(path: Path, *, database_url: str | None = None, master_key_file: Pat
             f"inactive_account_days must be a whole number of days from 1 to 3650, found {inactive_days!r}",
             location=str(path / SETTINGS_FILE),
         )
+    origin = str(path / SETTINGS_FILE)
+    recipient_required = stored.get("require_export_recipient", True)
+    if not isinstance(recipient_required, bool):
+        raise ConfigurationError(
+            f"require_export_recipient must be true or false, found {recipient_required!r}", location=origin
+        )
     return Settings(
         path=path,
         database_url=url,
@@ -156,7 +184,33 @@ def resolve(path: Path, *, database_url: str | None = None, master_key_file: Pat
         upload_limit_bytes=limit if isinstance(limit, int) else DEFAULT_UPLOAD_LIMIT,
         require_second_factor=second_factor,
         inactive_account_days=inactive_days,
+        export_classification=marking_text(
+            stored.get("export_classification", DEFAULT_EXPORT_CLASSIFICATION),
+            "export_classification",
+            origin,
+        ),
+        export_handling=marking_text(
+            stored.get("export_handling", DEFAULT_EXPORT_HANDLING), "export_handling", origin
+        ),
+        require_export_recipient=recipient_required,
     )
+
+
+def marking_text(value: object, name: str, origin: str) -> str:
+    """A classification or handling text as written into every export: one line of printable text.
+
+    An empty value would mark exports with nothing; a line break or a control character could end the
+    marking early in a format that reads lines, or hide part of it in a terminal."""
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} must be a non-empty text, found {value!r}", location=origin)
+    text = value.strip()
+    if not text.isprintable():
+        raise ConfigurationError(f"{name} must be one line of printable text", location=origin)
+    if len(text) > MAX_MARKING_CHARS:
+        raise ConfigurationError(
+            f"{name} is {len(text)} characters long; at most {MAX_MARKING_CHARS}", location=origin
+        )
+    return text
 
 
 def write_settings(settings: Settings, *, record_database_url: bool) -> None:
@@ -171,9 +225,21 @@ def write_settings(settings: Settings, *, record_database_url: bool) -> None:
     lines.append(f"require_second_factor = {'true' if settings.require_second_factor else 'false'}")
     lines.append("# accounts without a sign-in for this many days are disabled (CJIS AC-2(3): at most 90)")
     lines.append(f"inactive_account_days = {settings.inactive_account_days}")
+    lines.append(
+        "# every export is marked with this classification and caveat (palermo export --classification)"
+    )
+    lines.append(f"export_classification = {_toml_string(settings.export_classification)}")
+    lines.append(f"export_handling = {_toml_string(settings.export_handling)}")
+    lines.append("# false: exports may leave without --recipient (a demo or training workspace only)")
+    lines.append(f"require_export_recipient = {'true' if settings.require_export_recipient else 'false'}")
     fd = os.open(settings.path / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
+
+
+def _toml_string(text: str) -> str:
+    """``text`` as a TOML basic string (JSON's escaping is valid TOML for printable text)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
 def private_folder(path: Path) -> None:

@@ -401,10 +401,13 @@ class Workspace:
         actor: str | None = None,
         law: LawLibrary | None = None,
         require_second_factor: bool = False,
+        require_export_recipient: bool = True,
     ) -> Workspace:
         """Create the workspace folder (or adopt an empty one), the master key if missing, and the schema.
 
-        ``require_second_factor`` is written to ``settings.toml``: every sign-in then needs a TOTP code."""
+        ``require_second_factor`` is written to ``settings.toml``: every sign-in then needs a TOTP code.
+        ``require_export_recipient=False`` (the demo's synthetic workspace) lets exports leave without
+        naming a recipient."""
         path = Path(path).expanduser().resolve()
         if path.exists() and not path.is_dir():
             raise InputError(f"{path} exists and is not a folder", location="path")
@@ -414,7 +417,11 @@ class Workspace:
             )
         private_folder(path)
         settings = resolve(path, database_url=database_url, master_key_file=master_key_file)
-        settings = replace(settings, require_second_factor=require_second_factor)
+        settings = replace(
+            settings,
+            require_second_factor=require_second_factor,
+            require_export_recipient=require_export_recipient,
+        )
         ensure_master_key(settings.master_key_file, workspace=path)
         private_folder(settings.evidence_dir)
         write_settings(settings, record_database_url=database_url is not None)

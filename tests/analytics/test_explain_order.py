@@ -62,7 +62,7 @@ def test_an_entity_lists_its_mentions_by_exhibit_then_line_number(
 
 
 def test_the_order_reads_every_number_in_a_locator() -> None:
-    from palermo.analytics.mentions import stmt_order_sql
+    from palermo.ingest.schema import stmt_order_sql
 
     ids = [
         "3:line:10",

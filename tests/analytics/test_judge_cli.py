@@ -257,8 +257,8 @@ def test_a_note_is_scrubbed_and_a_withheld_value_is_shown_as_withheld(cli: Any, 
     [
         ("ingest", "imports", "NOPE-1"),
         ("ingest", "NOPE-1", "1", "-a", "bank_csv"),
-        ("export", "graph", "NOPE-1", "--out", "{tmp}/net.gexf"),
-        ("export", "ftm", "NOPE-1", "{tmp}/case.json"),
+        ("export", "graph", "NOPE-1", "--recipient", "test desk", "--out", "{tmp}/net.gexf"),
+        ("export", "ftm", "NOPE-1", "{tmp}/case.json", "--recipient", "test desk"),
     ],
 )
 def test_an_unknown_case_is_named_and_nothing_is_written(
@@ -272,8 +272,8 @@ def test_an_unknown_case_is_named_and_nothing_is_written(
 def test_exporting_a_case_not_yet_analysed_says_so(cli: Any, tmp_path: Any) -> None:
     assert cli("case", "create", "NEW-1", "--title", "not analysed")[0] == 0
     for args in (
-        ("graph", "NEW-1", "--out", str(tmp_path / "net.gexf")),
-        ("ftm", "NEW-1", str(tmp_path / "c.json")),
+        ("graph", "NEW-1", "--recipient", "test desk", "--out", str(tmp_path / "net.gexf")),
+        ("ftm", "NEW-1", "--recipient", "test desk", str(tmp_path / "c.json")),
     ):
         code, _, err = cli("export", *args)
         assert code == 2 and "palermo analyze NEW-1" in err and list(tmp_path.iterdir()) == []
@@ -304,5 +304,5 @@ def test_without_an_analysis_judgements_show_no_victims_keys_and_no_notes(
     assert code == 0, err
     assert [k for k in keys if k.split(":", 1)[1] in out] == [] and "Loro" not in out
     assert "[withheld]" in out and "[note withheld until the case is analysed]" in out
-    code, _, err = cli("export", "ftm", ref, str(tmp_path / "case.json"))
+    code, _, err = cli("export", "ftm", ref, "--recipient", "test desk", str(tmp_path / "case.json"))
     assert code == 2 and f"palermo analyze {ref}" in err and list(tmp_path.iterdir()) == []

@@ -116,33 +116,44 @@ def test_the_secrets_cover_every_ground_truth_victim(demo: dict[str, Any]) -> No
 
 def test_ftm_export_names_no_victim(cli: Any, demo: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "case.ftm.json"
-    cli("export", "ftm", demo["case"], str(out))
+    cli("export", "ftm", demo["case"], "--recipient", "test desk", str(out))
     assert _leaks(out.read_text(encoding="utf-8"), demo["secrets"]) == []
 
 
 def test_ftm_export_still_names_a_controller(cli: Any, demo: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "case.ftm.json"
-    cli("export", "ftm", demo["case"], str(out))
+    cli("export", "ftm", demo["case"], "--recipient", "test desk", str(out))
     assert demo["controller"][1] in out.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("fmt", ["gexf", "graphml", "ftm"])
 def test_graph_export_names_no_victim(cli: Any, demo: dict[str, Any], tmp_path: Path, fmt: str) -> None:
     out = tmp_path / f"net.{fmt}"
-    cli("export", "graph", demo["case"], "--format", fmt, "--out", str(out))
+    cli("export", "graph", demo["case"], "--recipient", "test desk", "--format", fmt, "--out", str(out))
     text = out.read_text(encoding="utf-8")
     assert _leaks(text, demo["secrets"]) == [] and demo["controller"][1] in text
 
 
 def test_revealed_graph_export_still_hides_victims(cli: Any, demo: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "net.graphml"
-    cli("export", "graph", demo["case"], "--format", "graphml", "--out", str(out), "--reveal-identities")
+    cli(
+        "export",
+        "graph",
+        demo["case"],
+        "--recipient",
+        "test desk",
+        "--format",
+        "graphml",
+        "--out",
+        str(out),
+        "--reveal-identities",
+    )
     victims = [a for _, a in nx.read_graphml(out).nodes(data=True) if a.get("role") == "possible_victim"]
     assert victims and all(a["label"].startswith("possible victim ") and not a["phones"] for a in victims)
 
 
 def test_revealing_identities_is_audited(cli: Any, demo: dict[str, Any], tmp_path: Path) -> None:
-    cli("export", "ftm", demo["case"], str(tmp_path / "x.json"), "--no-redact")
+    cli("export", "ftm", demo["case"], "--recipient", "test desk", str(tmp_path / "x.json"), "--no-redact")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("PALERMO_MASTER_KEY_FILE", str(demo["key"]))
         ws = Workspace.open(demo["root"] / "ws")
@@ -520,9 +531,28 @@ def test_revealed_outputs_still_hide_every_recorded_victim(
     outputs = [cli("analyze", demo["case"], "--json", "--reveal-identities")]
     for fmt in ("graphml", "ftm"):
         out = tmp_path / f"net.{fmt}"
-        cli("export", "graph", demo["case"], "--format", fmt, "--out", str(out), "--reveal-identities")
+        cli(
+            "export",
+            "graph",
+            demo["case"],
+            "--recipient",
+            "test desk",
+            "--format",
+            fmt,
+            "--out",
+            str(out),
+            "--reveal-identities",
+        )
         outputs.append(out.read_text(encoding="utf-8"))
-    cli("export", "ftm", demo["case"], str(tmp_path / "case.json"), "--reveal-identities")
+    cli(
+        "export",
+        "ftm",
+        demo["case"],
+        "--recipient",
+        "test desk",
+        str(tmp_path / "case.json"),
+        "--reveal-identities",
+    )
     outputs.append((tmp_path / "case.json").read_text(encoding="utf-8"))
     assert [_leaks(text, demo["recorded"]) for text in outputs] == [[], [], [], []]
 
@@ -578,3 +608,94 @@ def test_a_recorded_victims_street_is_protected_at_any_number(recorded: str, tex
 def test_statement_ids_inside_text_keep_their_line_numbers() -> None:
     text = "stmt 4:line:1004430 and sheet:Statement!row:1250001, see line:1004431"
     assert Redaction([_ANNA]).scrub(text) == text
+
+
+VICTIM_PHONE = "+13055550199"
+#: What her number becomes: her entity's pseudonym (the recorded number makes it a possible victim), or in
+#: free text the recorded victim's stand-in
+HER = r"(?:possible victim [0-9a-f]{6}|victim \(protected\))"
+
+
+def _stream_with_messages_and_ads(
+    load: Any, con: Any, tmp_path: Path, *, reveal: bool
+) -> list[dict[str, Any]]:
+    """Two people message each other and a recorded victim; an ad gives her number and another's."""
+    from palermo.analytics.analysis import analyze
+    from palermo.cli.export import ftm_mask
+    from palermo.ingest.ftm_export import export_entities
+
+    for i in range(3):
+        load.add("calls", 1, ts=f"2025-01-0{i + 1} 10:00:00", caller="+13055550111", callee="+13055550122")
+        load.add(
+            "messages",
+            2,
+            ts=f"2025-01-0{i + 1} 11:00:00",
+            sender="+13055550111",
+            recipient="+13055550122" if i else VICTIM_PHONE,
+            body="drive her to Reno, her number is 305 555 0199",
+            app="WhatsApp",
+        )
+    load.add(
+        "ads",
+        3,
+        ts="2025-01-02 09:00:00",
+        site="classifieds.example",
+        city="Reno",
+        title="new in town, call 305-555-0199",
+        body="text 305 555 0199 or +13055550111",
+        phone=VICTIM_PHONE,
+        email="new.girl@mail.example",
+        price=150.0,
+        currency="USD",
+        age_claimed=19,
+    )
+    analyze(con, CASE)
+    out = tmp_path / "case.ftm.json"
+    export_entities(con, CASE, out, mask=ftm_mask(con, CASE, reveal=reveal, protected=[VICTIM_PHONE]))
+    text = out.read_text(encoding="utf-8")
+    assert "0199" not in text and "new.girl" not in text  # her number and address, nowhere
+    return [json.loads(line) for line in text.splitlines()]
+
+
+@pytest.mark.parametrize("reveal", [False, True])
+def test_messages_are_exported_with_their_people_and_a_victims_number_nowhere(
+    load: Any, con: Any, tmp_path: Path, reveal: bool
+) -> None:
+    entities = _stream_with_messages_and_ads(load, con, tmp_path, reveal=reveal)
+    by_id = {e["id"]: e for e in entities}
+    messages = [e for e in entities if e["schema"] == "Message"]
+    assert len(messages) == 3
+    for message in messages:
+        props = message["properties"]
+        assert props["generator"] == ["WhatsApp"] and props["recordId"][0].startswith("evidence:2:line:")
+        assert props["bodyText"][0].startswith("drive her to Reno, her number is ")
+        sender = by_id[props["sender"][0]]
+        assert sender["schema"] == "LegalEntity" and by_id[props["recipients"][0]]["schema"] == "LegalEntity"
+        assert ("+13055550111" in sender["properties"].get("phone", [])) is reveal  # unsuspected
+    to_her = by_id[
+        messages[0]["properties"]["recipients"][0]
+    ]  # her number is her entity's: a possible victim
+    assert list(to_her["properties"]) == ["name"] and re.fullmatch(HER, to_her["properties"]["name"][0])
+
+
+@pytest.mark.parametrize("reveal", [False, True])
+def test_ads_are_exported_as_articles_without_a_victims_contact(
+    load: Any, con: Any, tmp_path: Path, reveal: bool
+) -> None:
+    (ad,) = [
+        e
+        for e in _stream_with_messages_and_ads(load, con, tmp_path, reveal=reveal)
+        if e["schema"] == "Article"
+    ]
+    props = ad["properties"]
+    assert props["publisher"] == ["classifieds.example"] and props["address"] == ["Reno"]
+    assert props["publishedAt"] == ["2025-01-02T09:00:00"] and props["summary"] == [
+        "price 150 USD; claimed age 19"
+    ]
+    assert re.fullmatch(f"new in town, call {HER}", props["title"][0]) and "phoneMentioned" not in props
+    assert {n.split(": ")[0] for n in props["notes"] if re.fullmatch(f"(phone|email): {HER}", n)} == {
+        "phone",
+        "email",
+    }
+    assert "emailMentioned" not in props and any("evidence:3:line:" in n for n in props["notes"])
+    assert ("+13055550111" in props["bodyText"][0]) is reveal

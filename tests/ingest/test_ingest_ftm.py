@@ -288,3 +288,23 @@ def test_ftm_payments_and_calls_that_would_lose_a_party_or_misread_an_amount_are
     ingest(con, "C-1", 4, stream, "ftm", skip_bad_rows=True)
     assert con.execute("SELECT amount FROM payments").fetchall() == [(Decimal("1234.56"),)]
     assert con.execute("SELECT count(*) FROM calls").fetchone() == (0,)
+
+
+def test_a_re_exported_stream_carries_only_its_own_marking(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """A Palermo export imported into another case brings its marking ``Note`` (another export's id
+    and recipient) with it; exporting that case again writes the new marking, first, and not the old."""
+    from palermo.ingest.marking import ExportMarking
+
+    old = ExportMarking("RESTRICTED", "handle with care", "first desk", "C-0", "ftm")
+    person = {"id": "p-1", "schema": "Person", "properties": {"name": ["Velar Tosk"]}}
+    stream = tmp_path / "old.ftm.json"
+    stream.write_text(json.dumps(old.ftm_entity()) + "\n" + json.dumps(person) + "\n", encoding="utf-8")
+    ingest(con, "C-1", 4, stream, "ftm")
+    new = ExportMarking("RESTRICTED", "handle with care", "second desk", "C-1", "ftm")
+    out = tmp_path / "new.ftm.json"
+    assert export_entities(con, "C-1", out, statements=False, marking=new) == 1
+    lines = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [e["id"] for e in lines] == [f"palermo-marking-{new.export_id}", "p-1"]
+    assert "second desk" in lines[0]["properties"]["name"][0]

@@ -68,3 +68,51 @@ def test_an_unknown_setting_is_refused_not_ignored(
     toml.write_text(toml.read_text(encoding="utf-8") + extra, encoding="utf-8")
     with pytest.raises(ConfigurationError, match=f"unknown setting '{key}'"):
         Workspace.open(tmp_path / "ws", master_key_file=key_file)
+
+
+def test_export_marking_settings_are_written_read_and_checked(
+    tmp_path: Path, key_file: Path, test_law: LawLibrary
+) -> None:
+    """The classification every export is marked with, its caveat, and whether an export may leave
+    without a recipient: written at init, read back, and a value that would mark exports with
+    nothing (or with a broken line) is refused on open, like any other bad setting."""
+    Workspace.init(tmp_path / "ws", master_key_file=key_file, law=test_law).close()
+    ws = Workspace.open(tmp_path / "ws", master_key_file=key_file)
+    try:
+        assert ws.settings.export_classification == "RESTRICTED" and ws.settings.require_export_recipient
+        assert "victims" in ws.settings.export_handling
+    finally:
+        ws.close()
+    toml = tmp_path / "ws" / "settings.toml"
+    written = toml.read_text(encoding="utf-8")
+    for bad, message in (
+        ('require_export_recipient = "false"', "require_export_recipient must be true or false"),
+        ('export_classification = ""', "export_classification must be a non-empty text"),
+        ('export_classification = "SECRET\\nREL TO ALL"', "one line"),
+        ("export_handling = 3", "export_handling must be a non-empty text"),
+    ):
+        key = bad.split(" = ")[0]
+        lines = [bad if line.startswith(f"{key} = ") else line for line in written.splitlines()]
+        toml.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with pytest.raises(ConfigurationError, match=message):
+            Workspace.open(tmp_path / "ws", master_key_file=key_file)
+    toml.write_text(written.replace("RESTRICTED", 'OFFICIAL-SENSITIVE \\"ORCON\\"'), encoding="utf-8")
+    ws = Workspace.open(tmp_path / "ws", master_key_file=key_file)
+    try:
+        assert ws.settings.export_classification == 'OFFICIAL-SENSITIVE "ORCON"'
+    finally:
+        ws.close()
+
+
+def test_a_demo_workspace_may_export_without_a_recipient(
+    tmp_path: Path, key_file: Path, test_law: LawLibrary
+) -> None:
+    Workspace.init(
+        tmp_path / "ws", master_key_file=key_file, law=test_law, require_export_recipient=False
+    ).close()
+    assert "require_export_recipient = false" in (tmp_path / "ws" / "settings.toml").read_text()
+    ws = Workspace.open(tmp_path / "ws", master_key_file=key_file)
+    try:
+        assert not ws.settings.require_export_recipient
+    finally:
+        ws.close()

@@ -295,3 +295,10 @@ def test_a_suspect_holding_a_recorded_victims_phone_is_not_labelled_with_it(demo
             client.get(f"{base}/key-players?top=100").text,
         ]
         assert [t for t in texts if phone[-9:] in t] == []
+
+
+def test_the_demo_workspace_lets_exports_leave_unaddressed(demo: Demo) -> None:
+    """Synthetic people only: ``palermo export`` works in the demo without ``--recipient`` (the file is
+    still marked, "for no named recipient"); every other workspace requires one."""
+    assert demo.ws.settings.require_export_recipient is False
+    assert "require_export_recipient = false" in (demo.ws.path / "settings.toml").read_text(encoding="utf-8")

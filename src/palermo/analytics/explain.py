@@ -14,9 +14,10 @@ from typing import Any
 
 from palermo.analytics.graph import EDGE_SQL
 from palermo.analytics.indicators.catalogue import load_catalogue
-from palermo.analytics.mentions import mention_statements, mentions_sql, stmt_order_sql
+from palermo.analytics.mentions import mention_statements, mentions_sql
 from palermo.analytics.tables import cleared_note
 from palermo.errors import NotFoundError
+from palermo.ingest.schema import stmt_order_sql
 
 _EDGE_SOURCES = {
     "payment": ["payments"],

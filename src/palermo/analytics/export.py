@@ -11,21 +11,30 @@ e-mails or accounts, and free text (edge summaries) is scrubbed of their identif
 an analyst's laptop must not locate a victim. ``redact_victims=False`` (an audited
 ``--reveal-identities`` on the command line) names unsuspected people too; possible victims, and
 entities sharing a possible victim's name, stay pseudonymous even then.
+
+Every file carries its marking (classification, caveat, recipient, export id;
+:mod:`palermo.ingest.marking`) where its format keeps such things: GEXF ``<meta>``, GraphML graph
+attributes, the first line of an FtM stream.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
+from xml.etree.ElementTree import SubElement
 
 import networkx as nx
 from followthemoney import model
+from networkx.readwrite.gexf import GEXFWriter
 
 from palermo.analytics.redaction import Redaction
 from palermo.analytics.tables import create_analysis_tables
 from palermo.errors import InputError, NotFoundError
+from palermo.ingest.marking import ExportMarking
 
 FORMATS = ("gexf", "graphml", "ftm")
 
@@ -111,10 +120,13 @@ def export_graph(
     *,
     redact_victims: bool = True,
     protected: Iterable[str] = (),
+    marking: ExportMarking | None = None,
 ) -> int:
     """Write the network in ``fmt`` to ``out``; return the number of nodes plus edges written.
 
     ``protected``: the recorded victims' names and contacts, never written whatever the analysis says.
+    ``marking``: the classification, caveat and watermark written where each format keeps them
+    (:mod:`palermo.ingest.marking`; the command line always gives one).
     """
     path = Path(out)
     if fmt not in FORMATS:
@@ -122,19 +134,52 @@ def export_graph(
     require_analysis(con, case_ref)
     guarded = list(protected)
     if fmt == "ftm":
-        return _write_ftm(con, case_ref, path, redact_victims, guarded)
+        return _write_ftm(con, case_ref, path, redact_victims, guarded, marking)
     graph = to_networkx(con, case_ref, redact_victims=redact_victims, protected=guarded)
     if fmt == "gexf":
-        nx.write_gexf(graph, path)
+        _write_gexf(graph, path, marking)
     else:
+        if marking is not None:
+            graph.graph.update(marking.graph_attributes())
         nx.write_graphml(graph, path)
     return int(graph.number_of_nodes() + graph.number_of_edges())
 
 
-def _write_ftm(con: Any, case_ref: str, path: Path, redact_victims: bool, protected: list[str]) -> int:
+def _write_gexf(graph: nx.MultiDiGraph, path: Path, marking: ExportMarking | None) -> None:
+    """GEXF through networkx's writer, with the marking in ``<meta>`` (GEXF keeps no graph attributes):
+    ``<creator>``, ``<keywords>`` the classification, ``<description>`` the fields as JSON."""
+    writer = GEXFWriter(encoding="utf-8", prettyprint=True)
+    meta = writer.xml.find("meta")
+    if marking is not None and meta is not None:
+        creator = meta.find("creator")
+        if creator is not None:
+            creator.text = f"Palermo ({creator.text})"
+        SubElement(meta, "keywords").text = marking.classification
+        SubElement(meta, "description").text = marking.to_json()
+    writer.add_graph(graph)
+    _write_xml(writer, path)
+
+
+def _write_xml(writer: GEXFWriter, path: Path) -> None:
+    """``writer`` to ``path``, compressed when the name ends ``.gz`` or ``.bz2`` (as ``nx.write_gexf``)."""
+    opener: Any = gzip.open if path.name.endswith(".gz") else bz2.open if path.name.endswith(".bz2") else open
+    with opener(path, "wb") as fh:
+        writer.write(fh)
+
+
+def _write_ftm(
+    con: Any,
+    case_ref: str,
+    path: Path,
+    redact_victims: bool,
+    protected: list[str],
+    marking: ExportMarking | None,
+) -> int:
     rules = Redaction.from_connection(con, case_ref, reveal=not redact_victims, protected=protected)
     written = 0
     with path.open("w", encoding="utf-8") as fh:
+        if marking is not None:  # the first line, not counted among the network's items
+            fh.write(json.dumps(marking.ftm_entity(), ensure_ascii=False) + "\n")
         for eid, label, names, phones, emails, accounts in con.execute(
             "SELECT entity_id, label, names, phones, emails, accounts FROM entities WHERE case_ref = ?",
             [case_ref],

@@ -29,6 +29,7 @@ from palermo.analytics.redaction import Redaction
 from palermo.analytics.tables import clear_forgotten, create_analysis_tables
 from palermo.analytics.timeline import Event
 from palermo.errors import ConfigurationError, NotFoundError
+from palermo.ingest.marking import ExportMarking
 from palermo.ingest.normalise import DEFAULT_REGION
 from palermo.ingest.schema import create_schema
 from palermo.ingest.service import (
@@ -352,9 +353,17 @@ class Analytics:
             self.workspace.parties.protected_values(case_ref, user=self.workspace.actor, purpose="redaction")
         )
 
-    def export_graph(self, case_ref: str, fmt: str, out: Path | str, *, redact_victims: bool = True) -> int:
+    def export_graph(
+        self,
+        case_ref: str,
+        fmt: str,
+        out: Path | str,
+        *,
+        redact_victims: bool = True,
+        marking: ExportMarking | None = None,
+    ) -> int:
         """Write the network as GEXF, GraphML or FtM JSON lines (possible victims redacted by default,
-        the victims recorded in the case store always)."""
+        the victims recorded in the case store always), marked with ``marking``."""
         return export.export_graph(
             self.connect(),
             case_ref,
@@ -362,6 +371,7 @@ class Analytics:
             out,
             redact_victims=redact_victims,
             protected=self.protected(case_ref),
+            marking=marking,
         )
 
     def judge(

@@ -15,6 +15,7 @@ from typing import Any
 
 from palermo.analytics.tables import table_exists
 from palermo.errors import InputError
+from palermo.ingest.schema import stmt_order_sql
 
 #: kind → (table, SQL expression list: ts, actor key 1, actor key 2, summary)
 _EVENTS: dict[str, tuple[str, str]] = {
@@ -95,7 +96,7 @@ def timeline(
         FROM ev LEFT JOIN owner a ON a.member_key = ev.k1 LEFT JOIN owner b ON b.member_key = ev.k2
         WHERE ($start IS NULL OR ev.ts >= $start) AND ($end IS NULL OR ev.ts < $end)
           AND ($entity IS NULL OR a.entity_id = $entity OR b.entity_id = $entity)
-        ORDER BY ev.ts, ev.stmt_id LIMIT $limit"""
+        ORDER BY ev.ts, {stmt_order_sql("ev.stmt_id")}, ev.stmt_id LIMIT $limit"""
     params = {"case_ref": case_ref, "start": _ts(start), "end": _ts(end), "entity": entity, "limit": limit}
     rows = con.execute(sql, params).fetchall()
     return [

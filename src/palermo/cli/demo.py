@@ -88,7 +88,8 @@ def build_demo(path: Path | None = None, *, seed: int = 7, scale: float = 1.0) -
 
     folder = fresh_folder(path)
     key_file = Path(os.environ.get("PALERMO_MASTER_KEY_FILE") or folder.parent / f"{folder.name}-master.key")
-    ws = Workspace.init(folder, master_key_file=key_file, actor=DEMO_USER)
+    # synthetic people only: an export may leave unaddressed (marked as such), as in a training room
+    ws = Workspace.init(folder, master_key_file=key_file, actor=DEMO_USER, require_export_recipient=False)
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="palermo-scenario-") as tmp:
         scenario = generate(seed=seed, scale=scale)

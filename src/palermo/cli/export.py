@@ -4,10 +4,18 @@ Exports leave the protected system, so they are redacted by default with the ana
 (:mod:`palermo.analytics.redaction`): only suspects are named. ``--reveal-identities`` (alias
 ``--no-redact``) names unsuspected people too and is recorded in the audit chain first; possible
 victims stay pseudonymous regardless (their identity is read only through ``palermo party reveal``).
+
+Every export is marked (MP-03, :mod:`palermo.ingest.marking`): its classification and handling caveat
+(``--classification``, else the workspace's ``export_classification``), whom it is for
+(``--recipient``, required unless the workspace allows unaddressed exports) and a unique export id,
+recorded with the file's digest in the audit trail, so a copy found anywhere says how to handle it
+and leads back to the one export it came from.
 """
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import os
 import tempfile
@@ -21,7 +29,9 @@ import typer
 from palermo.analytics.export import require_analysis
 from palermo.cli.output import console, emit
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened
-from palermo.errors import InputError
+from palermo.errors import DomainError, InputError
+from palermo.ingest.marking import ExportMarking
+from palermo.settings import MAX_MARKING_CHARS
 
 app = typer.Typer(name="export", help="Export case data for other tools.", no_args_is_help=True)
 
@@ -33,6 +43,69 @@ RevealOpt = Annotated[
         help="Name people the analysis does not suspect (audited; possible victims stay pseudonymous).",
     ),
 ]
+
+
+RecipientOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--recipient",
+        help="Whom the file is for (a person, an agency, a request number): written into the export's "
+        "watermark and the audit trail. Required unless settings.toml has require_export_recipient = false.",
+    ),
+]
+ClassificationOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--classification",
+        help="The classification marked on this export (default: export_classification in settings.toml).",
+    ),
+]
+#: The longest recipient accepted: a name, an agency and a reference, on one line.
+MAX_RECIPIENT_CHARS = 200
+
+
+def _one_line(value: str, location: str, limit: int) -> str:
+    """A recipient or classification as written into the export: one non-empty line of printable text
+    (a line break could end the marking early in a line-oriented reader)."""
+    text = value.strip()
+    if not text:
+        raise InputError("must not be empty", location=location)
+    if not text.isprintable():
+        raise InputError("must be one line of printable text", location=location)
+    if len(text) > limit:
+        raise InputError(f"is {len(text)} characters long; at most {limit}", location=location)
+    return text
+
+
+def export_marking(
+    ws: Any, case_ref: str, fmt: str, *, recipient: str | None, classification: str | None, revealed: bool
+) -> ExportMarking:
+    """The marking of one export, or bad input before anything is recorded or written: an export
+    without a recipient is refused unless the workspace's settings allow it (a demo's synthetic data).
+    An unknown case is named first: it is the mistake to fix before the recipient."""
+    ws.cases.get(case_ref)
+    settings = ws.settings
+    who = None if recipient is None else _one_line(recipient, "--recipient", MAX_RECIPIENT_CHARS)
+    if who is None and settings.require_export_recipient:
+        raise InputError(
+            'name whom the export is for (--recipient "Agency / officer / request no."): every export is '
+            "marked with its recipient (MP-03). A demo or training workspace may allow unaddressed "
+            "exports with require_export_recipient = false in settings.toml",
+            location="--recipient",
+        )
+    label = (
+        settings.export_classification
+        if classification is None
+        else _one_line(classification, "--classification", MAX_MARKING_CHARS)
+    )
+    return ExportMarking(
+        classification=label,
+        handling=settings.export_handling,
+        recipient=who,
+        case=case_ref,
+        format=fmt,
+        revealed=revealed,
+    )
 
 
 def record_reveal(ws: Any, case_ref: str, command: str) -> None:
@@ -74,13 +147,33 @@ def export_target(out: Path) -> Path:
     return path
 
 
+def _carries(path: Path, token: str) -> bool:
+    """Whether the written file holds ``token`` (its export id), read through its compression."""
+    with open(path, "rb") as raw:
+        magic = raw.read(3)
+    opener: Any = gzip.open if magic[:2] == b"\x1f\x8b" else bz2.open if magic == b"BZh" else open
+    needle, tail = token.encode(), b""
+    with opener(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            if needle in tail + block:
+                return True
+            tail = block[-len(needle) :]
+    return False
+
+
 @contextmanager
-def audited_export(ws: Any, case_ref: str, command: str, out: Path, detail: dict[str, Any]) -> Iterator[Path]:
+def audited_export(
+    ws: Any, case_ref: str, command: str, out: Path, detail: dict[str, Any], marking: ExportMarking
+) -> Iterator[Path]:
     """Yield a private temporary path beside ``out`` to write the export to; once written, record the
     export in the case's audit trail (who, what, the file's SHA-256, never its content) and only then
     move it to ``out``. If the audit record cannot be written there is no file (MP-01, AU-01): an
     export that leaks can be traced to the person and the moment, and told apart from any other by
     its digest. ``detail`` is filled in by the caller with counts while writing.
+
+    ``marking`` (MP-03) is recorded too (export id, recipient, classification), and a file that does
+    not carry its export id is not an export: nothing is recorded or written (a writer that forgot
+    the marking fails here, not in a partner's hands).
 
     The temporary file is made by ``mkstemp``: owner-only (0600) from its first byte, under a name
     nobody can guess or plant a link at, and ending like ``out`` (``.graphml.gz`` is still
@@ -95,6 +188,12 @@ def audited_export(ws: Any, case_ref: str, command: str, out: Path, detail: dict
     temp = Path(name)
     try:
         yield temp
+        if not _carries(temp, marking.export_id):
+            raise DomainError(
+                f"the {command} export was not written with its marking (export {marking.export_id}): "
+                "nothing written",
+                location=str(out),
+            )
         digest = hashlib.sha256()
         with open(temp, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
@@ -107,7 +206,14 @@ def audited_export(ws: Any, case_ref: str, command: str, out: Path, detail: dict
                 object_type="case",
                 object_id=case.id,
                 case_id=case.id,
-                detail={**detail, "file": target.name, "sha256": digest.hexdigest()},
+                detail={
+                    **detail,
+                    "file": target.name,
+                    "sha256": digest.hexdigest(),
+                    "export_id": marking.export_id,
+                    "recipient": marking.recipient,
+                    "classification": marking.classification,
+                },
             )
         os.replace(temp, target)
     finally:
@@ -144,26 +250,44 @@ def graph(
     fmt: Annotated[str, typer.Option("--format", "-f", help="gexf | graphml | ftm")] = "gexf",
     out: Annotated[Path, typer.Option("--out", "-o", help="File to write.")] = Path("network.gexf"),
     reveal: RevealOpt = False,
+    recipient: RecipientOpt = None,
+    classification: ClassificationOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
     """Write the analysed network (run ``palermo analyze`` first) with ids that ``--explain`` understands."""
     with opened(workspace) as ws:
+        marking = export_marking(
+            ws, case, fmt, recipient=recipient, classification=classification, revealed=reveal
+        )
         if reveal:
             record_reveal(ws, case, "export graph")
         analytics = ws.analytics
         detail: dict[str, Any] = {"format": fmt, "revealed": reveal}
         try:
-            with audited_export(ws, case, "graph", out, detail) as temp:
-                count = analytics.export_graph(case, fmt, temp, redact_victims=not reveal)
+            with audited_export(ws, case, "graph", out, detail, marking) as temp:
+                count = analytics.export_graph(case, fmt, temp, redact_victims=not reveal, marking=marking)
                 detail["items"] = count
         finally:
             analytics.close()
     emit(
-        {"case": case, "format": fmt, "out": str(out), "items": count},
+        {"case": case, "format": fmt, "out": str(out), "items": count, **_marked(marking)},
         as_json,
-        lambda: console.print(f"wrote {count} nodes and links ({fmt}) to {out}"),
+        lambda: _say(f"wrote {count} nodes and links ({fmt}) to {out}", marking),
     )
+
+
+def _marked(marking: ExportMarking) -> dict[str, Any]:
+    return {
+        "export_id": marking.export_id,
+        "recipient": marking.recipient,
+        "classification": marking.classification,
+    }
+
+
+def _say(done: str, marking: ExportMarking) -> None:
+    """What was written and how it is marked, as written (a recipient's ``[ref]`` is not markup)."""
+    console.print(f"{done}\nmarked {marking.banner}", markup=False, highlight=False)
 
 
 @app.command("ftm")
@@ -171,6 +295,8 @@ def ftm(
     case: Annotated[str, typer.Argument(help="Case reference.")],
     out: Annotated[Path, typer.Argument(help="JSON-lines file to write.")],
     reveal: RevealOpt = False,
+    recipient: RecipientOpt = None,
+    classification: ClassificationOpt = None,
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
@@ -183,6 +309,9 @@ def ftm(
     from palermo.ingest.ftm import export_entities
 
     with opened(workspace) as ws:
+        marking = export_marking(
+            ws, case, "ftm", recipient=recipient, classification=classification, revealed=reveal
+        )
         if reveal:
             record_reveal(ws, case, "export ftm")
         analytics = ws.analytics
@@ -191,13 +320,13 @@ def ftm(
             require_analysis(con, case)
             mask = ftm_mask(con, case, reveal=reveal, protected=analytics.protected(case))
             detail: dict[str, Any] = {"format": "ftm", "revealed": reveal}
-            with audited_export(ws, case, "ftm", out, detail) as temp:
-                count = export_entities(con, case, temp, mask=mask)
+            with audited_export(ws, case, "ftm", out, detail, marking) as temp:
+                count = export_entities(con, case, temp, mask=mask, marking=marking)
                 detail["items"] = count
         finally:
             analytics.close()
     emit(
-        {"case": case, "out": str(out), "entities": count},
+        {"case": case, "out": str(out), "entities": count, **_marked(marking)},
         as_json,
-        lambda: console.print(f"wrote {count} FtM entities to {out}"),
+        lambda: _say(f"wrote {count} FtM entities to {out}", marking),
     )

@@ -1,17 +1,18 @@
 """Writing a case's entities as a FollowTheMoney stream, for Aleph / OpenAleph and partners.
 
-Imported FtM entities come out unchanged; payments, calls and contacts are added as FtM Payment,
-BankAccount, LegalEntity, Call and Person entities, each carrying ``evidence:<id>:<locator>`` (in
-``recordId`` where the schema has one, in ``notes`` for Person, which has none) so a partner agency can ask
-for exactly the exhibit row behind it.
+Imported FtM entities come out unchanged; payments, calls, contacts, messages and ads are added as FtM
+Payment, BankAccount, LegalEntity, Call, Person, Message (sender and recipient as LegalEntity) and
+Article entities, each carrying ``evidence:<id>:<locator>`` (in ``recordId`` where the schema has one, in
+``notes`` for Person and Article, which have none) so a partner agency can ask for exactly the exhibit
+row behind it.
 Ids are derived from the case and statement ids, so exporting twice gives the same entities.
 
 The caller decides who may be named (this layer knows nothing of the analysis): ``mask(kind, value)``
 returns None for a value that may be written, or a pseudonymous stand-in. Masked names become the
 stand-in; masked phones, e-mails and accounts are left out (an account's entity id is derived from the
 stand-in, never from the number, so the id cannot be reversed by trying numbers); ``kind`` ``"text"``
-gets free text (purposes, notes) with the stand-ins already substituted. Payments and calls keep
-their structure either way.
+gets free text (purposes, notes, message bodies, ads) with the stand-ins already substituted. Payments,
+calls and messages keep their structure either way.
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ from followthemoney import model
 from followthemoney.proxy import EntityProxy
 from followthemoney.types import registry
 
+from palermo.ingest.marking import ExportMarking, is_marking
+from palermo.ingest.schema import stmt_order_sql
+
 #: ``mask(kind, value)`` with kind in name | person | phone | email | account | text: None to keep, else
 #: the stand-in. ``person`` is the name of an imported Person, which the caller may withhold even when
 #: no resolved entity has it (deny by default: an unknown person may be a victim).
@@ -33,6 +37,12 @@ Mask = Callable[[str, str], "str | None"]
 
 #: FtM property type name → mask kind (``iban`` only in FtM versions that still have the type).
 _PROPERTY_KINDS = {"name": "name", "phone": "phone", "email": "email", "iban": "account"}
+
+
+#: Statements in exhibit order, numbers read as numbers (``7:line:9`` before ``7:line:10``), so the
+#: stream reads like the exhibits and the first of several fragments of one entity is the first one
+#: the exhibit gave; ``stmt_id`` last breaks the ties the key leaves (``line:09`` and ``line:9``).
+_IN_ORDER = f"evidence_id, {stmt_order_sql('stmt_id')}, stmt_id"
 
 
 def _keep(_kind: str, _value: str) -> str | None:
@@ -136,11 +146,12 @@ def _describes(proxy: EntityProxy, masked: set[str], referenced: set[str]) -> bo
 
 
 def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator[EntityProxy]:
-    """Payment, BankAccount, LegalEntity, Call and Person entities built from the case's statements."""
+    """Payment, BankAccount, LegalEntity, Call, Person, Message and Article (ads) entities built from
+    the case's statements."""
     for row in con.execute(
         "SELECT stmt_id, evidence_id, locator, ts, from_account, from_name, to_account, to_name, amount, "
         "currency, "
-        "description FROM payments WHERE case_ref = ? ORDER BY stmt_id",
+        f"description FROM payments WHERE case_ref = ? ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
         stmt, eid, loc, ts, fa, fn, ta, tn, amount, currency, desc = row
@@ -163,7 +174,7 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
         yield pay
     for stmt, eid, loc, ts, caller, callee, duration in con.execute(
         "SELECT stmt_id, evidence_id, locator, ts, caller, callee, duration_s FROM calls WHERE case_ref = ? "
-        "ORDER BY stmt_id",
+        f"ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
         call = model.make_entity("Call")
@@ -176,7 +187,7 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
         yield call
     for stmt, eid, loc, name, phone, email in con.execute(
         "SELECT stmt_id, evidence_id, locator, name, phone, email FROM contacts WHERE case_ref = ? "
-        "ORDER BY stmt_id",
+        f"ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
         person = model.make_entity("Person")
@@ -191,6 +202,73 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
         person.add("email", shown_email)
         person.add("notes", f"recordId evidence:{eid}:{loc}")  # Person has no recordId property in FtM
         yield person
+    for stmt, eid, loc, ts, sender, recipient, body, app in con.execute(
+        "SELECT stmt_id, evidence_id, locator, ts, sender, recipient, body, app FROM messages "
+        f"WHERE case_ref = ? ORDER BY {_IN_ORDER}",
+        [case_ref],
+    ).fetchall():
+        message = model.make_entity("Message")
+        message.id = _id(case_ref, stmt)
+        for prop, number in (("sender", sender), ("recipients", recipient)):
+            party = _phone_party(case_ref, number, mask, (stmt, prop))
+            if party is not None:
+                message.add(prop, party.id)
+                yield party
+        message.add("bodyText", _masked(mask, "text", body)[0])
+        message.add("date", ts.isoformat() if ts else None)
+        message.add("generator", app)  # the messaging app that carried it
+        message.add("recordId", f"evidence:{eid}:{loc}")
+        yield message
+    for row in con.execute(
+        "SELECT stmt_id, evidence_id, locator, ts, site, city, title, body, phone, email, price, currency, "
+        f"age_claimed FROM ads WHERE case_ref = ? ORDER BY {_IN_ORDER}",
+        [case_ref],
+    ).fetchall():
+        yield _ad(case_ref, row, mask)
+
+
+def _phone_party(case_ref: str, number: str | None, mask: Mask, place: tuple[str, str]) -> EntityProxy | None:
+    """The LegalEntity behind a message's number (FtM's Message needs a sender entity).
+
+    A number that may be shown names and keys its entity, so one person's messages meet in one
+    entity. A withheld number is named by its stand-in and keyed by the message and side (``place``):
+    never by the number (an id could be reversed by trying numbers), nor by the stand-in, which is
+    the same ``[number withheld]`` for every unknown number and would join strangers into one hub;
+    a possible victim's messages still share her pseudonym as their name."""
+    if not number:
+        return None
+    stand_in = mask("phone", number)
+    party = model.make_entity("LegalEntity")
+    party.id = _id(case_ref, "phone", number) if stand_in is None else _id(case_ref, "withheld", *place)
+    party.add("name", stand_in or number)
+    if stand_in is None:
+        party.add("phone", number, cleaned=True)  # synthetic/reserved numbers fail FtM's validation
+    return party
+
+
+def _ad(case_ref: str, row: tuple[Any, ...], mask: Mask) -> EntityProxy:
+    """An online ad as an FtM ``Article`` (FtM has no schema for ads; an Article is a published text
+    with a title, a publisher and a date, which an ad is). Its contact number and address are kept
+    only when they may be shown; a withheld one is named by its stand-in in ``notes`` (a possible
+    victim's pseudonym links her ads together without her number)."""
+    stmt, eid, loc, ts, site, city, title, body, phone, email, price, currency, age = row
+    ad = model.make_entity("Article")
+    ad.id = _id(case_ref, stmt)
+    ad.add("title", _masked(mask, "text", title)[0])
+    ad.add("bodyText", _masked(mask, "text", body)[0])
+    ad.add("publisher", site)
+    ad.add("publishedAt", ts.isoformat() if ts else None)
+    ad.add("address", city)
+    for prop, kind, value in (("phoneMentioned", "phone", phone), ("emailMentioned", "email", email)):
+        shown, withheld = _masked(mask, kind, value)
+        ad.add(prop, shown, cleaned=True)
+        if withheld and value:
+            ad.add("notes", f"{kind}: {mask(kind, value)}")
+    facts = [f"price {price:g} {currency or ''}".strip() if price is not None else None]
+    facts.append(f"claimed age {age}" if age is not None else None)
+    ad.add("summary", "; ".join(f for f in facts if f) or None)
+    ad.add("notes", f"recordId evidence:{eid}:{loc}")  # Article has no recordId property in FtM
+    return ad
 
 
 def _stand_in(mask: Mask, *values: str | None) -> str | None:
@@ -203,23 +281,33 @@ def _stand_in(mask: Mask, *values: str | None) -> str | None:
 
 
 def export_entities(
-    con: Any, case_ref: str, out: Path | str, *, statements: bool = True, mask: Mask | None = None
+    con: Any,
+    case_ref: str,
+    out: Path | str,
+    *,
+    statements: bool = True,
+    mask: Mask | None = None,
+    marking: ExportMarking | None = None,
 ) -> int:
     """Write the case's entities to ``out`` as FtM JSON lines; return how many were written.
 
     Imported FtM entities come out exactly as they went in; with ``statements`` the payments, calls
     and contacts are added as FtM entities too. Entities that repeat (one BankAccount used by many
     payments) are merged by id, as FtM's own aggregators do. ``mask`` (see the module docstring)
-    withholds who must not be named; without it everything is written as imported.
+    withholds who must not be named; without it everything is written as imported. ``marking``
+    opens the stream as a ``Note`` (:mod:`palermo.ingest.marking`; not counted); the marking of an
+    earlier export that came in with an imported stream is left out, as it names another recipient.
     """
     masker: Mask = mask or _keep
     merged: dict[str, EntityProxy] = {}
     masked: set[str] = set()  # imported people and organisations whose name is withheld
     referenced: set[str] = set()  # the entities those point at (their addresses, their papers)
     for entity_id, schema, props in con.execute(
-        "SELECT entity_id, schema, properties FROM ftm_entities WHERE case_ref = ? ORDER BY stmt_id",
+        f"SELECT entity_id, schema, properties FROM ftm_entities WHERE case_ref = ? ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
+        if is_marking(entity_id):  # an earlier export's marking names another export and recipient
+            continue
         proxy = model.get_proxy(
             {"id": entity_id, "schema": schema, "properties": json.loads(props)}, cleaned=False
         )
@@ -237,6 +325,8 @@ def export_entities(
             assert proxy.id is not None
             merged[proxy.id] = merged[proxy.id].merge(proxy) if proxy.id in merged else proxy
     with Path(out).open("w", encoding="utf-8") as fh:
+        if marking is not None:
+            fh.write(json.dumps(marking.ftm_entity(), ensure_ascii=False, sort_keys=True) + "\n")
         for proxy in merged.values():
             fh.write(json.dumps(proxy.to_dict(), ensure_ascii=False, sort_keys=True) + "\n")
     return len(merged)
