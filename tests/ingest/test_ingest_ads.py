@@ -90,7 +90,8 @@ def test_an_ads_unreadable_phone_or_email_is_a_bad_row_not_an_ad_without_one(
         '{"ad_id": "a2", "posted_at": "2025-03-10T20:00:00", "text": "x", "phone": "2025550178"}\n'
         '{"ad_id": "a3", "posted_at": "2025-03-10T20:00:00", "text": "x", "email": "mira at example"}\n'
         '{"ad_id": "a4", "posted_at": "2025-03-10T20:00:00", "text": "x", "phone": " ", "email": ""}\n'
-        '{"ad_id": "a5", "posted_at": "2025-03-10T20:00:00", "text": "x", "phone": "Private", "email": "n/a"}\n',
+        '{"ad_id": "a5", "posted_at": "2025-03-10T20:00:00", "text": "x", '
+        '"phone": "Private", "email": "n/a"}\n',
         encoding="utf-8",
     )
     adapter = AdsJsonlAdapter(fast=fast)
