@@ -114,7 +114,8 @@ def test_the_number_of_days_comes_from_the_workspace_policy(web_ws: Workspace) -
 
 def test_settings_toml_sets_the_days_and_refuses_nonsense(tmp_path: Path) -> None:
     assert resolve(tmp_path).inactive_account_days == 90
-    for value, ok in (("30", True), ("0", False), ("true", False), ('"90"', False), ("90.5", False)):
+    values = (("30", True), ("90", True), ("0", False), ("true", False), ('"90"', False), ("90.5", False))
+    for value, ok in (*values, ("91", False), ("3650", False)):  # CJIS AC-2(3): at most 90 days
         (tmp_path / "settings.toml").write_text(f"inactive_account_days = {value}\n")
         if ok:
             assert resolve(tmp_path).inactive_account_days == int(value)
