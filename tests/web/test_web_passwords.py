@@ -32,6 +32,16 @@ def test_every_vendored_file_is_recorded_with_its_hash() -> None:
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
 
 
+def test_the_licence_record_names_both_copyright_holders_and_the_origin() -> None:
+    """The list is Dropbox's (from Burnett's corpus), carried by Daniel Wolf's port: both MIT notices."""
+    notices = {p.name: p.read_text(encoding="utf-8") for p in VENDOR.glob("LICENSE-*.txt")}
+    assert any("Copyright (c) 2012-2015 Dan Wheeler and Dropbox, Inc." in text for text in notices.values())
+    assert any("Copyright (c) 2016 Daniel Wolf" in text for text in notices.values())
+    record = (VENDOR / "VENDORED.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in record for name in notices)
+    assert "github.com/dropbox/zxcvbn" in record and "Mark Burnett" in record and "xato.net" in record
+
+
 def test_the_list_is_the_frequency_list_it_claims_to_be() -> None:
     assert len(TOP_3000) == 3000 and len(set(TOP_3000)) == 3000
     assert TOP_3000[:5] == ["123456", "password", "12345678", "qwerty", "123456789"]
