@@ -72,6 +72,34 @@ def test_a_common_word_padded_to_length_with_digits_or_symbols_is_refused(passwo
 
 @pytest.mark.parametrize(
     "password",
+    [
+        "1234567890123",  # a listed number with a digit more
+        "123456123456",  # a listed number twice
+        "1234-5678-9012",  # separators between the digits of a listed one
+        "2026-12345678",  # a year before a listed number
+        "Ｐａｓｓｗｏｒｄ１２３４",  # fullwidth: NFKC makes it password1234
+        "ＤＲＡＧＯＮ2026!!",  # fullwidth word, padded
+        "dragondragon",  # a listed word twice
+    ],
+)
+def test_a_listed_password_repeated_extended_or_in_fullwidth_is_refused(password: str) -> None:
+    assert is_common_password(password)
+    with pytest.raises(InputError, match="most common passwords"):
+        check_password_strength(password, "someone")
+
+
+@pytest.mark.parametrize("password", ["830174926351", "4071 9935 2268 1150"])
+def test_digits_that_are_no_listed_number_are_accepted(password: str) -> None:
+    check_password_strength(password, "someone")
+
+
+def test_the_username_is_found_in_any_width_or_case() -> None:
+    with pytest.raises(InputError, match="username"):
+        check_password_strength("ＭＡＲＩＡ.lopez 2026 spring", "maria.lopez")
+
+
+@pytest.mark.parametrize(
+    "password",
     ["long enough passphrase 42", "dragon fruit on the windowsill", "2026 baseball tickets please"],
 )
 def test_a_passphrase_that_contains_a_common_word_is_accepted(password: str) -> None:
