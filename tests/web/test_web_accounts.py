@@ -143,6 +143,46 @@ def test_user_sweep_command_disables_and_reports(web_ws: Workspace) -> None:
     assert not web_ws.users.get("gone").is_active
 
 
+def test_a_running_server_sweeps_on_its_own_and_a_failed_sweep_does_not_stop_it(
+    web_ws: Workspace, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A server left running for months disables accounts as they reach the limit, not at its next
+    restart; one sweep failing (a database hiccup) is logged and the next turn sweeps."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from palermo.web.app import WebSettings, create_app
+
+    web_ws.users.add("gone", PASSWORD, "viewer", now=datetime.now(UTC) - timedelta(days=91))
+    real, calls = web_ws.users.sweep, []
+
+    def flaky(**kw: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database restarting")
+        return real(**kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(web_ws.users, "sweep", flaky)
+    app = create_app(web_ws, WebSettings(sweep_every=timedelta(milliseconds=20)))
+    with TestClient(app), caplog.at_level("WARNING", logger="palermo.web.app"):
+        deadline = time.monotonic() + 10
+        while web_ws.users.get("gone").is_active and time.monotonic() < deadline:
+            time.sleep(0.02)
+    assert not web_ws.users.get("gone").is_active and len(calls) >= 2
+    assert "the periodic account sweep failed" in caplog.text
+    assert "disabled for inactivity (no sign-in): gone" in caplog.text
+
+
+def test_palermo_serve_sweeps_every_hour(web_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    from palermo.cli.serve import serve_workspace
+
+    served = []
+    monkeypatch.setattr("uvicorn.run", lambda application, **_kw: served.append(application))
+    serve_workspace(web_ws, "127.0.0.1", 8000)
+    assert served[0].state.settings.sweep_every == timedelta(hours=1)
+
+
 # --- the last administrator -------------------------------------------------------------------
 
 
