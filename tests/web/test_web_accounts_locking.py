@@ -97,14 +97,18 @@ def _in_threads(jobs: dict[str, Callable[[], object]]) -> dict[str, str]:
 
 
 def _pause_in_guard(monkeypatch: pytest.MonkeyPatch, meet: Rendezvous) -> None:
-    """Pause ``deactivate`` / ``set_role`` at the last-administrator check, its locks held."""
-    original = UserService._keep_an_administrator
+    """Pause ``deactivate`` / ``set_role`` once they hold their locks, before the last-administrator check.
 
-    def paused(self: UserService, s: Session, *args: Any, **kwargs: Any) -> None:
+    (Before the fix the pause was in ``_keep_an_administrator``, after the account's own row was
+    locked and before the administrators' were: both tests deadlocked there.)"""
+    original = UserService._lock_with_admins
+
+    def paused(self: UserService, s: Session, *args: Any, **kwargs: Any) -> Any:
+        locked = original(self, s, *args, **kwargs)
         meet.pause(s)
-        original(self, s, *args, **kwargs)
+        return locked
 
-    monkeypatch.setattr(UserService, "_keep_an_administrator", paused)
+    monkeypatch.setattr(UserService, "_lock_with_admins", paused)
 
 
 def test_two_administrators_taken_away_at_once_do_not_deadlock(

@@ -449,7 +449,7 @@ class UserService:
         (see :meth:`_keep_an_administrator`)."""
         with self._db.transaction() as s:
             row, admins = self._lock_with_admins(s, username)
-            self._keep_an_administrator(s, row, admins, "deactivate", _now(now))
+            self._keep_an_administrator(row, admins, "deactivate", _now(now))
             row.is_active = False
             ended = self._end_all_sessions(s, row.id)
             self._record(s, actor, "user.deactivate", row.id, detail={"sessions_ended": ended})
@@ -483,16 +483,14 @@ class UserService:
             if row.role == new_role:
                 return self._public(row)
             if new_role != ADMIN_ROLE:
-                self._keep_an_administrator(s, row, admins, "demote", _now(now))
+                self._keep_an_administrator(row, admins, "demote", _now(now))
             old_role, row.role = row.role, new_role
             ended = self._end_all_sessions(s, row.id)
             detail = {"from": old_role, "to": new_role, "sessions_ended": ended}
             self._record(s, actor, "user.role", row.id, detail=detail)
             return self._public(row)
 
-    def _keep_an_administrator(
-        self, s: Session, row: User, admins: list[User], change: str, now: datetime
-    ) -> None:
+    def _keep_an_administrator(self, row: User, admins: list[User], change: str, now: datetime) -> None:
         """Refuse to deactivate or demote the last administrator anyone can sign in as (DomainError).
 
         No web page manages accounts yet (``palermo user`` at the server does, and needs no account),
@@ -513,8 +511,8 @@ class UserService:
         others = [a for a in admins if a.id != row.id and a.role == ADMIN_ROLE and self._can_sign_in(a, now)]
         if not others:
             raise DomainError(
-                f"cannot {change} {row.username!r}: it is the last active administrator; make another "
-                f"account an administrator first (palermo user role NAME admin)",
+                f"cannot {change} {row.username!r}: it is the last active administrator who can sign in; "
+                "make another account an administrator first (palermo user role NAME admin)",
                 location="username",
             )
 
