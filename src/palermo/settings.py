@@ -37,6 +37,9 @@ PRIVATE_FILE_MODE = 0o600
 DEFAULT_UPLOAD_LIMIT = 2 * 1024**3
 DEFAULT_INACTIVE_ACCOUNT_DAYS = 90
 """CJIS AC-2(3) / requirement AC-09: an account not signed in to for 90 days is disabled."""
+MAX_INACTIVE_ACCOUNT_DAYS = 90
+"""The most ``inactive_account_days`` may be: CJIS AC-2(3) allows at most 90 days, so a longer setting
+would quietly take the workspace out of the policy it is meant to meet; an office may choose fewer."""
 #: The classification an export is marked with when neither ``settings.toml`` nor ``--classification``
 #: says otherwise (MP-03). Neutral on purpose: offices write their own scheme's label
 #: (``OFFICIAL-SENSITIVE``, ``LAW ENFORCEMENT SENSITIVE``, ``TLP:AMBER+STRICT``) in ``settings.toml``.
@@ -165,10 +168,11 @@ def resolve(path: Path, *, database_url: str | None = None, master_key_file: Pat
     if (
         not isinstance(inactive_days, int)
         or isinstance(inactive_days, bool)
-        or not 1 <= inactive_days <= 3650
+        or not 1 <= inactive_days <= MAX_INACTIVE_ACCOUNT_DAYS
     ):
         raise ConfigurationError(
-            f"inactive_account_days must be a whole number of days from 1 to 3650, found {inactive_days!r}",
+            f"inactive_account_days must be a whole number of days from 1 to {MAX_INACTIVE_ACCOUNT_DAYS} "
+            f"(CJIS AC-2(3) allows at most {MAX_INACTIVE_ACCOUNT_DAYS}), found {inactive_days!r}",
             location=str(path / SETTINGS_FILE),
         )
     origin = str(path / SETTINGS_FILE)

@@ -7,6 +7,7 @@ accepting it turns the element *proven*.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,17 @@ from palermo.security.auth import Authenticator, PasswordHasher
 from palermo.store.users import UserService
 from palermo.web.app import WebSettings, create_app
 from palermo.workspace import Workspace
+
+_spec = importlib.util.spec_from_file_location(
+    "palermo_workspace_fixtures", Path(__file__).resolve().parents[1] / "store" / "workspace_fixtures.py"
+)
+assert _spec is not None and _spec.loader is not None
+_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixtures)
+
+# SQLite, and this worker's PostgreSQL schema (skipped without PALERMO_TEST_DATABASE_URL), as in tests/store
+database_url = _fixtures.database_url
+worker_database_url = _fixtures.worker_database_url
 
 PASSWORD = "long enough passphrase 42"
 CANARY_NAME = "Zqxwyvna Canarytest"
@@ -73,6 +85,24 @@ def web_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspac
     ws._users = UserService(
         ws.ctx, Authenticator(hasher=PasswordHasher(profiles.CHEAPEST), master=ws._master)
     )
+    yield ws
+    ws.close()
+
+
+def cheap_users(ws: Workspace, **policy: object) -> UserService:
+    """The workspace's account service with argon2id at its cheapest parameters (and ``policy``)."""
+    auth = Authenticator(hasher=PasswordHasher(profiles.CHEAPEST), master=ws._master)
+    return UserService(ws.ctx, auth, **policy)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def db_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, database_url: str | None) -> Iterator[Workspace]:
+    """Like ``web_ws``, once on SQLite and once on PostgreSQL: for what depends on the database's
+    locking (the last-administrator guard, the sweep, the end of a session)."""
+    monkeypatch.setenv("PALERMO_MASTER_KEY_FILE", str(tmp_path / "keys" / "master.key"))
+    monkeypatch.delenv("PALERMO_DATABASE_URL", raising=False)
+    ws = Workspace.init(tmp_path / "ws", actor="fixture", database_url=database_url)
+    ws._users = cheap_users(ws)
     yield ws
     ws.close()
 

@@ -32,6 +32,16 @@ def test_every_vendored_file_is_recorded_with_its_hash() -> None:
         assert hashlib.sha256((VENDOR / name).read_bytes()).hexdigest() == digest, name
 
 
+def test_the_licence_record_names_both_copyright_holders_and_the_origin() -> None:
+    """The list is Dropbox's (from Burnett's corpus), carried by Daniel Wolf's port: both MIT notices."""
+    notices = {p.name: p.read_text(encoding="utf-8") for p in VENDOR.glob("LICENSE-*.txt")}
+    assert any("Copyright (c) 2012-2015 Dan Wheeler and Dropbox, Inc." in text for text in notices.values())
+    assert any("Copyright (c) 2016 Daniel Wolf" in text for text in notices.values())
+    record = (VENDOR / "VENDORED.md").read_text(encoding="utf-8")
+    assert all(f"`{name}`" in record for name in notices)
+    assert "github.com/dropbox/zxcvbn" in record and "Mark Burnett" in record and "xato.net" in record
+
+
 def test_the_list_is_the_frequency_list_it_claims_to_be() -> None:
     assert len(TOP_3000) == 3000 and len(set(TOP_3000)) == 3000
     assert TOP_3000[:5] == ["123456", "password", "12345678", "qwerty", "123456789"]
@@ -58,6 +68,34 @@ def test_a_common_password_long_enough_is_refused_as_common(password: str) -> No
 def test_a_common_word_padded_to_length_with_digits_or_symbols_is_refused(password: str) -> None:
     with pytest.raises(InputError, match="most common passwords"):
         check_password_strength(password, "someone")
+
+
+@pytest.mark.parametrize(
+    "password",
+    [
+        "1234567890123",  # a listed number with a digit more
+        "123456123456",  # a listed number twice
+        "1234-5678-9012",  # separators between the digits of a listed one
+        "2026-12345678",  # a year before a listed number
+        "Ｐａｓｓｗｏｒｄ１２３４",  # fullwidth: NFKC makes it password1234
+        "ＤＲＡＧＯＮ2026!!",  # fullwidth word, padded
+        "dragondragon",  # a listed word twice
+    ],
+)
+def test_a_listed_password_repeated_extended_or_in_fullwidth_is_refused(password: str) -> None:
+    assert is_common_password(password)
+    with pytest.raises(InputError, match="most common passwords"):
+        check_password_strength(password, "someone")
+
+
+@pytest.mark.parametrize("password", ["830174926351", "4071 9935 2268 1150"])
+def test_digits_that_are_no_listed_number_are_accepted(password: str) -> None:
+    check_password_strength(password, "someone")
+
+
+def test_the_username_is_found_in_any_width_or_case() -> None:
+    with pytest.raises(InputError, match="username"):
+        check_password_strength("ＭＡＲＩＡ.lopez 2026 spring", "maria.lopez")
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pyotp
@@ -17,7 +18,7 @@ from palermo.cli.main import app
 from palermo.errors import AccessDenied, ConfigurationError
 from palermo.security.audit import AuditRecord
 from palermo.security.auth import Authenticator, PasswordHasher
-from palermo.store.users import SIGN_IN_FAILED, UserService
+from palermo.store.users import POLICY_ACTOR, SIGN_IN_FAILED, UserService
 from palermo.web.app import WebSettings, create_app
 from palermo.workspace import Workspace
 
@@ -114,8 +115,9 @@ def test_a_session_opened_by_password_alone_before_the_policy_ends_at_its_next_r
     assert app_client.get("/cases", follow_redirects=False).status_code == 200
     _strict(web_ws)  # the operator turns the policy on and restarts the server
     assert app_client.get("/cases", follow_redirects=False).status_code == 303  # back to /login
-    ended = [e for e in web_ws.audit.events() if e.action == "session.end"]
-    assert [(e.actor, e.detail) for e in ended] == [("pat", {"reason": "no_second_factor"})]
+    [ended] = [e for e in web_ws.audit.events() if e.action == "session.end"]
+    assert (ended.actor, ended.detail["reason"]) == (POLICY_ACTOR, "no_second_factor")
+    assert set(ended.detail) == {"reason", "ended_at"}
 
 
 def test_an_enrolled_accounts_session_survives_the_policy(web_ws: Workspace, app_client: TestClient) -> None:
@@ -214,3 +216,13 @@ def test_serve_says_nothing_about_enrolment_with_the_policy_off(
     web_ws.users.add("adv.b", PASSWORD, "victim_advocate")
     out, err = _serve(web_ws, monkeypatch)
     assert "adv.b" not in out + err and "two-factor" not in out + err
+
+
+def test_serve_sweeps_on_start_and_names_who_it_disabled(
+    web_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    web_ws.users.add("gone", PASSWORD, "viewer", now=datetime.now(UTC) - timedelta(days=91))
+    web_ws.users.add("here", PASSWORD, "viewer")
+    _out, err = _serve(web_ws, monkeypatch)
+    assert "gone" in err and "without a sign-in" in err and "here" not in err
+    assert not web_ws.users.get("gone").is_active and web_ws.users.get("here").is_active

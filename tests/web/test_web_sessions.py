@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from palermo.errors import AccessDenied
+from palermo.store.users import POLICY_ACTOR
 from palermo.workspace import Workspace
 
 from .conftest import PASSWORD, Seeded
@@ -55,10 +56,15 @@ def test_deactivated_user_session_is_refused(web_ws: Workspace, seeded: Seeded) 
         web_ws.users.resume_session(token, now=T0 + timedelta(seconds=5))
 
 
-@pytest.mark.parametrize(("minutes", "reason"), [(31, "idle"), (12 * 60 + 1, "expired")])
-def test_a_session_ended_by_time_is_audited(
-    web_ws: Workspace, seeded: Seeded, minutes: int, reason: str
+@pytest.mark.parametrize(
+    ("minutes", "reason", "ended_at"),
+    [(31, "idle", T0 + timedelta(minutes=30)), (12 * 60 + 1, "expired", T0 + timedelta(hours=12))],
+)
+def test_a_session_ended_by_time_is_audited_as_the_sweep_records_it(
+    web_ws: Workspace, seeded: Seeded, minutes: int, reason: str, ended_at: datetime
 ) -> None:
+    """The cookie coming back after the session ran out records the same end as the sweep would have:
+    the rules' doing (``system:policy``), with the time it ran out, not a sign-out by the person."""
     token = _start(web_ws)
     if reason == "expired":  # keep it from going idle, so only its age ends it
         for step in range(20, 12 * 60, 20):
@@ -67,9 +73,9 @@ def test_a_session_ended_by_time_is_audited(
         web_ws.users.resume_session(token, now=T0 + timedelta(minutes=minutes))
     [event] = [e for e in web_ws.audit.events() if e.action == "session.end"]
     assert (event.actor, event.object_id, event.detail) == (
-        "pat",
+        POLICY_ACTOR,
         str(web_ws.users.get("pat").id),
-        {"reason": reason},
+        {"reason": reason, "ended_at": ended_at.isoformat()},
     )
 
 

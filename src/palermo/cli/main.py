@@ -13,6 +13,7 @@ import click
 import typer
 import typer._click.exceptions as typer_click_exceptions
 from rich.markup import escape
+from sqlalchemy.exc import OperationalError
 
 from palermo.cli import analyze as analyze_cli
 from palermo.cli import audit as audit_cli
@@ -75,6 +76,16 @@ def run() -> None:
         sys.exit(exc.exit_code)
     except typer.Abort:
         err_console.print("aborted")
+        sys.exit(1)
+    except OperationalError as exc:
+        # The database broke off a transaction (PostgreSQL: a deadlock or serialisation failure with
+        # another command or the server, or a lost connection). It was rolled back whole, so saying
+        # so and asking for a re-run is the honest answer; a traceback would read as a crash.
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc).__name__
+        _fail(
+            f"the database broke off the command ({reason}); the change it was making then was rolled "
+            "back and not saved: run the command again"
+        )
         sys.exit(1)
     except UnicodeDecodeError as exc:
         # A binary or wrongly encoded input file: bad input, not a crash.

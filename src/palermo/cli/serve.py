@@ -8,6 +8,7 @@ PostgreSQL is used when ``PALERMO_DATABASE_URL`` is set, as for every other comm
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -18,15 +19,19 @@ from palermo.cli.output import console, err_console
 from palermo.workspace import Workspace
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+SWEEP_EVERY = timedelta(hours=1)
+"""How often a running server sweeps accounts and sessions (besides once at start): an account reaching
+its ``inactive_account_days`` is disabled within the hour, not at the next restart."""
 
 
 def serve_workspace(ws: Workspace, host: str, port: int) -> None:
-    """Run uvicorn on ``ws`` until interrupted (shared with ``palermo demo``)."""
+    """Run uvicorn on ``ws`` until interrupted (shared with ``palermo demo``), sweeping accounts and
+    sessions every :data:`SWEEP_EVERY`."""
     import uvicorn
 
     from palermo.web.app import WebSettings, create_app
 
-    settings = WebSettings(secure_cookies=host not in LOOPBACK)
+    settings = WebSettings(secure_cookies=host not in LOOPBACK, sweep_every=SWEEP_EVERY)
     if host not in LOOPBACK:
         err_console.print(
             f"[yellow]warning:[/] serving on {host}: put a TLS proxy in front; cookies are Secure-only."

@@ -211,7 +211,8 @@ def role(
 @app.command("sweep")
 def sweep(workspace: WorkspaceOpt = DEFAULT_WORKSPACE, as_json: AsJson = False) -> None:
     """Disable accounts not signed in to for `inactive_account_days` (default 90) and record every
-    session that ran out of time as ended. Run it daily (cron or a systemd timer)."""
+    session that ran out of time as ended. `palermo serve` does it at start and hourly; where no
+    server runs all the time, run it daily (cron or a systemd timer)."""
     with opened(workspace) as ws:
         result = ws.users.sweep()
 

@@ -24,6 +24,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -71,6 +72,9 @@ COMMON_PASSWORDS_FILE = "common-passwords-zxcvbn-4.5.0.txt"
 """The 30,000 most common passwords, most frequent first (``security/vendor/VENDORED.md`` records its
 source, licence and SHA-256): ASVS V6.2.4 asks for at least the top 3,000, checked offline."""
 _PADDING = re.compile(r"^[\W\d_]+|[\W\d_]+$")
+_SEPARATORS = re.compile(r"[\W_]+")
+MIN_LISTED_PART = 6
+"""The shortest listed number :func:`is_common_password` looks for at either end of a longer all-digit one."""
 
 
 @lru_cache(maxsize=1)
@@ -80,17 +84,49 @@ def common_passwords() -> frozenset[str]:
     return frozenset(line for line in text.splitlines() if line) | CONTEXT_PASSWORDS
 
 
+def normalised(password: str) -> str:
+    """The form passwords are compared in: NFKC (fullwidth ``Ｐａｓｓ`` is ``Pass``, ligatures are
+    letters) and case-folded, so a listed password typed in another script width or case is still it."""
+    return unicodedata.normalize("NFKC", password).casefold()
+
+
 def is_common_password(password: str) -> bool:
-    """True when ``password`` is on the blocklist, ignoring case, or is a listed word of four or more
-    letters with only digits, spaces or symbols around it (``Dragon2026!``, ``password1234``): the
-    12-character minimum alone would let a listed word through by padding it, which is the first
-    thing a guesser tries."""
-    lowered = password.lower()
+    """True when ``password`` is on the blocklist, ignoring case and character width, or is made of a
+    listed one the way guessers make them (the 12-character minimum alone would let a listed password
+    through padded to length, which is the first thing a guesser tries):
+
+    * a listed word of four or more letters with only digits, spaces or symbols around it
+      (``Dragon2026!``, ``password1234``), or such a word repeated (``dragondragon``);
+    * for a password without letters: its digits a listed number repeated (``123456123456``), or
+      starting or ending with a listed number that makes up at least half of it
+      (``1234567890123``, ``2026-123456``)."""
+    text = normalised(password)
     listed = common_passwords()
-    if lowered in listed:
+    if text in listed:
         return True
-    core = _PADDING.sub("", lowered)
-    return len(core) >= 4 and core in listed
+    core = _PADDING.sub("", text)
+    if len(core) >= 4:
+        return core in listed or _repeats_listed(core, listed)
+    if any(c.isalpha() for c in text):
+        return False
+    digits = _SEPARATORS.sub("", text)
+    return digits in listed or _repeats_listed(digits, listed) or _ends_in_listed(digits, listed)
+
+
+def _repeats_listed(text: str, listed: frozenset[str]) -> bool:
+    """True when ``text`` is a listed password written two or more times over."""
+    for size in range(1, len(text) // 2 + 1):
+        times, rest = divmod(len(text), size)
+        if not rest and text[:size] * times == text and text[:size] in listed:
+            return True
+    return False
+
+
+def _ends_in_listed(digits: str, listed: frozenset[str]) -> bool:
+    """True when a listed number of at least :data:`MIN_LISTED_PART` digits, and at least half the
+    whole, begins or ends ``digits``: what is left is a short guessable tail (a year, a count)."""
+    least = max(MIN_LISTED_PART, (len(digits) + 1) // 2)
+    return any(digits[:k] in listed or digits[-k:] in listed for k in range(least, len(digits)))
 
 
 @dataclass(frozen=True)
@@ -141,12 +177,13 @@ def check_password_strength(password: str, username: str) -> None:
         raise InputError(f"must be at least {PASSWORD_MIN_LENGTH} characters long", location="password")
     if len(password) > PASSWORD_MAX_LENGTH:
         raise InputError(f"must be at most {PASSWORD_MAX_LENGTH} characters long", location="password")
-    lowered = password.lower()
-    if lowered == username.lower() or (len(username) >= 4 and username.lower() in lowered):
+    lowered, name = normalised(password), normalised(username)
+    if lowered == name or (len(name) >= 4 and name in lowered):
         raise InputError("must not contain the username", location="password")
     if is_common_password(password):
         raise InputError(
-            "is one of the most common passwords (or one with digits or symbols added); choose a passphrase",
+            "is one of the most common passwords (or one with digits or symbols added, or repeated); "
+            "choose a passphrase",
             location="password",
         )
     if len(set(password)) < 4:

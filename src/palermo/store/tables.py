@@ -266,7 +266,7 @@ class User(Base):
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column()
-    #: When the account was last re-enabled (revision 0006): the 90-day inactivity clock starts at the
+    #: When the account was last re-enabled (revision 0007): the 90-day inactivity clock starts at the
     #: newest of this, ``created_at`` and ``last_login_at``.
     active_since: Mapped[datetime | None] = mapped_column()
 

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from palermo.errors import (
@@ -321,7 +321,10 @@ class UserService:
             row.failures_since = None
             self._record(s, row.username, "login", row.id, detail=detail)
             return row
-        if not locked:
+        if not locked and row.is_active:
+            # a disabled account cannot sign in whatever is typed, so its failures are recorded but
+            # not counted: otherwise the attempts that find an account just disabled for inactivity
+            # would lock it, and re-enabling it would hand back a locked account
             state = self._auth.register_failure(row.failed_logins, row.failures_since, now)
             row.failed_logins, row.failures_since = state.failed_logins, state.window_started_at
             row.locked_until = LOCKED_FOREVER if state.locked else None
@@ -438,15 +441,15 @@ class UserService:
             self._record(s, actor, "user.password", row.id, detail={"sessions_ended": ended})
             return self._public(row)
 
-    def deactivate(self, username: str, *, actor: str = "system") -> UserPublic:
+    def deactivate(self, username: str, *, actor: str = "system", now: datetime | None = None) -> UserPublic:
         """Disable an account and kill all of its sessions at once (ASVS V7.4.2, CJIS AC-2(13)).
 
         Case memberships are kept, so :meth:`activate` restores exactly the old access; to take a case
         away for good, :meth:`remove_member` as well. DomainError for the last active administrator
         (see :meth:`_keep_an_administrator`)."""
         with self._db.transaction() as s:
-            row = self._row(s, username, lock=True)
-            self._keep_an_administrator(s, row, "deactivate")
+            row, admins = self._lock_with_admins(s, username)
+            self._keep_an_administrator(row, admins, "deactivate", _now(now))
             row.is_active = False
             ended = self._end_all_sessions(s, row.id)
             self._record(s, actor, "user.deactivate", row.id, detail={"sessions_ended": ended})
@@ -456,50 +459,93 @@ class UserService:
         """Re-enable a deactivated account (its password, lock state and memberships are unchanged).
 
         The 90-day inactivity clock starts again now (``active_since``): an account disabled for
-        inactivity would otherwise be disabled again at its next sign-in attempt."""
+        inactivity would otherwise be disabled again at its next sign-in attempt. InputError for an
+        account that is already active: re-enabling it would silently restart that clock, keeping an
+        unused account alive past the limit (AC-09) without anyone having meant to."""
         with self._db.transaction() as s:
             row = self._row(s, username, lock=True)
+            if row.is_active:
+                raise InputError(f"user {username!r} is already active", location="username")
             row.is_active, row.active_since = True, _now(now)
             self._record(s, actor, "user.activate", row.id)
             return self._public(row)
 
-    def set_role(self, username: str, role: str, *, actor: str = "system") -> UserPublic:
+    def set_role(
+        self, username: str, role: str, *, actor: str = "system", now: datetime | None = None
+    ) -> UserPublic:
         """Give the account another role and end its sessions: the next sign-in carries the new
         permissions, and a role change asks for re-authentication (CJIS IA-11). InputError for an
         unknown role, DomainError when it would demote the last active administrator. Audited as
         ``user.role`` with the old and new role; the same role again changes and records nothing."""
         new_role = self._auth.check_role(role)
         with self._db.transaction() as s:
-            row = self._row(s, username, lock=True)
+            row, admins = self._lock_with_admins(s, username)
             if row.role == new_role:
                 return self._public(row)
             if new_role != ADMIN_ROLE:
-                self._keep_an_administrator(s, row, "demote")
+                self._keep_an_administrator(row, admins, "demote", _now(now))
             old_role, row.role = row.role, new_role
             ended = self._end_all_sessions(s, row.id)
             detail = {"from": old_role, "to": new_role, "sessions_ended": ended}
             self._record(s, actor, "user.role", row.id, detail=detail)
             return self._public(row)
 
-    def _keep_an_administrator(self, s: Session, row: User, change: str) -> None:
-        """Refuse to deactivate or demote the last active administrator (DomainError).
+    def _keep_an_administrator(self, row: User, admins: list[User], change: str, now: datetime) -> None:
+        """Refuse to deactivate or demote the last administrator anyone can sign in as (DomainError).
 
-        Without one nobody can manage accounts from the web, and the mistake would only show when an
-        account needs locking out in a hurry. Every active administrator's row is locked first, so two
-        administrators deactivating each other at once cannot both succeed. Accounts are never deleted
-        (usernames are not reused, CJIS IA-4(d)), so there is no removal to guard. The inactivity
-        policy is not held back by this: an administrator account unused for 90 days is exactly what
-        AC-2(3) disables, and ``palermo user activate`` at the server re-enables it."""
-        if row.role != ADMIN_ROLE or not row.is_active:
+        No web page manages accounts yet (``palermo user`` at the server does, and needs no account),
+        but ``admin`` is the role meant to hold account administration (``user:admin``), and a slip
+        that leaves a workspace with none would only show when one is needed. Only administrators
+        who can actually sign in count (:meth:`_can_sign_in`): active, not locked, not past the
+        inactivity limit and, under ``require_second_factor``, enrolled; an administrator who
+        cannot sign in is no way out, and taking one away takes nothing away, so it is allowed.
+
+        ``admins`` are the active administrators the caller locked with the account
+        (:meth:`_lock_with_admins`), so two administrators deactivating each other at once cannot
+        both succeed. Accounts are never deleted (usernames are not reused, CJIS IA-4(d)), so there
+        is no removal to guard. The inactivity policy is not held back by this: an administrator
+        account unused for 90 days is exactly what AC-2(3) disables, and ``palermo user activate``
+        at the server re-enables it."""
+        if row.role != ADMIN_ROLE or not self._can_sign_in(row, now):
             return
-        active_admins = select(User.id).where(User.role == ADMIN_ROLE, User.is_active.is_(True))
-        others = [i for i in s.scalars(active_admins.with_for_update()) if i != row.id]
+        others = [a for a in admins if a.id != row.id and a.role == ADMIN_ROLE and self._can_sign_in(a, now)]
         if not others:
             raise DomainError(
-                f"cannot {change} {row.username!r}: it is the last active administrator; make another "
-                f"account an administrator first (palermo user role NAME admin)",
+                f"cannot {change} {row.username!r}: it is the last active administrator who can sign in; "
+                "make another account an administrator first (palermo user role NAME admin)",
                 location="username",
             )
+
+    def _can_sign_in(self, row: User, now: datetime) -> bool:
+        """Whether the account's owner could sign in now, given the right password (and code)."""
+        return (
+            row.is_active
+            and not self._auth.is_locked(row.locked_until, now)
+            and not self._inactive(row, now)
+            and not self._lacks_required_factor(row)
+        )
+
+    def _lock_with_admins(self, s: Session, username: str) -> tuple[User, list[User]]:
+        """Lock the account and every active administrator in one statement, in username order, and
+        return the account and those administrators.
+
+        One order for every transaction that locks several accounts, the same as :meth:`sweep`'s:
+        on PostgreSQL, rows are locked one at a time, and two transactions taking the same rows in
+        different orders deadlock (one is killed with an error). Locking the account first and the
+        administrators after did exactly that against a sweep or another ``deactivate``/``role``."""
+        query = (
+            select(User)
+            .where(or_(User.username == username, and_(User.role == ADMIN_ROLE, User.is_active.is_(True))))
+            .order_by(User.username)
+            .with_for_update()
+        )
+        rows = list(s.scalars(query))
+        row = next((r for r in rows if r.username == username), None)
+        if row is None:
+            raise NotFoundError(f"no user {username!r}", location="username")
+        # a row another transaction changed while this one waited comes back as changed (PostgreSQL
+        # re-checks it against the condition), so the list below is the administrators as they are now
+        return row, [r for r in rows if r.role == ADMIN_ROLE and r.is_active]
 
     def _inactive(self, row: User, now: datetime) -> bool:
         """True for an enabled account whose last sign-in (or creation, or re-enabling, whichever is
@@ -547,23 +593,34 @@ class UserService:
             query = query.where(WebSession.user_id == user_id)
         count = 0
         for sess in list(s.scalars(query.with_for_update())):
-            user = s.get(User, sess.user_id)
-            created, seen = _utc(sess.created_at), _utc(sess.last_seen_at)
-            reason = self._auth.session_end_reason(created, seen, now)
-            ended_at = self._auth.session_ends_at(created, seen)
-            if reason is None and now >= _utc(sess.expires_at):
-                reason, ended_at = "expired", _utc(sess.expires_at)
-            if reason is None and (user is None or not user.is_active):
-                reason, ended_at = "inactive", now
-            if reason is None and user is not None and self._lacks_required_factor(user):
-                reason, ended_at = "no_second_factor", now
-            if reason is None:
-                continue
-            s.delete(sess)
-            detail = {"reason": reason, "ended_at": ended_at.isoformat()}
-            self._record(s, POLICY_ACTOR, "session.end", sess.user_id, detail=detail)
-            count += 1
+            ended = self._why_ended(sess, s.get(User, sess.user_id), now)
+            if ended is not None:
+                self._record_end(s, sess, *ended)
+                count += 1
         return count
+
+    def _why_ended(self, sess: WebSession, user: User | None, now: datetime) -> tuple[str, datetime] | None:
+        """Why the session is no longer valid at ``now`` and when it stopped being valid, or None while
+        it is: idle or expired (at the time it ran out), its account disabled or gone, or the account
+        lacks the second factor the policy now requires (both noticed now)."""
+        created, seen = _utc(sess.created_at), _utc(sess.last_seen_at)
+        reason = self._auth.session_end_reason(created, seen, now)
+        if reason is not None:
+            return reason, self._auth.session_ends_at(created, seen)
+        if now >= _utc(sess.expires_at):
+            return "expired", _utc(sess.expires_at)
+        if user is None or not user.is_active:
+            return "inactive", now
+        if self._lacks_required_factor(user):  # opened by password alone before the policy was on
+            return "no_second_factor", now
+        return None
+
+    def _record_end(self, s: Session, sess: WebSession, reason: str, ended_at: datetime) -> None:
+        """Delete a session that ran out and record its end as the workspace's rules' doing, the same
+        whether the sweep, the account's next sign-in or the cookie coming back noticed it."""
+        s.delete(sess)
+        detail = {"reason": reason, "ended_at": ended_at.isoformat()}
+        self._record(s, POLICY_ACTOR, "session.end", sess.user_id, detail=detail)
 
     @staticmethod
     def _end_all_sessions(s: Session, user_id: int) -> int:
@@ -636,30 +693,25 @@ class UserService:
                 and not self._lacks_required_factor(user)
             ):
                 return ActiveSession(digest, self._public(user, now), sess.csrf_token)
-        # Otherwise end or touch it, re-checked under the write lock (another request may have won).
+        # Otherwise end or touch it, re-checked holding the row: a sweep, a sign-out or another request
+        # ending the same session at the same moment waits, then finds it gone (one end recorded).
         with self._db.transaction() as s:
-            sess = s.get(WebSession, digest)
+            sess = s.get(WebSession, digest, with_for_update=True)
             if sess is None:
                 raise AccessDenied("not signed in")
             user = s.get(User, sess.user_id)
-            reason = self._auth.session_end_reason(sess.created_at, sess.last_seen_at, now)
-            if reason is None and user is not None and self._lacks_required_factor(user):
-                reason = "no_second_factor"  # opened by password alone before the policy was on
-            if not (reason or user is None or not user.is_active or now >= sess.expires_at):
-                if now - sess.last_seen_at >= TOUCH_EVERY:
+            ended = self._why_ended(sess, user, now)
+            if ended is None and user is not None:
+                if now - _utc(sess.last_seen_at) >= TOUCH_EVERY:
                     sess.last_seen_at = now
                 return ActiveSession(digest, self._public(user, now), sess.csrf_token)
-            s.delete(sess)  # committed when the block ends; raising inside it would roll it back
-            why = reason or ("expired" if user is not None and user.is_active else "inactive")
-            self._record(
-                s,
-                user.username if user is not None else "system",
-                "session.end",
-                sess.user_id,
-                detail={"reason": why},
-            )
-        ended = "after 30 minutes without activity" if reason == "idle" else "because it expired"
-        raise AccessDenied(f"your session ended {ended}; please sign in again")
+            reason, ended_at = ended if ended is not None else ("inactive", now)
+            # recorded as the sweep records it (system:policy, ended_at): the rules ended it, at the
+            # time it ran out, and the person whose cookie came back did not sign out
+            self._record_end(s, sess, reason, ended_at)
+        # committed above: raising inside the block would roll the end back
+        why = "after 30 minutes without activity" if reason == "idle" else "because it expired"
+        raise AccessDenied(f"your session ended {why}; please sign in again")
 
     def _lacks_required_factor(self, row: User) -> bool:
         """True when the policy requires a second factor and the account has none enrolled."""
@@ -677,7 +729,8 @@ class UserService:
         if not token:
             return
         with self._db.transaction() as s:
-            sess = s.get(WebSession, self._auth.hash_token(token))
+            # held, so a sweep or request ending it at the same moment leaves one end in the log
+            sess = s.get(WebSession, self._auth.hash_token(token), with_for_update=True)
             if sess is None:
                 return
             user = s.get(User, sess.user_id)

@@ -9,9 +9,12 @@ frames, and scripts are restricted to this origin, so the vendored assets are al
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,6 +30,8 @@ from palermo.web import errors
 from palermo.web.deps import Principal
 from palermo.web.routes import analytics, api, auth, calculators, cases, evidence, law, proof
 from palermo.web.views import forget_recorded_victims
+
+_log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).with_name("static")
 DEFAULT_UPLOAD_LIMIT = 256 * 1024 * 1024
@@ -89,6 +94,11 @@ class WebSettings:
     threads do not add throughput to these CPU-bound handlers; they add lock hand-offs (every
     database call or ``stat`` releases the interpreter lock and then queues to get it back) and
     database connections beyond the pool. A few threads keep slow requests from blocking fast ones."""
+    sweep_every: timedelta | None = None
+    """Run the workspace's account sweep (``ws.users.sweep``: accounts unused for
+    ``inactive_account_days`` disabled, sessions that ran out recorded as ended) this often while
+    serving; None (tests, embedding) never. ``palermo serve`` sweeps at start and sets it, so a server
+    left running for months still disables unused accounts without a cron job."""
 
 
 def _version() -> str:
@@ -100,16 +110,45 @@ def _version() -> str:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Size the handler thread pool (see :attr:`WebSettings.worker_threads`) for the server's life, and
-    drop the victims' values held for redaction when it ends."""
+    """Size the handler thread pool (see :attr:`WebSettings.worker_threads`) for the server's life, run
+    the periodic account sweep if asked (:attr:`WebSettings.sweep_every`), and drop the victims'
+    values held for redaction when it ends."""
     limiter = anyio.to_thread.current_default_thread_limiter()
     previous = limiter.total_tokens
     limiter.total_tokens = app.state.settings.worker_threads
+    every = app.state.settings.sweep_every
+    sweeper = asyncio.create_task(_sweep_periodically(app, every)) if every else None
     try:
         yield
     finally:
+        if sweeper is not None:
+            sweeper.cancel()
+            with suppress(asyncio.CancelledError):
+                await sweeper
         limiter.total_tokens = previous
         forget_recorded_victims(app.state.workspace)
+
+
+async def _sweep_periodically(app: FastAPI, every: timedelta) -> None:
+    """Sweep the workspace's accounts every ``every``, in a worker thread (it is one short database
+    transaction, the same as ``palermo user sweep``). A failed sweep is logged and tried again at the
+    next turn rather than stopping the server: the next sign-in applies the rules to its own account
+    in any case. Usernames are logged as ``palermo serve`` prints them at start; nothing else."""
+    while True:
+        await asyncio.sleep(every.total_seconds())
+        try:
+            result = await anyio.to_thread.run_sync(app.state.workspace.users.sweep)
+        except Exception as exc:  # one line for the operator, as the CLI gives: not a traceback
+            reason = (str(exc).strip().splitlines() or [""])[0]
+            _log.error(
+                "the periodic account sweep failed (%s: %s); it runs again in %s",
+                type(exc).__name__,
+                reason,
+                every,
+            )
+            continue
+        if result.disabled:
+            _log.warning("disabled for inactivity (no sign-in): %s", ", ".join(result.disabled))
 
 
 def create_app(workspace: Any, settings: WebSettings | None = None) -> FastAPI:
