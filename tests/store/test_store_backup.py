@@ -472,3 +472,85 @@ def test_the_container_refuses_chunks_moved_dropped_cut_or_appended(alter: Any, 
     assert OpeningReader(io.BytesIO(data), PASSPHRASE, "ok").read() == bytes(range(48))
     with pytest.raises(IntegrityError, match=message):
         OpeningReader(io.BytesIO(alter(data, start)), PASSPHRASE, "altered").read()
+
+
+def _forged(kdf: dict[str, Any]) -> bytes:
+    """A container header anyone can write without the passphrase, with the given KDF settings."""
+    import base64
+    import struct
+
+    from palermo.security.container import MAGIC
+
+    header = json.dumps(
+        {
+            "cipher": "AES-256-GCM",
+            "chunk_bytes": 1 << 20,
+            "nonce_prefix": base64.b64encode(os.urandom(7)).decode(),
+            "kdf": {"name": "argon2id", "salt": base64.b64encode(os.urandom(16)).decode(), **kdf},
+        }
+    ).encode()
+    return MAGIC + struct.pack(">I", len(header)) + header + os.urandom(32) + os.urandom(64)
+
+
+@pytest.mark.parametrize(
+    ("kdf", "field"),
+    [
+        ({"time_cost": 64, "memory_kib": 65536, "parallelism": 4}, "time_cost"),  # minutes of work
+        ({"time_cost": 0, "memory_kib": 65536, "parallelism": 4}, "time_cost"),
+        ({"time_cost": 1, "memory_kib": 4 * 1024 * 1024, "parallelism": 4}, "memory_kib"),  # 4 GiB
+        ({"time_cost": 1, "memory_kib": 64, "parallelism": 1}, "memory_kib"),  # below the default
+        ({"time_cost": 1, "memory_kib": 800000, "parallelism": 100000}, "parallelism"),  # threads fail
+        ({"time_cost": 1, "memory_kib": 65536, "parallelism": 0}, "parallelism"),  # too few lanes
+        ({"time_cost": True, "memory_kib": 65536, "parallelism": 4}, "time_cost"),
+        ({"time_cost": "3", "memory_kib": 65536, "parallelism": 4}, "time_cost"),
+    ],
+    ids=["time-64", "time-0", "memory-4g", "memory-64k", "lanes-100000", "lanes-0", "time-bool", "time-str"],
+)
+def test_a_forged_header_with_costs_out_of_bounds_is_refused_before_deriving(
+    kdf: dict[str, Any], field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The KDF costs are read before the header MAC can be checked: a forged header must cost nothing."""
+    import io
+
+    from palermo.errors import IntegrityError
+    from palermo.security import container
+
+    def never(*_args: object, **_kwargs: object) -> bytes:
+        raise AssertionError("argon2 ran on a forged header's costs")
+
+    monkeypatch.setattr(container, "hash_secret_raw", never)
+    with pytest.raises(IntegrityError, match=f"{field} = .* is outside") as raised:
+        container.OpeningReader(io.BytesIO(_forged(kdf)), PASSPHRASE, "forged.pbak")
+    assert raised.value.location == "forged.pbak"
+
+
+def test_costs_argon2_cannot_run_are_an_integrity_error_not_a_traceback(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from argon2.exceptions import HashingError
+
+    from palermo.security import container
+
+    def failing(*_args: object, **_kwargs: object) -> bytes:
+        raise HashingError("Threading failure")
+
+    monkeypatch.setattr(container, "hash_secret_raw", failing)
+    forged = tmp_path / "forged.pbak"
+    forged.write_bytes(_forged({"time_cost": 3, "memory_kib": 65536, "parallelism": 16}))
+    code, _stdout, err = cli("backup", "verify", str(forged), "-w", str(tmp_path / "none"))
+    assert code == 1 and "cannot be run here" in err and "Threading failure" in err
+    assert "Traceback" not in err
+
+
+def test_the_passphrase_is_nfc_normalised_before_the_kdf() -> None:
+    """'é' typed as one code point or as e + combining accent is the same passphrase."""
+    import io
+
+    from palermo.security.container import OpeningReader, SealingWriter
+
+    composed, decomposed = "caf\u00e9 au lait noir", "cafe\u0301 au lait noir"
+    buffer = io.BytesIO()
+    writer = SealingWriter(buffer, composed)
+    writer.write(b"payload")
+    writer.close()
+    assert OpeningReader(io.BytesIO(buffer.getvalue()), decomposed, "nfc").read() == b"payload"
