@@ -43,33 +43,35 @@ import sqlite3
 import tarfile
 import tempfile
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import duckdb
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, delete, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from palermo import __version__
-from palermo.errors import ConfigurationError, InputError, IntegrityError
+from palermo.errors import ConfigurationError, InputError, IntegrityError, PalermoError
 from palermo.security.audit import AUDIT, AuditLog
 from palermo.security.container import OpeningReader, SealingWriter, check_passphrase
-from palermo.security.crypto import CASE_KEYS, MasterKey
+from palermo.security.crypto import CASE_KEYS, MasterKey, read_shreds, shred_list_file
 from palermo.settings import (
     ANALYTICS_FILE,
     DATABASE_FILE,
     EVIDENCE_DIR,
     PRIVATE_DIR_MODE,
     PRIVATE_FILE_MODE,
+    SETTING_KEYS,
     SETTINGS_FILE,
-    private_folder,
+    default_master_key_file,
     read_master_key,
     resolve,
     write_settings,
@@ -83,6 +85,7 @@ PREFIX = "workspace/"
 SUFFIX = ".pbak"
 PASSPHRASE_ENV = "PALERMO_BACKUP_PASSPHRASE"
 _BLOB = re.compile(rf"{EVIDENCE_DIR}/([0-9a-f]{{2}})/([0-9a-f]{{2}})/([0-9a-f]{{64}})")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1024 * 1024
 
 POSTGRES_REFUSAL = (
@@ -506,7 +509,82 @@ def _manifest(member: tarfile.TarInfo | None, archive: tarfile.TarFile, name: st
             f"is backup format version {manifest.get('version')}; this Palermo reads {FORMAT_VERSION}",
             location=name,
         )
+    _check_manifest(manifest, name)
     return manifest
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_manifest(manifest: dict[str, Any], name: str) -> None:
+    """Refuse a manifest of the wrong shape (IntegrityError), and any file it lists that a workspace
+    does not hold: only ``settings.toml``, ``palermo.db``, ``analytics.duckdb`` and evidence originals
+    named by their own SHA-256. An authentic container is only as trustworthy as whoever had the
+    passphrase; it must not plant a ``.bashrc``, a script under ``evidence/tmp/``, a ``-journal`` or a
+    ``.wal`` that the databases would replay, nor a blob under a name that is not its digest."""
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise IntegrityError(f"its manifest is malformed: {what}", location=name)
+
+    for field in ("backup_id", "created_at", "created_by"):
+        need(isinstance(manifest.get(field), str), f"{field} is not text")
+    workspace: Any = manifest.get("workspace")
+    need(isinstance(workspace, dict) and isinstance(workspace.get("path"), str), "workspace.path")
+    for field in ("schema_revision", "master_key_id"):
+        need(isinstance(workspace.get(field), str | None), f"workspace.{field}")
+    audit: Any = manifest.get("audit")
+    need(isinstance(audit, dict), "audit")
+    need(_is_int(audit.get("events")), "audit.events")
+    need(audit.get("head_seq") is None or _is_int(audit.get("head_seq")), "audit.head_seq")
+    for field in ("genesis", "head_hash"):
+        need(isinstance(audit.get(field), str | None), f"audit.{field}")
+    tables: Any = manifest.get("tables")
+    need(isinstance(tables, dict), "tables")
+    for group in ("case_store", "analytics"):
+        counts: Any = tables.get(group)
+        need(
+            isinstance(counts, dict) and all(isinstance(k, str) and _is_int(v) for k, v in counts.items()),
+            f"tables.{group}",
+        )
+    keys: Any = manifest.get("keys")
+    need(isinstance(keys, list), "keys")
+    for key in keys:
+        need(
+            isinstance(key, dict)
+            and _is_int(key.get("case_id"))
+            and _is_int(key.get("version"))
+            and isinstance(key.get("case"), str | None),
+            f"keys entry {key!r}",
+        )
+    files: Any = manifest.get("files")
+    need(isinstance(files, list), "files")
+    seen: set[str] = set()
+    for entry in files:
+        need(
+            isinstance(entry, dict)
+            and isinstance(entry.get("path"), str)
+            and _is_int(entry.get("size"))
+            and entry["size"] >= 0
+            and isinstance(entry.get("sha256"), str)
+            and _HEX64.fullmatch(entry["sha256"]) is not None,
+            f"files entry {entry!r}",
+        )
+        path = entry["path"]
+        blob = _BLOB.fullmatch(path)
+        allowed = path in (SETTINGS_FILE, DATABASE_FILE, ANALYTICS_FILE) or (
+            blob is not None and blob[3] == entry["sha256"] and blob[3][:4] == blob[1] + blob[2]
+        )
+        if not allowed:
+            raise IntegrityError(
+                f"its manifest lists {path!r}, which a workspace does not hold (only settings.toml, "
+                "palermo.db, analytics.duckdb and evidence/ab/cd/<its own SHA-256>): refused",
+                location=name,
+            )
+        need(path not in seen, f"{path} is listed twice")
+        seen.add(path)
+    need(DATABASE_FILE in seen and SETTINGS_FILE in seen, "it lists no palermo.db or no settings.toml")
 
 
 def _walk(
@@ -517,7 +595,11 @@ def _walk(
     name = str(file)
     if not file.is_file():
         raise InputError(f"{file} is not a file", location="FILE")
-    with file.open("rb") as raw:
+    try:
+        raw_file = file.open("rb")
+    except OSError as exc:
+        raise InputError(f"{file} cannot be read ({exc.strerror})", location="FILE") from None
+    with raw_file as raw:
         reader = OpeningReader(raw, passphrase, name)
         buffered = io.BufferedReader(reader, buffer_size=_CHUNK)
         try:
@@ -610,31 +692,45 @@ def shredded_keys(manifest: dict[str, Any], workspace: Path) -> tuple[list[dict[
     same event); a key counts as shredded when the workspace no longer has it and a ``case.key.shred``
     of its case was recorded after the backup's audit head.
     """
+    flagged, note, _compared = _shredded_in_workspace(manifest, workspace)
+    return flagged, note
+
+
+def _shredded_in_workspace(
+    manifest: dict[str, Any], workspace: Path
+) -> tuple[list[dict[str, Any]], str, bool]:
+    """:func:`shredded_keys`, and whether the comparison could be made at all."""
     path = Path(workspace).expanduser().resolve()
     if not (path / SETTINGS_FILE).exists():
-        return [], f"no workspace at {path} to compare keys with"
-    db = Database(resolve(path).database_url)
+        return [], f"no workspace at {path} to compare keys with", False
     try:
-        with db.read() as session:
-            genesis = session.execute(select(AUDIT.c.hash).where(AUDIT.c.seq == 1)).scalar()
-            if genesis is None or genesis != manifest["audit"].get("genesis"):
-                return (
-                    [],
-                    f"{path} is not the workspace this backup was made of (its audit log begins elsewhere)",
-                )
-            live = {
-                (int(c), int(v))
-                for c, v in session.execute(select(CASE_KEYS.c.case_id, CASE_KEYS.c.version)).all()
-            }
-            shreds = session.execute(
-                select(AUDIT.c.case_id, AUDIT.c.seq, AUDIT.c.at, AUDIT.c.actor)
-                .where(
-                    AUDIT.c.action == "case.key.shred", AUDIT.c.seq > (manifest["audit"].get("head_seq") or 0)
-                )
-                .order_by(AUDIT.c.seq)
-            ).all()
-    finally:
-        db.dispose()
+        db = Database(resolve(path).database_url)
+        try:
+            with db.read() as session:
+                genesis = session.execute(select(AUDIT.c.hash).where(AUDIT.c.seq == 1)).scalar()
+                if genesis is None or genesis != manifest["audit"].get("genesis"):
+                    return (
+                        [],
+                        f"{path} is not the workspace this backup was made of "
+                        "(its audit log begins elsewhere)",
+                        False,
+                    )
+                live = {
+                    (int(c), int(v))
+                    for c, v in session.execute(select(CASE_KEYS.c.case_id, CASE_KEYS.c.version)).all()
+                }
+                shreds = session.execute(
+                    select(AUDIT.c.case_id, AUDIT.c.seq, AUDIT.c.at, AUDIT.c.actor)
+                    .where(
+                        AUDIT.c.action == "case.key.shred",
+                        AUDIT.c.seq > (manifest["audit"].get("head_seq") or 0),
+                    )
+                    .order_by(AUDIT.c.seq)
+                ).all()
+        finally:
+            db.dispose()
+    except (PalermoError, SQLAlchemyError, OSError) as exc:
+        return [], f"the workspace at {path} could not be read to compare keys ({exc})", False
     shredded = {int(case_id): (seq, at, actor) for case_id, seq, at, actor in shreds if case_id is not None}
     flagged = []
     for key in manifest["keys"]:
@@ -649,9 +745,84 @@ def shredded_keys(manifest: dict[str, Any], workspace: Path) -> tuple[list[dict[
                     "shredded_at": at.isoformat() if hasattr(at, "isoformat") else str(at),
                     "audit_seq": seq,
                     "by": actor,
+                    "source": f"workspace {path}",
                 }
             )
-    return flagged, f"keys compared with {path}"
+    return flagged, f"keys compared with {path}", True
+
+
+def _shredded_in_lists(
+    manifest: dict[str, Any], key_files: list[Path]
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """The keys the backup holds whose case a shred list (beside a master key file) says was shredded
+    after the backup's audit head; the lists read, and notes on those missing."""
+    genesis = manifest["audit"].get("genesis")
+    head = manifest["audit"].get("head_seq") or 0
+    flagged: list[dict[str, Any]] = []
+    read: list[str] = []
+    notes: list[str] = []
+    seen: set[Path] = set()
+    for key_file in key_files:
+        key_file = Path(key_file).expanduser().resolve()
+        if key_file in seen:
+            continue
+        seen.add(key_file)
+        entries = read_shreds(key_file)
+        if entries is None:
+            notes.append(f"no shred list at {shred_list_file(key_file)}")
+            continue
+        read.append(f"shred list {shred_list_file(key_file)}")
+        for entry in entries:
+            seq: Any = entry.get("audit_seq")
+            if entry["workspace_genesis"] != genesis or (_is_int(seq) and seq <= head):
+                continue  # another workspace's, or a shred the backup already reflects
+            flagged += [
+                {
+                    "case": key.get("case"),
+                    "case_id": key["case_id"],
+                    "version": key["version"],
+                    "shredded_at": str(entry.get("at")),
+                    "audit_seq": seq,
+                    "by": entry.get("by"),
+                    "source": f"shred list {shred_list_file(key_file)}",
+                }
+                for key in manifest["keys"]
+                if int(key["case_id"]) == entry["case_id"]
+            ]
+    return flagged, read, notes
+
+
+def known_shreds(manifest: dict[str, Any], workspace: Path | None, key_files: list[Path]) -> dict[str, Any]:
+    """Every key the backup holds that was crypto-shredded after it was made, as far as can be known.
+
+    Two sources, because the workspace the backup was made of is often exactly what was lost: that
+    workspace (``workspace``, by default the path in the manifest, if it is there with the same audit
+    genesis), and the shred lists kept beside the master key files (outside every workspace). When
+    neither is there, ``known`` is False: a key shredded since the backup cannot be told from one that
+    never was, and the caller must say so.
+    """
+    place = Path(workspace) if workspace is not None else Path(manifest["workspace"]["path"])
+    flagged, note, compared = _shredded_in_workspace(manifest, place)
+    from_lists, lists, missing = _shredded_in_lists(manifest, key_files)
+    merged: dict[tuple[int, int], dict[str, Any]] = {}
+    for key in [*flagged, *from_lists]:
+        merged.setdefault((key["case_id"], key["version"]), key)
+    sources = ([f"workspace {place.expanduser().resolve()}"] if compared else []) + lists
+    known = bool(sources)
+    if known:
+        summary = "shredded keys checked against " + ", ".join(sources)
+    else:
+        summary = (
+            "CANNOT TELL which case keys were crypto-shredded since this backup was made: "
+            + "; ".join([note, *missing])
+            + ". Any such key is back, and its victims' identities can be decrypted again (MP-02)"
+        )
+    return {
+        "keys": sorted(merged.values(), key=lambda k: (k["case_id"], k["version"])),
+        "sources": sources,
+        "known": known,
+        "note": summary,
+    }
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -661,6 +832,8 @@ def verify(file: Path, passphrase: str, *, workspace: Path | None = None) -> dic
     """Decrypt and check the whole backup; raises IntegrityError naming the first thing that is wrong.
 
     The case store is checked in memory (``sqlite3`` deserialize): nothing of it is written to disk.
+    Keys shredded since the backup are looked for in ``workspace`` (by default the one named in the
+    manifest) and in the shred list beside its master key file (or the default master key file).
     """
     case_store = bytearray()
 
@@ -685,10 +858,21 @@ def verify(file: Path, passphrase: str, *, workspace: Path | None = None) -> dic
         raise IntegrityError("backup does not verify: " + "; ".join(problems), location=str(file))
     report = _summary(manifest)
     report["ok"] = True
-    if workspace is not None:
-        flagged, note = shredded_keys(manifest, workspace)
-        report["shredded_keys"], report["shredded_keys_note"] = flagged, note
+    place = Path(workspace) if workspace is not None else Path(manifest["workspace"]["path"])
+    shreds = known_shreds(manifest, place, [_key_file_of(place)])
+    report["shredded_keys"], report["shredded_keys_note"] = shreds["keys"], shreds["note"]
+    report["shreds_known"] = shreds["known"]
     return report
+
+
+def _key_file_of(workspace: Path) -> Path:
+    """The master key file ``workspace`` uses, or the default one when it is not there to say."""
+    try:
+        if (Path(workspace).expanduser() / SETTINGS_FILE).exists():
+            return resolve(Path(workspace)).master_key_file
+    except PalermoError:
+        pass
+    return default_master_key_file()
 
 
 def _summary(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -718,33 +902,41 @@ def restore(
 ) -> dict[str, Any]:
     """Rebuild a workspace from ``file`` in the empty or new folder ``into``, then check it.
 
-    A backup that does not open, authenticate or match its manifest leaves nothing behind. Once the
-    files are in place, the case store's integrity, every table's row count (both databases) and the
-    audit chain (which must end at the manifest's head) are checked; a restored workspace that fails
-    those is kept for investigation and reported (IntegrityError). Only when it passes is the restore
-    recorded in the restored workspace's own audit log (``backup.restore``).
+    The files are written to a private sibling folder (``.NAME.restoring-*``) and moved to ``into``
+    only once everything below is done, so a restore that is killed part-way never leaves a folder
+    that looks like a workspace. A backup that does not open, authenticate or match its manifest
+    leaves nothing behind (nor the parent folders made for it). Once the files are in place, the case
+    store's integrity, every table's row count (both databases) and the audit chain (which must end at
+    the manifest's head) are checked; a result that fails is kept for investigation in the sibling
+    folder, not under ``into``, and reported (IntegrityError).
+
+    Keys crypto-shredded since the backup was made (MP-02) are shredded again in the restored case
+    store, as far as they can be known (:func:`known_shreds`): each is deleted and recorded as a
+    ``case.key.shred`` "re-applied on restore", in the same transaction as ``backup.restore``. When
+    they cannot be known, the report says so (``shreds_known`` False).
     """
     target = Path(into).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(
             f"{target} is not an empty folder: restore only into a new or empty one", location="--into"
         )
-    created = not target.exists()
-    private_folder(target)
     target = target.resolve()
-    if master_key_file is not None and Path(master_key_file).expanduser().resolve().is_relative_to(target):
+    key_file = Path(master_key_file).expanduser().resolve() if master_key_file is not None else None
+    if key_file is not None and key_file.is_relative_to(target):
         raise InputError(
             "the master key must live outside the workspace folder", location="--master-key-file"
         )
+    made = _make_parents(target.parent)
+    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.restoring-", dir=target.parent))
     try:
 
         def sink(entry: dict[str, Any], relative: str, stream: IO[bytes]) -> None:
-            path = target / relative
-            if not path.resolve().is_relative_to(target):
+            path = stage / relative
+            if not path.resolve().is_relative_to(stage):
                 raise IntegrityError(f"names a path outside the workspace: {relative}", location=str(file))
-            for parent in reversed(path.relative_to(target).parents):
+            for parent in reversed(path.relative_to(stage).parents):
                 if parent != Path("."):
-                    (target / parent).mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+                    (stage / parent).mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(_CHUNK):
@@ -752,50 +944,171 @@ def restore(
                 out.flush()
                 os.fsync(out.fileno())
 
-        manifest = _walk(Path(file), passphrase, sink)
-        revision = manifest["workspace"].get("schema_revision")
-        if revision is not None and not _known_revision(revision):
+        try:
+            manifest = _walk(Path(file), passphrase, sink)
+            revision = manifest["workspace"].get("schema_revision")
+            if revision is not None and not _known_revision(revision):
+                raise ConfigurationError(
+                    f"the backup's case store is at schema revision {revision}, which this Palermo "
+                    f"({__version__}) does not know: restore it with the version that made it or a newer one",
+                    location=str(file),
+                )
+            for entry in manifest["files"]:
+                if entry["path"].startswith(EVIDENCE_DIR + "/"):
+                    os.chmod(stage / entry["path"], 0o400)  # read-only, as the evidence store keeps them
+            dropped = _settle_settings(stage, key_file, str(file))
+        except OSError as exc:
             raise ConfigurationError(
-                f"the backup's case store is at schema revision {revision}, which this Palermo "
-                f"({__version__}) does not know: restore it with the version that made it or a newer one",
-                location=str(file),
-            )
-        for entry in manifest["files"]:
-            if entry["path"].startswith(EVIDENCE_DIR + "/"):
-                os.chmod(
-                    target / entry["path"], 0o400
-                )  # originals are read-only, as the evidence store keeps them
+                f"the restored workspace could not be written ({exc.strerror or exc})", location=str(stage)
+            ) from None
     except BaseException:
-        _empty(target, remove=created)
+        _empty(stage, remove=True)
+        _remove_parents(made)
         raise
-    if master_key_file is not None:
-        settings = resolve(target, database_url=f"sqlite:///{target / DATABASE_FILE}")
-        write_settings(
-            replace(settings, master_key_file=Path(master_key_file).expanduser()), record_database_url=False
-        )
-    problems = _check_restored(target, manifest)
+    problems = _check_restored(stage, manifest)
     if problems:
         raise IntegrityError(
-            f"restored into {target}, but the result does not verify (kept for investigation): "
-            + "; ".join(problems),
+            f"restored into {stage} (not moved to {target}), but the result does not verify "
+            "(kept for investigation): " + "; ".join(problems),
             location=str(file),
         )
-    key_status = _master_key_status(target, manifest)
-    url = f"sqlite:///{target / DATABASE_FILE}"
-    _record(
-        url,
-        actor,
-        "backup.restore",
-        manifest["backup_id"],
-        {
-            "created_at": manifest["created_at"],
-            "audit_head": manifest["audit"]["head_seq"],
-            "files": len(manifest["files"]),
-        },
-    )
+    key_status, key_ok = _master_key_status(stage, manifest)
+    restored_key_file = resolve(stage).master_key_file
+    source = Path(manifest["workspace"]["path"])
+    shreds = known_shreds(manifest, source, [restored_key_file, _key_file_of(source)])
+    _record_restore(f"sqlite:///{stage / DATABASE_FILE}", actor, manifest, shreds)
+    _move_into_place(stage, target)
+    _fsync_dir(target.parent)
     report = _summary(manifest)
-    report.update(ok=True, restored_into=str(target), master_key=key_status)
+    report.update(
+        ok=True,
+        restored_into=str(target),
+        master_key=key_status,
+        master_key_matches=key_ok,
+        shredded_keys_reapplied=shreds["keys"],
+        shreds_known=shreds["known"],
+        shreds_note=shreds["note"],
+        settings_dropped=dropped,
+    )
     return report
+
+
+def _make_parents(folder: Path) -> list[Path]:
+    """Create ``folder`` and its missing parents; return those created, deepest first (to undo)."""
+    missing = []
+    current = folder
+    while not current.exists():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        path.mkdir(mode=PRIVATE_DIR_MODE)
+    return missing
+
+
+def _remove_parents(made: list[Path]) -> None:
+    for path in made:  # deepest first; a folder someone else has put something in stays
+        with suppress(OSError):
+            path.rmdir()
+
+
+def _settle_settings(stage: Path, key_file: Path | None, name: str) -> list[str]:
+    """Rewrite the restored ``settings.toml`` from the known settings only; returns those dropped.
+
+    The restored case store is the ``palermo.db`` in the folder: a ``database_url`` would point the
+    workspace at another database than the one just restored and checked, so it is dropped. An unknown
+    key, or a value of the wrong type, refuses the backup. ``key_file`` (``--master-key-file``) is
+    recorded in place of the backed-up path.
+    """
+    path = stage / SETTINGS_FILE
+    try:
+        stored = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise IntegrityError(f"its settings.toml is not valid TOML ({exc})", location=name) from None
+    unknown = sorted(set(stored) - SETTING_KEYS)
+    if unknown:
+        raise IntegrityError(f"its settings.toml holds unknown settings: {', '.join(unknown)}", location=name)
+    dropped = ["database_url"] if "database_url" in stored else []
+    if dropped:
+        path.write_text(
+            "".join(f"{k} = {json.dumps(v)}\n" for k, v in stored.items() if k != "database_url"),
+            encoding="utf-8",
+        )
+    try:
+        settings = resolve(stage, database_url=f"sqlite:///{stage / DATABASE_FILE}", master_key_file=key_file)
+    except ConfigurationError as exc:
+        raise IntegrityError(
+            f"its settings.toml does not hold valid settings ({exc.message})", location=name
+        ) from None
+    write_settings(settings, record_database_url=False)
+    return dropped
+
+
+def _move_into_place(stage: Path, target: Path) -> None:
+    """Give the restored workspace its name: one rename (an empty ``target`` folder is replaced); where
+    that is impossible (``target`` is a mount point), the files are moved in one by one."""
+    try:
+        os.rename(stage, target)
+        return
+    except OSError:
+        if not target.is_dir():
+            raise
+    for child in stage.iterdir():
+        os.rename(child, target / child.name)
+    stage.rmdir()
+    os.chmod(target, PRIVATE_DIR_MODE)
+
+
+def _record_restore(url: str, actor: str, manifest: dict[str, Any], shreds: dict[str, Any]) -> None:
+    """Record ``backup.restore`` and re-apply each known shred, in one transaction: a restore is never
+    recorded as done while a key shredded since the backup is still there."""
+    by_case: dict[int, list[dict[str, Any]]] = {}
+    for key in shreds["keys"]:
+        by_case.setdefault(int(key["case_id"]), []).append(key)
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            log = AuditLog()
+            log.record(
+                session,
+                actor=actor,
+                action="backup.restore",
+                object_type="backup",
+                object_id=manifest["backup_id"],
+                detail={
+                    "created_at": manifest["created_at"],
+                    "audit_head": manifest["audit"]["head_seq"],
+                    "files": len(manifest["files"]),
+                    "shredded_keys_reapplied": [[k["case_id"], k["version"]] for k in shreds["keys"]],
+                    "shreds_checked_against": shreds["sources"],
+                    "shreds_known": shreds["known"],
+                },
+            )
+            for case_id, keys in sorted(by_case.items()):
+                result = session.execute(
+                    delete(CASE_KEYS).where(
+                        CASE_KEYS.c.case_id == case_id,
+                        CASE_KEYS.c.version.in_([int(k["version"]) for k in keys]),
+                    )
+                )
+                log.record(
+                    session,
+                    actor=actor,
+                    action="case.key.shred",
+                    object_type="case",
+                    object_id=case_id,
+                    case_id=case_id,
+                    detail={
+                        "keys": int(getattr(result, "rowcount", 0) or 0),
+                        "versions": [int(k["version"]) for k in keys],
+                        "reason": "re-applied on restore: shredded after the backup was made",
+                        "backup_id": manifest["backup_id"],
+                        "shredded_at": keys[0]["shredded_at"],
+                        "shredded_by": keys[0]["by"],
+                        "source": keys[0]["source"],
+                    },
+                )
+    finally:
+        db.dispose()
 
 
 def _known_revision(revision: str) -> bool:
@@ -850,19 +1163,24 @@ def _check_restored(target: Path, manifest: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _master_key_status(target: Path, manifest: dict[str, Any]) -> str:
+def _master_key_status(target: Path, manifest: dict[str, Any]) -> tuple[str, bool]:
+    """What the restored workspace's master key file is, and whether it opens the backup's case keys."""
     wanted = manifest["workspace"].get("master_key_id")
     key_file = resolve(target).master_key_file
     try:
         found = MasterKey(read_master_key(key_file)).key_id
     except ConfigurationError as exc:
-        return f"not usable ({exc}); install the master key the backup's keys are wrapped by ({wanted})"
+        return (
+            f"not usable ({exc}); install the master key the backup's keys are wrapped by ({wanted})",
+            False,
+        )
     if wanted is not None and found != wanted:
         return (
             f"{key_file} is master key {found}, but the backup's case keys are wrapped by {wanted}: "
-            "point --master-key-file (or settings.toml) at that key"
+            "point --master-key-file (or settings.toml) at that key",
+            False,
         )
-    return f"{key_file} matches ({found})"
+    return f"{key_file} matches ({found})", True
 
 
-__all__ = ["POSTGRES_REFUSAL", "create", "restore", "shredded_keys", "verify"]
+__all__ = ["POSTGRES_REFUSAL", "create", "known_shreds", "restore", "shredded_keys", "verify"]

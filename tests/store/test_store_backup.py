@@ -241,7 +241,8 @@ def test_verify_flags_a_backup_holding_a_key_since_shredded(cli: Cli, ws: Worksp
     new = tmp_path / "after.pbak"
     _create(cli, ws, new)
     code, stdout, err = cli("backup", "verify", str(new), "-w", str(ws.path), "--json")
-    assert code == 0 and json.loads(stdout)["shredded_keys"] == [] and "shredded" not in err
+    assert code == 0 and json.loads(stdout)["shredded_keys"] == [] and "crypto-shredded" not in err
+    assert "shredded keys checked against workspace" in err  # the check is said, even when it finds none
 
 
 def test_a_busy_analytics_database_is_waited_for_then_refused(
@@ -362,8 +363,10 @@ def test_a_restore_whose_row_counts_differ_is_reported_and_kept(
     target = tmp_path / "restored"
     code, _stdout, err = cli("backup", "restore", str(bad), "--into", str(target))
     assert code == 1 and "analytics table calls: 2 rows, the manifest says 3" in err
-    assert "kept for investigation" in err and (target / "palermo.db").exists()
-    with Workspace.open(target, actor="x") as back:
+    assert "kept for investigation" in err and not target.exists()  # nobody takes it for a good one
+    (kept,) = tmp_path.glob(".restored.restoring-*")
+    assert str(kept) in err and (kept / "palermo.db").exists()
+    with Workspace.open(kept, actor="x") as back:
         events = [e.action for e in back.audit.events()]
     assert "backup.restore" not in events  # a restore that does not verify is not recorded as done
 
@@ -429,6 +432,7 @@ def test_restore_into_an_empty_folder_with_another_master_key_file_says_it_does_
     assert code == 0, err
     status = json.loads(stdout)["master_key"]
     assert "the backup's case keys are wrapped by" in status and str(other) in status
+    assert "warning: master key" in err  # exit 0 (the right key can be installed later), but said
     assert f'master_key_file = "{other}"' in (target / "settings.toml").read_text()
 
 
@@ -554,3 +558,268 @@ def test_the_passphrase_is_nfc_normalised_before_the_kdf() -> None:
     writer.write(b"payload")
     writer.close()
     assert OpeningReader(io.BytesIO(buffer.getvalue()), decomposed, "nfc").read() == b"payload"
+
+
+def _identity_readable(path: Path) -> bool:
+    from palermo.errors import IntegrityError
+
+    with Workspace.open(path, actor="officer.test") as back:
+        victim = next(p for p in back.parties.list("HT-1") if p.role == "victim")
+        try:
+            return back.parties.reveal_identity(victim.id, user="advocate.a").legal_name == IDENTITY[0]
+        except IntegrityError:
+            return False
+
+
+def _restored_events(path: Path) -> list[Any]:
+    with Workspace.open(path, actor="officer.test") as back:
+        return back.audit.events()
+
+
+def test_restore_shreds_again_a_key_the_original_workspace_shredded_since(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """MP-02 (review HIGH 1): a backup made before HT-1 was shredded must not bring HT-1's victims back."""
+    from palermo.security.crypto import shred_list_file
+
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    ws.keys.shred("HT-1")
+    shred_list_file(key_file).unlink()  # only the original workspace can tell
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(old), "--into", str(target), "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert [(k["case"], k["version"]) for k in report["shredded_keys_reapplied"]] == [("HT-1", 1)]
+    assert report["shreds_known"] and "shredded again: case HT-1" in err and "MP-02" in err
+    assert not _identity_readable(target)
+    events = _restored_events(target)
+    restore_event, shred_event = events[-2], events[-1]
+    assert restore_event.action == "backup.restore"
+    assert restore_event.detail["shredded_keys_reapplied"] == [[1, 1]]
+    assert (shred_event.action, shred_event.case_id, shred_event.detail["versions"]) == (
+        "case.key.shred",
+        1,
+        [1],
+    )
+    assert "re-applied on restore" in shred_event.detail["reason"]
+    assert shred_event.detail["shredded_by"] == "officer.test"
+
+
+def test_restore_shreds_again_from_the_list_beside_the_master_key_when_the_workspace_is_lost(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    ws.keys.shred("HT-1")
+    ws.path.rename(tmp_path / "lost")  # the disk that held the workspace is gone
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(old), "--into", str(target), "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert [(k["case"], k["version"]) for k in report["shredded_keys_reapplied"]] == [("HT-1", 1)]
+    assert report["shredded_keys_reapplied"][0]["source"].startswith("shred list ")
+    assert not _identity_readable(target)
+    assert _restored_events(target)[-1].action == "case.key.shred"
+
+
+def test_restore_says_loudly_when_it_cannot_know_what_was_shredded(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    from palermo.security.crypto import shred_list_file
+
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    shred_list_file(key_file).unlink()  # a master key from before shred lists were kept
+    ws.path.rename(tmp_path / "lost")
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(old), "--into", str(target), "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["shreds_known"] is False and "CANNOT TELL" in report["shreds_note"]
+    assert "WARNING" in err and "CANNOT TELL" in err and "MP-02" in err
+    assert _restored_events(target)[-1].detail["shreds_known"] is False
+
+
+def _hostile(source: Path, target: Path, extra: list[tuple[str, bytes]], edit: Any = None) -> None:
+    """Re-seal a backup with the right passphrase, adding files (listed in its manifest with their true size
+    and SHA-256) and editing its manifest: an authentic container from someone who had the passphrase."""
+    import hashlib
+    import io
+    import tarfile
+
+    from palermo.security.container import OpeningReader, SealingWriter
+
+    with source.open("rb") as raw:
+        reader = io.BufferedReader(OpeningReader(raw, PASSPHRASE, str(source)))
+        with tarfile.open(fileobj=reader, mode="r|") as old:
+            members = []
+            while (member := old.next()) is not None:
+                fh = old.extractfile(member)
+                assert fh is not None
+                members.append((member.name, fh.read()))
+    manifest = json.loads(members[0][1])
+    files = dict(members[1:])
+    for path, data in extra:
+        manifest["files"].append(
+            {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        )
+        files["workspace/" + path] = data
+    if edit is not None:
+        edit(manifest, files)
+    with target.open("wb") as out:
+        writer = SealingWriter(out, PASSPHRASE)
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as new:
+            for name, data in [("manifest.json", json.dumps(manifest).encode()), *files.items()]:
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(data), 0o600
+                new.addfile(info, io.BytesIO(data))
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [(".bashrc", b"echo pwned\n")],
+        [("evidence/tmp/evil.sh", b"#!/bin/sh\n")],
+        [("palermo.db-journal", b"junk")],  # would crash the check (OperationalError)
+        [("analytics.duckdb.wal", b"\0" * 100)],  # DuckDB would replay it at the next open
+        [("evidence/aa", b"x"), ("evidence/aa/bb/cc", b"y")],
+        [("evidence/00/00/" + "0" * 64, b"not the blob its name says")],
+        [("../escaped", b"x")],
+    ],
+    ids=["bashrc", "evidence-tmp", "db-journal", "duckdb-wal", "file-as-dir", "blob-misnamed", "dotdot"],
+)
+def test_an_authentic_backup_listing_a_file_a_workspace_does_not_hold_is_refused(
+    cli: Cli, ws: Workspace, tmp_path: Path, extra: list[tuple[str, bytes]]
+) -> None:
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+    _hostile(out, bad, extra)
+    code, _stdout, err = cli("backup", "verify", str(bad), "-w", str(ws.path))
+    assert code == 1 and "which a workspace does not hold" in err and "Traceback" not in err
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(bad), "--into", str(target))
+    assert code == 1 and "which a workspace does not hold" in err
+    assert (
+        not target.exists() and not list(tmp_path.glob(".restored.*")) and not (tmp_path / "escaped").exists()
+    )
+
+
+def _drop_audit(manifest: dict[str, Any], _files: dict[str, bytes]) -> None:
+    del manifest["audit"]
+
+
+def _files_as_text(manifest: dict[str, Any], _files: dict[str, bytes]) -> None:
+    manifest["files"] = "nope"
+
+
+def _key_without_version(manifest: dict[str, Any], _files: dict[str, bytes]) -> None:
+    del manifest["keys"][0]["version"]
+
+
+@pytest.mark.parametrize("edit", [_drop_audit, _files_as_text, _key_without_version])
+def test_a_malformed_manifest_is_an_integrity_error_not_a_traceback(
+    cli: Cli, ws: Workspace, tmp_path: Path, edit: Any
+) -> None:
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+    _hostile(out, bad, [], edit)
+    for args in (
+        ("verify", str(bad), "-w", str(ws.path)),
+        ("restore", str(bad), "--into", str(tmp_path / "r")),
+    ):
+        code, _stdout, err = cli("backup", *args)
+        assert code == 1 and "its manifest is malformed" in err and "Traceback" not in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def _settings(text: bytes) -> Any:
+    import hashlib
+
+    def edit(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+        files["workspace/settings.toml"] = files["workspace/settings.toml"] + text
+        entry = next(f for f in manifest["files"] if f["path"] == "settings.toml")
+        entry["size"] = len(files["workspace/settings.toml"])
+        entry["sha256"] = hashlib.sha256(files["workspace/settings.toml"]).hexdigest()
+
+    return edit
+
+
+def test_a_restored_settings_toml_cannot_point_the_workspace_at_another_database(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    """The checks ran on the restored palermo.db: the restored workspace must use that one, no other."""
+    from palermo.settings import resolve
+
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+    elsewhere = tmp_path / "other.db"
+    _hostile(out, bad, [], _settings(f'database_url = "sqlite:///{elsewhere}"\n'.encode()))
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(bad), "--into", str(target), "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["settings_dropped"] == ["database_url"] and "dropped" in err
+    assert "database_url" not in (target / "settings.toml").read_text()
+    assert resolve(target).database_url == f"sqlite:///{target / 'palermo.db'}"
+
+    unknown = tmp_path / "unknown.pbak"
+    _hostile(out, unknown, [], _settings(b'plugin = "/tmp/evil.py"\n'))
+    code, _stdout, err = cli("backup", "restore", str(unknown), "--into", str(tmp_path / "r2"))
+    assert code == 1 and "unknown settings: plugin" in err and not (tmp_path / "r2").exists()
+
+
+def test_a_relative_master_key_file_is_recorded_as_an_absolute_path(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    monkeypatch.chdir(key_file.parent)
+    target = tmp_path / "restored"
+    code, _stdout, err = cli(
+        "backup", "restore", str(out), "--into", str(target), "--master-key-file", "master.key"
+    )
+    assert code == 0, err
+    assert f'master_key_file = "{key_file}"' in (target / "settings.toml").read_text()
+
+
+def test_verify_without_a_workspace_compares_with_the_one_in_the_manifest(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOW 7: the shredded-key check must not be skipped silently because -w was not given."""
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    ws.keys.shred("HT-1")
+    monkeypatch.chdir(tmp_path)  # ./workspace, the usual default, is not this workspace
+    code, _stdout, err = cli("backup", "verify", str(old))
+    assert code == 0, err
+    assert "crypto-shredded" in err and "HT-1" in err and f"checked against workspace {ws.path}" in err
+
+
+def test_a_restore_interrupted_before_it_is_done_leaves_no_workspace_under_the_name(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOW 9: a restore killed part-way must not leave a folder that looks like a (good) workspace."""
+    import palermo.backup as backup_module
+
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+
+    def killed(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup_module, "_record_restore", killed)
+    target = tmp_path / "restored"
+    with pytest.raises(KeyboardInterrupt):
+        backup_module.restore(out, PASSPHRASE, target, actor="x")
+    assert not target.exists()
+
+
+def test_a_failed_restore_removes_the_parent_folders_it_made(cli: Cli, ws: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    short = tmp_path / "short.pbak"
+    short.write_bytes(out.read_bytes()[:-300])
+    code, _stdout, err = cli("backup", "restore", str(short), "--into", str(tmp_path / "a" / "b" / "c"))
+    assert code == 1, err
+    assert not (tmp_path / "a").exists()
