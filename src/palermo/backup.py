@@ -33,6 +33,8 @@ PostgreSQL workspaces are refused: their case store is backed up with the server
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import io
 import json
@@ -72,6 +74,7 @@ from palermo.settings import (
     SETTING_KEYS,
     SETTINGS_FILE,
     default_master_key_file,
+    private_file,
     read_master_key,
     resolve,
     write_settings,
@@ -83,6 +86,10 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PREFIX = "workspace/"
 SUFFIX = ".pbak"
+STAGING_PREFIX = ".backup-"
+PARTIAL_PREFIX = ".palermo-backup-"
+PARTIAL_SUFFIX = ".partial"
+LOCK_FILE = ".lock"
 PASSPHRASE_ENV = "PALERMO_BACKUP_PASSPHRASE"
 _BLOB = re.compile(rf"{EVIDENCE_DIR}/([0-9a-f]{{2}})/([0-9a-f]{{2}})/([0-9a-f]{{64}})")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
@@ -303,7 +310,10 @@ def create(
     say = progress or (lambda _text: None)
     # snapshot copies stay inside the workspace folder (0700, same disk, same protection as the originals)
     # until they are sealed: analytics.duckdb holds phone numbers in the clear, /tmp is not the place
-    staging = Path(tempfile.mkdtemp(prefix=".backup-", dir=settings.path))
+    _remove_stale(settings.path, f"{STAGING_PREFIX}*")  # a crashed backup's plaintext snapshot copies
+    _remove_stale(out.parent, f"{PARTIAL_PREFIX}*{PARTIAL_SUFFIX}")  # and its unfinished output
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=settings.path))
+    staging_lock = _hold(staging / LOCK_FILE)  # tells a later backup this folder is in use, not stale
     try:
         duck_tables: dict[str, int] = {}
         duck: duckdb.DuckDBPyConnection | None = None
@@ -317,9 +327,11 @@ def create(
                 if wal.exists() and wal.stat().st_size:
                     raise ConfigurationError("the DuckDB checkpoint left a WAL behind", location=str(wal))
                 duck_tables = _duckdb_counts(duck)
+                private_file(staging / ANALYTICS_FILE)  # 0600 before it holds anything
                 shutil.copyfile(settings.analytics_file, staging / ANALYTICS_FILE)
             say("copying the case store (SQLite online backup)")
             source = sqlite3.connect(db_file, timeout=30)
+            private_file(staging / DATABASE_FILE)
             target = sqlite3.connect(staging / DATABASE_FILE)
             try:
                 source.backup(target)
@@ -374,11 +386,15 @@ def create(
             ],
         }
         say(f"sealing {len(files)} files")
-        tmp_fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+        tmp_fd, tmp_name = tempfile.mkstemp(
+            dir=out.parent, prefix=f"{PARTIAL_PREFIX}{out.name}.", suffix=PARTIAL_SUFFIX
+        )
         tmp = Path(tmp_name)
+        raw = os.fdopen(tmp_fd, "wb")
         try:
-            with os.fdopen(tmp_fd, "wb") as raw:
-                hashing = _HashingWriter(raw)
+            fcntl.flock(raw.fileno(), fcntl.LOCK_EX)  # held until the file has its name: not stale
+            hashing = _HashingWriter(raw)
+            try:
                 sealed = SealingWriter(hashing, passphrase)  # type: ignore[arg-type]
                 with tarfile.open(fileobj=sealed, mode="w|", format=tarfile.PAX_FORMAT) as archive:
                     _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
@@ -390,13 +406,17 @@ def create(
                 sealed.close()
                 raw.flush()
                 os.fsync(raw.fileno())
+            except OSError as exc:
+                if exc.errno == errno.EFBIG:
+                    raise InputError(
+                        f"the file system of {out.parent} refuses a file this large ({hashing.size} bytes "
+                        "written so far; FAT32, common on USB sticks, holds at most 4 GiB per file): write "
+                        "the backup to an exFAT, NTFS, ext4 or APFS disk",
+                        location="--out",
+                    ) from None
+                raise
             os.chmod(tmp, 0o600)
-            try:
-                os.link(tmp, out)  # never replaces a file that appeared meanwhile
-            except FileExistsError:
-                raise InputError(
-                    f"{out} appeared while the backup was written; not replaced", location="--out"
-                ) from None
+            _give_name(tmp, out)
             try:
                 _record(
                     settings.database_url,
@@ -415,10 +435,12 @@ def create(
                 out.unlink(missing_ok=True)  # a backup whose making cannot be audited does not exist
                 raise
         finally:
+            raw.close()
             tmp.unlink(missing_ok=True)
         _fsync_dir(out.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        staging_lock.close()
     return {
         "file": str(out),
         "sha256": hashing.digest.hexdigest(),
@@ -430,6 +452,73 @@ def create(
         "keys": facts["keys"],
         "audit": {k: v for k, v in facts["audit"].items() if k != "genesis"},
     }
+
+
+#: Hard links are not supported here (FAT32, exFAT, many SMB and NFS shares).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK}
+
+
+def _give_name(tmp: Path, out: Path) -> None:
+    """Give the finished backup its name without ever replacing a file that appeared under it meanwhile.
+
+    A hard link fails if the name is taken. Where the file system has no hard links (a FAT32 or exFAT
+    USB stick, many network shares), the name is checked to be free and the file renamed: a file that
+    appears under that name in the instant between the check and the rename would be replaced. That race
+    needs another program writing the same new name in the same moment; refusing every backup to such
+    disks, the usual way backups leave the building, would be worse.
+    """
+    try:
+        os.link(tmp, out)
+        return
+    except FileExistsError:
+        raise InputError(
+            f"{out} appeared while the backup was written; not replaced", location="--out"
+        ) from None
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    if out.exists() or out.is_symlink():
+        raise InputError(f"{out} appeared while the backup was written; not replaced", location="--out")
+    os.rename(tmp, out)
+
+
+def _hold(lock_file: Path) -> IO[bytes]:
+    """Create and lock ``lock_file`` (flock, released when the process ends, even by a crash)."""
+    fd = os.open(lock_file, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE)
+    handle = os.fdopen(fd, "wb")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    return handle
+
+
+def _remove_stale(folder: Path, pattern: str) -> list[Path]:
+    """Remove what a crashed backup left in ``folder`` (snapshot folders, unfinished output files).
+
+    A leftover is stale when nobody holds its lock: a running backup holds the lock of its snapshot
+    folder (``.lock`` inside) and of its unfinished file, and the operating system drops a lock when
+    its process dies, however it died. A snapshot folder without a lock file (made by an older version,
+    or caught in the instant before its lock was taken) is stale only once it is a minute old.
+    """
+    removed = []
+    for path in sorted(folder.glob(pattern)):
+        lock = path / LOCK_FILE if path.is_dir() and not path.is_symlink() else path
+        try:
+            if not lock.exists():
+                if time.time() - path.lstat().st_mtime < 60:
+                    continue
+            else:
+                with lock.open("rb") as fh:
+                    try:
+                        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # a backup running now
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+        except OSError:
+            continue  # not ours to fight over: the next backup tries again
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:

@@ -269,7 +269,9 @@ def test_a_busy_analytics_database_is_waited_for_then_refused(
         assert code == 1 and "in use by another process" in err and "--wait" in err
         assert time.monotonic() - started >= 1
         assert (
-            not out.exists() and not list(tmp_path.glob(".ws.pbak*")) and not list(ws.path.glob(".backup-*"))
+            not out.exists()
+            and not list(tmp_path.glob(".palermo-backup-*"))
+            and not list(ws.path.glob(".backup-*"))
         )
     finally:
         holder.kill()
@@ -823,3 +825,137 @@ def test_a_failed_restore_removes_the_parent_folders_it_made(cli: Cli, ws: Works
     code, _stdout, err = cli("backup", "restore", str(short), "--into", str(tmp_path / "a" / "b" / "c"))
     assert code == 1, err
     assert not (tmp_path / "a").exists()
+
+
+def test_a_backup_to_a_disk_without_hard_links_is_written(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MED 3: FAT32/exFAT USB sticks and many SMB shares refuse os.link with EPERM."""
+    import errno
+
+    import palermo.backup as backup_module
+
+    def no_links(src: object, dst: object, *_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(src), None, str(dst))
+
+    monkeypatch.setattr(backup_module.os, "link", no_links)
+    out = tmp_path / "stick" / "ws.pbak"
+    out.parent.mkdir()
+    report = _create(cli, ws, out)
+    assert out.exists() and out.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in out.parent.iterdir()) == ["ws.pbak"]
+    code, _stdout, err = cli("backup", "verify", str(out), "-w", str(ws.path))
+    assert code == 0 and report["backup_id"] in _stdout, err
+
+
+def test_a_backup_too_large_for_the_disk_names_the_fat32_limit(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import palermo.backup as backup_module
+
+    real = backup_module._HashingWriter.write
+
+    def fat32(self: Any, data: Any) -> int:
+        if self.size > 1000:
+            raise OSError(errno.EFBIG, "File too large")
+        return real(self, data)
+
+    monkeypatch.setattr(backup_module._HashingWriter, "write", fat32)
+    out = tmp_path / "ws.pbak"
+    code, _stdout, err = cli("backup", "create", "--out", str(out), "-w", str(ws.path))
+    assert code == 2 and "4 GiB" in err and "FAT32" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".palermo-backup-*"))
+
+
+def test_a_crashed_backups_leftovers_are_removed_by_the_next_and_snapshots_are_private(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MED 4: a crash mid-backup left a plaintext copy of analytics.duckdb inside the workspace for good."""
+    import fcntl
+    import shutil
+
+    import palermo.backup as backup_module
+
+    crashed = ws.path / ".backup-crashed"  # as the version before lock files left it
+    crashed.mkdir(mode=0o700)
+    (crashed / "analytics.duckdb").write_bytes(CALLER.encode())
+    old = time.time() - 3600
+    os.utime(crashed, (old, old))
+    locked_dead = ws.path / ".backup-dead"  # a lock file nobody holds: its process died
+    locked_dead.mkdir(mode=0o700)
+    (locked_dead / ".lock").touch()
+    running = ws.path / ".backup-running"  # another backup, running now: left alone
+    running.mkdir(mode=0o700)
+    (running / ".lock").touch()
+    held = (running / ".lock").open("rb")
+    fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+    out = tmp_path / "offsite" / "ws.pbak"
+    out.parent.mkdir()
+    partial = out.parent / ".palermo-backup-old.pbak.x1y2.partial"
+    partial.write_bytes(b"half a backup")
+
+    modes: dict[str, int] = {}
+    real_copy = shutil.copyfile
+
+    def copy_and_look(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real_copy(src, dst, *args, **kwargs)
+        modes["analytics.duckdb"] = os.stat(dst).st_mode & 0o777
+        return result
+
+    real_facts = backup_module._case_store_facts
+
+    def facts_and_look(con: Any) -> Any:
+        for path in Path(con.execute("PRAGMA database_list").fetchone()[2]).parent.iterdir():
+            modes.setdefault(path.name, path.stat().st_mode & 0o777)
+        return real_facts(con)
+
+    monkeypatch.setattr(backup_module.shutil, "copyfile", copy_and_look)
+    monkeypatch.setattr(backup_module, "_case_store_facts", facts_and_look)
+    try:
+        _create(cli, ws, out)
+        assert not crashed.exists() and not locked_dead.exists() and not partial.exists()
+        assert running.exists()
+    finally:
+        held.close()
+    assert modes["analytics.duckdb"] == 0o600 and modes["palermo.db"] == 0o600
+    assert sorted(p.name for p in ws.path.glob(".backup-*")) == [".backup-running"]
+
+
+def test_the_analytics_database_is_locked_against_other_processes_while_it_is_copied(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOW 8, DR-03: the copy of analytics.duckdb is consistent because no other process can open it for
+    writing (an import, an analysis) while it is copied."""
+    import shutil
+
+    import palermo.backup as backup_module
+
+    probes: list[str] = []
+    real_copy = shutil.copyfile
+
+    def copy_while_probing(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys\n"
+                "try:\n"
+                "    duckdb.connect(sys.argv[1]).close()\n"
+                "except duckdb.IOException:\n"
+                "    print('locked')\n"
+                "else:\n"
+                "    print('open')\n",
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        probes.append(probe.stdout.strip() or probe.stderr)
+        return real_copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(backup_module.shutil, "copyfile", copy_while_probing)
+    _create(cli, ws, tmp_path / "ws.pbak")
+    assert probes == ["locked"]
