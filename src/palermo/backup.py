@@ -1015,8 +1015,15 @@ def restore(
         raise InputError(
             "the master key must live outside the workspace folder", location="--master-key-file"
         )
-    made = _make_parents(target.parent)
-    stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.restoring-", dir=target.parent))
+    made: list[Path] = []
+    try:
+        made = _make_parents(target.parent)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.restoring-", dir=target.parent))
+    except OSError as exc:
+        _remove_parents(made)
+        raise InputError(
+            f"cannot create the restored workspace beside {target} ({exc.strerror or exc})", location="--into"
+        ) from None
     try:
 
         def sink(entry: dict[str, Any], relative: str, stream: IO[bytes]) -> None:
@@ -1066,7 +1073,14 @@ def restore(
     source = Path(manifest["workspace"]["path"])
     shreds = known_shreds(manifest, source, [restored_key_file, _key_file_of(source)])
     _record_restore(f"sqlite:///{stage / DATABASE_FILE}", actor, manifest, shreds)
-    _move_into_place(stage, target)
+    try:
+        _move_into_place(stage, target)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"the restored workspace is complete and recorded in {stage}, but could not be moved to {target} "
+            f"({exc.strerror or exc}): move it there by hand",
+            location=str(target),
+        ) from None
     _fsync_dir(target.parent)
     report = _summary(manifest)
     report.update(

@@ -959,3 +959,14 @@ def test_the_analytics_database_is_locked_against_other_processes_while_it_is_co
     monkeypatch.setattr(backup_module.shutil, "copyfile", copy_while_probing)
     _create(cli, ws, tmp_path / "ws.pbak")
     assert probes == ["locked"]
+
+
+def test_a_restore_that_cannot_create_its_folder_says_so_without_a_traceback(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _stdout, err = cli("backup", "restore", str(out), "--into", str(blocker / "restored"))
+    assert code == 2 and "cannot create the restored workspace" in err and "Traceback" not in err
