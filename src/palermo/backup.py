@@ -26,7 +26,15 @@ Consistency while the workspace is in use (DR-03):
 Keys: the master key is **not** in a backup (it lives outside the workspace, SC-03): a backup is restored
 with the same master key file, or its case keys stay wrapped. The per-case data keys are rows of the case
 store, wrapped by the master key, so they travel with it; the manifest lists each (case, version), and
-:func:`verify` reports a backup holding a key that was crypto-shredded after it was made (MP-02).
+:func:`verify` reports a backup holding a key that was crypto-shredded after it was made (MP-02), and
+:func:`restore` shreds such a key again in the restored workspace. What was shredded is learnt from the
+workspace the backup was made of (if it is still there) and from the shred list kept beside the master
+key file (``master.key.shredded``, outside every workspace, so it survives the loss of one); when
+neither is there, both say loudly that they cannot tell.
+
+Reading a backup trusts nothing of it before it is checked: the container's KDF costs are bounded before
+any key is derived, the manifest's shape is checked, and only the files a workspace holds are accepted
+(``settings.toml``, ``palermo.db``, ``analytics.duckdb``, evidence originals named by their own SHA-256).
 
 PostgreSQL workspaces are refused: their case store is backed up with the server's own tools.
 """
