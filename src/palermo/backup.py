@@ -1025,7 +1025,7 @@ def restore(
         )
     made: list[Path] = []
     try:
-        made = _make_parents(target.parent)
+        _make_parents(target.parent, made)
         stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.restoring-", dir=target.parent))
     except OSError as exc:
         _remove_parents(made)
@@ -1104,16 +1104,17 @@ def restore(
     return report
 
 
-def _make_parents(folder: Path) -> list[Path]:
-    """Create ``folder`` and its missing parents; return those created, deepest first (to undo)."""
+def _make_parents(folder: Path, made: list[Path]) -> None:
+    """Create ``folder`` and its missing parents, adding each to ``made`` as it is created (deepest
+    first once done), so a failure part-way can still undo what was made."""
     missing = []
     current = folder
-    while not current.exists():
+    while not current.exists() and not current.is_symlink():
         missing.append(current)
         current = current.parent
     for path in reversed(missing):
         path.mkdir(mode=PRIVATE_DIR_MODE)
-    return missing
+        made.insert(0, path)
 
 
 def _remove_parents(made: list[Path]) -> None:
