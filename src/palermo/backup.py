@@ -26,13 +26,23 @@ Consistency while the workspace is in use (DR-03):
 Keys: the master key is **not** in a backup (it lives outside the workspace, SC-03): a backup is restored
 with the same master key file, or its case keys stay wrapped. The per-case data keys are rows of the case
 store, wrapped by the master key, so they travel with it; the manifest lists each (case, version), and
-:func:`verify` reports a backup holding a key that was crypto-shredded after it was made (MP-02).
+:func:`verify` reports a backup holding a key that was crypto-shredded after it was made (MP-02), and
+:func:`restore` shreds such a key again in the restored workspace. What was shredded is learnt from the
+workspace the backup was made of (if it is still there) and from the shred list kept beside the master
+key file (``master.key.shredded``, outside every workspace, so it survives the loss of one); when
+neither is there, both say loudly that they cannot tell.
+
+Reading a backup trusts nothing of it before it is checked: the container's KDF costs are bounded before
+any key is derived, the manifest's shape is checked, and only the files a workspace holds are accepted
+(``settings.toml``, ``palermo.db``, ``analytics.duckdb``, evidence originals named by their own SHA-256).
 
 PostgreSQL workspaces are refused: their case store is backed up with the server's own tools.
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import io
 import json
@@ -43,33 +53,36 @@ import sqlite3
 import tarfile
 import tempfile
 import time
+import tomllib
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 import duckdb
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, delete, select
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
 from palermo import __version__
-from palermo.errors import ConfigurationError, InputError, IntegrityError
+from palermo.errors import ConfigurationError, InputError, IntegrityError, PalermoError
 from palermo.security.audit import AUDIT, AuditLog
 from palermo.security.container import OpeningReader, SealingWriter, check_passphrase
-from palermo.security.crypto import CASE_KEYS, MasterKey
+from palermo.security.crypto import CASE_KEYS, MasterKey, read_shreds, shred_list_file
 from palermo.settings import (
     ANALYTICS_FILE,
     DATABASE_FILE,
     EVIDENCE_DIR,
     PRIVATE_DIR_MODE,
     PRIVATE_FILE_MODE,
+    SETTING_KEYS,
     SETTINGS_FILE,
-    private_folder,
+    default_master_key_file,
+    private_file,
     read_master_key,
     resolve,
     write_settings,
@@ -81,8 +94,13 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 PREFIX = "workspace/"
 SUFFIX = ".pbak"
+STAGING_PREFIX = ".backup-"
+PARTIAL_PREFIX = ".palermo-backup-"
+PARTIAL_SUFFIX = ".partial"
+LOCK_FILE = ".lock"
 PASSPHRASE_ENV = "PALERMO_BACKUP_PASSPHRASE"
 _BLOB = re.compile(rf"{EVIDENCE_DIR}/([0-9a-f]{{2}})/([0-9a-f]{{2}})/([0-9a-f]{{64}})")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _CHUNK = 1024 * 1024
 
 POSTGRES_REFUSAL = (
@@ -300,7 +318,10 @@ def create(
     say = progress or (lambda _text: None)
     # snapshot copies stay inside the workspace folder (0700, same disk, same protection as the originals)
     # until they are sealed: analytics.duckdb holds phone numbers in the clear, /tmp is not the place
-    staging = Path(tempfile.mkdtemp(prefix=".backup-", dir=settings.path))
+    _remove_stale(settings.path, f"{STAGING_PREFIX}*")  # a crashed backup's plaintext snapshot copies
+    _remove_stale(out.parent, f"{PARTIAL_PREFIX}*{PARTIAL_SUFFIX}")  # and its unfinished output
+    staging = Path(tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=settings.path))
+    staging_lock = _hold(staging / LOCK_FILE)  # tells a later backup this folder is in use, not stale
     try:
         duck_tables: dict[str, int] = {}
         duck: duckdb.DuckDBPyConnection | None = None
@@ -314,9 +335,11 @@ def create(
                 if wal.exists() and wal.stat().st_size:
                     raise ConfigurationError("the DuckDB checkpoint left a WAL behind", location=str(wal))
                 duck_tables = _duckdb_counts(duck)
+                private_file(staging / ANALYTICS_FILE)  # 0600 before it holds anything
                 shutil.copyfile(settings.analytics_file, staging / ANALYTICS_FILE)
             say("copying the case store (SQLite online backup)")
             source = sqlite3.connect(db_file, timeout=30)
+            private_file(staging / DATABASE_FILE)
             target = sqlite3.connect(staging / DATABASE_FILE)
             try:
                 source.backup(target)
@@ -371,11 +394,15 @@ def create(
             ],
         }
         say(f"sealing {len(files)} files")
-        tmp_fd, tmp_name = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".partial")
+        tmp_fd, tmp_name = tempfile.mkstemp(
+            dir=out.parent, prefix=f"{PARTIAL_PREFIX}{out.name}.", suffix=PARTIAL_SUFFIX
+        )
         tmp = Path(tmp_name)
+        raw = os.fdopen(tmp_fd, "wb")
         try:
-            with os.fdopen(tmp_fd, "wb") as raw:
-                hashing = _HashingWriter(raw)
+            fcntl.flock(raw.fileno(), fcntl.LOCK_EX)  # held until the file has its name: not stale
+            hashing = _HashingWriter(raw)
+            try:
                 sealed = SealingWriter(hashing, passphrase)  # type: ignore[arg-type]
                 with tarfile.open(fileobj=sealed, mode="w|", format=tarfile.PAX_FORMAT) as archive:
                     _add_bytes(archive, MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
@@ -387,13 +414,17 @@ def create(
                 sealed.close()
                 raw.flush()
                 os.fsync(raw.fileno())
+            except OSError as exc:
+                if exc.errno == errno.EFBIG:
+                    raise InputError(
+                        f"the file system of {out.parent} refuses a file this large ({hashing.size} bytes "
+                        "written so far; FAT32, common on USB sticks, holds at most 4 GiB per file): write "
+                        "the backup to an exFAT, NTFS, ext4 or APFS disk",
+                        location="--out",
+                    ) from None
+                raise
             os.chmod(tmp, 0o600)
-            try:
-                os.link(tmp, out)  # never replaces a file that appeared meanwhile
-            except FileExistsError:
-                raise InputError(
-                    f"{out} appeared while the backup was written; not replaced", location="--out"
-                ) from None
+            _give_name(tmp, out)
             try:
                 _record(
                     settings.database_url,
@@ -412,10 +443,12 @@ def create(
                 out.unlink(missing_ok=True)  # a backup whose making cannot be audited does not exist
                 raise
         finally:
+            raw.close()
             tmp.unlink(missing_ok=True)
         _fsync_dir(out.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        staging_lock.close()
     return {
         "file": str(out),
         "sha256": hashing.digest.hexdigest(),
@@ -427,6 +460,73 @@ def create(
         "keys": facts["keys"],
         "audit": {k: v for k, v in facts["audit"].items() if k != "genesis"},
     }
+
+
+#: Hard links are not supported here (FAT32, exFAT, many SMB and NFS shares).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, errno.EMLINK}
+
+
+def _give_name(tmp: Path, out: Path) -> None:
+    """Give the finished backup its name without ever replacing a file that appeared under it meanwhile.
+
+    A hard link fails if the name is taken. Where the file system has no hard links (a FAT32 or exFAT
+    USB stick, many network shares), the name is checked to be free and the file renamed: a file that
+    appears under that name in the instant between the check and the rename would be replaced. That race
+    needs another program writing the same new name in the same moment; refusing every backup to such
+    disks, the usual way backups leave the building, would be worse.
+    """
+    try:
+        os.link(tmp, out)
+        return
+    except FileExistsError:
+        raise InputError(
+            f"{out} appeared while the backup was written; not replaced", location="--out"
+        ) from None
+    except OSError as exc:
+        if exc.errno not in _NO_HARD_LINKS:
+            raise
+    if out.exists() or out.is_symlink():
+        raise InputError(f"{out} appeared while the backup was written; not replaced", location="--out")
+    os.rename(tmp, out)
+
+
+def _hold(lock_file: Path) -> IO[bytes]:
+    """Create and lock ``lock_file`` (flock, released when the process ends, even by a crash)."""
+    fd = os.open(lock_file, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE)
+    handle = os.fdopen(fd, "wb")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+    return handle
+
+
+def _remove_stale(folder: Path, pattern: str) -> list[Path]:
+    """Remove what a crashed backup left in ``folder`` (snapshot folders, unfinished output files).
+
+    A leftover is stale when nobody holds its lock: a running backup holds the lock of its snapshot
+    folder (``.lock`` inside) and of its unfinished file, and the operating system drops a lock when
+    its process dies, however it died. A snapshot folder without a lock file (made by an older version,
+    or caught in the instant before its lock was taken) is stale only once it is a minute old.
+    """
+    removed = []
+    for path in sorted(folder.glob(pattern)):
+        lock = path / LOCK_FILE if path.is_dir() and not path.is_symlink() else path
+        try:
+            if not lock.exists():
+                if time.time() - path.lstat().st_mtime < 60:
+                    continue
+            else:
+                with lock.open("rb") as fh:
+                    try:
+                        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    except BlockingIOError:
+                        continue  # a backup running now
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            removed.append(path)
+        except OSError:
+            continue  # not ours to fight over: the next backup tries again
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:
@@ -506,7 +606,82 @@ def _manifest(member: tarfile.TarInfo | None, archive: tarfile.TarFile, name: st
             f"is backup format version {manifest.get('version')}; this Palermo reads {FORMAT_VERSION}",
             location=name,
         )
+    _check_manifest(manifest, name)
     return manifest
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_manifest(manifest: dict[str, Any], name: str) -> None:
+    """Refuse a manifest of the wrong shape (IntegrityError), and any file it lists that a workspace
+    does not hold: only ``settings.toml``, ``palermo.db``, ``analytics.duckdb`` and evidence originals
+    named by their own SHA-256. An authentic container is only as trustworthy as whoever had the
+    passphrase; it must not plant a ``.bashrc``, a script under ``evidence/tmp/``, a ``-journal`` or a
+    ``.wal`` that the databases would replay, nor a blob under a name that is not its digest."""
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            raise IntegrityError(f"its manifest is malformed: {what}", location=name)
+
+    for field in ("backup_id", "created_at", "created_by"):
+        need(isinstance(manifest.get(field), str), f"{field} is not text")
+    workspace: Any = manifest.get("workspace")
+    need(isinstance(workspace, dict) and isinstance(workspace.get("path"), str), "workspace.path")
+    for field in ("schema_revision", "master_key_id"):
+        need(isinstance(workspace.get(field), str | None), f"workspace.{field}")
+    audit: Any = manifest.get("audit")
+    need(isinstance(audit, dict), "audit")
+    need(_is_int(audit.get("events")), "audit.events")
+    need(audit.get("head_seq") is None or _is_int(audit.get("head_seq")), "audit.head_seq")
+    for field in ("genesis", "head_hash"):
+        need(isinstance(audit.get(field), str | None), f"audit.{field}")
+    tables: Any = manifest.get("tables")
+    need(isinstance(tables, dict), "tables")
+    for group in ("case_store", "analytics"):
+        counts: Any = tables.get(group)
+        need(
+            isinstance(counts, dict) and all(isinstance(k, str) and _is_int(v) for k, v in counts.items()),
+            f"tables.{group}",
+        )
+    keys: Any = manifest.get("keys")
+    need(isinstance(keys, list), "keys")
+    for key in keys:
+        need(
+            isinstance(key, dict)
+            and _is_int(key.get("case_id"))
+            and _is_int(key.get("version"))
+            and isinstance(key.get("case"), str | None),
+            f"keys entry {key!r}",
+        )
+    files: Any = manifest.get("files")
+    need(isinstance(files, list), "files")
+    seen: set[str] = set()
+    for entry in files:
+        need(
+            isinstance(entry, dict)
+            and isinstance(entry.get("path"), str)
+            and _is_int(entry.get("size"))
+            and entry["size"] >= 0
+            and isinstance(entry.get("sha256"), str)
+            and _HEX64.fullmatch(entry["sha256"]) is not None,
+            f"files entry {entry!r}",
+        )
+        path = entry["path"]
+        blob = _BLOB.fullmatch(path)
+        allowed = path in (SETTINGS_FILE, DATABASE_FILE, ANALYTICS_FILE) or (
+            blob is not None and blob[3] == entry["sha256"] and blob[3][:4] == blob[1] + blob[2]
+        )
+        if not allowed:
+            raise IntegrityError(
+                f"its manifest lists {path!r}, which a workspace does not hold (only settings.toml, "
+                "palermo.db, analytics.duckdb and evidence/ab/cd/<its own SHA-256>): refused",
+                location=name,
+            )
+        need(path not in seen, f"{path} is listed twice")
+        seen.add(path)
+    need(DATABASE_FILE in seen and SETTINGS_FILE in seen, "it lists no palermo.db or no settings.toml")
 
 
 def _walk(
@@ -517,7 +692,11 @@ def _walk(
     name = str(file)
     if not file.is_file():
         raise InputError(f"{file} is not a file", location="FILE")
-    with file.open("rb") as raw:
+    try:
+        raw_file = file.open("rb")
+    except OSError as exc:
+        raise InputError(f"{file} cannot be read ({exc.strerror})", location="FILE") from None
+    with raw_file as raw:
         reader = OpeningReader(raw, passphrase, name)
         buffered = io.BufferedReader(reader, buffer_size=_CHUNK)
         try:
@@ -610,31 +789,45 @@ def shredded_keys(manifest: dict[str, Any], workspace: Path) -> tuple[list[dict[
     same event); a key counts as shredded when the workspace no longer has it and a ``case.key.shred``
     of its case was recorded after the backup's audit head.
     """
+    flagged, note, _compared = _shredded_in_workspace(manifest, workspace)
+    return flagged, note
+
+
+def _shredded_in_workspace(
+    manifest: dict[str, Any], workspace: Path
+) -> tuple[list[dict[str, Any]], str, bool]:
+    """:func:`shredded_keys`, and whether the comparison could be made at all."""
     path = Path(workspace).expanduser().resolve()
     if not (path / SETTINGS_FILE).exists():
-        return [], f"no workspace at {path} to compare keys with"
-    db = Database(resolve(path).database_url)
+        return [], f"no workspace at {path} to compare keys with", False
     try:
-        with db.read() as session:
-            genesis = session.execute(select(AUDIT.c.hash).where(AUDIT.c.seq == 1)).scalar()
-            if genesis is None or genesis != manifest["audit"].get("genesis"):
-                return (
-                    [],
-                    f"{path} is not the workspace this backup was made of (its audit log begins elsewhere)",
-                )
-            live = {
-                (int(c), int(v))
-                for c, v in session.execute(select(CASE_KEYS.c.case_id, CASE_KEYS.c.version)).all()
-            }
-            shreds = session.execute(
-                select(AUDIT.c.case_id, AUDIT.c.seq, AUDIT.c.at, AUDIT.c.actor)
-                .where(
-                    AUDIT.c.action == "case.key.shred", AUDIT.c.seq > (manifest["audit"].get("head_seq") or 0)
-                )
-                .order_by(AUDIT.c.seq)
-            ).all()
-    finally:
-        db.dispose()
+        db = Database(resolve(path).database_url)
+        try:
+            with db.read() as session:
+                genesis = session.execute(select(AUDIT.c.hash).where(AUDIT.c.seq == 1)).scalar()
+                if genesis is None or genesis != manifest["audit"].get("genesis"):
+                    return (
+                        [],
+                        f"{path} is not the workspace this backup was made of "
+                        "(its audit log begins elsewhere)",
+                        False,
+                    )
+                live = {
+                    (int(c), int(v))
+                    for c, v in session.execute(select(CASE_KEYS.c.case_id, CASE_KEYS.c.version)).all()
+                }
+                shreds = session.execute(
+                    select(AUDIT.c.case_id, AUDIT.c.seq, AUDIT.c.at, AUDIT.c.actor)
+                    .where(
+                        AUDIT.c.action == "case.key.shred",
+                        AUDIT.c.seq > (manifest["audit"].get("head_seq") or 0),
+                    )
+                    .order_by(AUDIT.c.seq)
+                ).all()
+        finally:
+            db.dispose()
+    except (PalermoError, SQLAlchemyError, OSError) as exc:
+        return [], f"the workspace at {path} could not be read to compare keys ({exc})", False
     shredded = {int(case_id): (seq, at, actor) for case_id, seq, at, actor in shreds if case_id is not None}
     flagged = []
     for key in manifest["keys"]:
@@ -649,9 +842,84 @@ def shredded_keys(manifest: dict[str, Any], workspace: Path) -> tuple[list[dict[
                     "shredded_at": at.isoformat() if hasattr(at, "isoformat") else str(at),
                     "audit_seq": seq,
                     "by": actor,
+                    "source": f"workspace {path}",
                 }
             )
-    return flagged, f"keys compared with {path}"
+    return flagged, f"keys compared with {path}", True
+
+
+def _shredded_in_lists(
+    manifest: dict[str, Any], key_files: list[Path]
+) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """The keys the backup holds whose case a shred list (beside a master key file) says was shredded
+    after the backup's audit head; the lists read, and notes on those missing."""
+    genesis = manifest["audit"].get("genesis")
+    head = manifest["audit"].get("head_seq") or 0
+    flagged: list[dict[str, Any]] = []
+    read: list[str] = []
+    notes: list[str] = []
+    seen: set[Path] = set()
+    for key_file in key_files:
+        key_file = Path(key_file).expanduser().resolve()
+        if key_file in seen:
+            continue
+        seen.add(key_file)
+        entries = read_shreds(key_file)
+        if entries is None:
+            notes.append(f"no shred list at {shred_list_file(key_file)}")
+            continue
+        read.append(f"shred list {shred_list_file(key_file)}")
+        for entry in entries:
+            seq: Any = entry.get("audit_seq")
+            if entry["workspace_genesis"] != genesis or (_is_int(seq) and seq <= head):
+                continue  # another workspace's, or a shred the backup already reflects
+            flagged += [
+                {
+                    "case": key.get("case"),
+                    "case_id": key["case_id"],
+                    "version": key["version"],
+                    "shredded_at": str(entry.get("at")),
+                    "audit_seq": seq,
+                    "by": entry.get("by"),
+                    "source": f"shred list {shred_list_file(key_file)}",
+                }
+                for key in manifest["keys"]
+                if int(key["case_id"]) == entry["case_id"]
+            ]
+    return flagged, read, notes
+
+
+def known_shreds(manifest: dict[str, Any], workspace: Path | None, key_files: list[Path]) -> dict[str, Any]:
+    """Every key the backup holds that was crypto-shredded after it was made, as far as can be known.
+
+    Two sources, because the workspace the backup was made of is often exactly what was lost: that
+    workspace (``workspace``, by default the path in the manifest, if it is there with the same audit
+    genesis), and the shred lists kept beside the master key files (outside every workspace). When
+    neither is there, ``known`` is False: a key shredded since the backup cannot be told from one that
+    never was, and the caller must say so.
+    """
+    place = Path(workspace) if workspace is not None else Path(manifest["workspace"]["path"])
+    flagged, note, compared = _shredded_in_workspace(manifest, place)
+    from_lists, lists, missing = _shredded_in_lists(manifest, key_files)
+    merged: dict[tuple[int, int], dict[str, Any]] = {}
+    for key in [*flagged, *from_lists]:
+        merged.setdefault((key["case_id"], key["version"]), key)
+    sources = ([f"workspace {place.expanduser().resolve()}"] if compared else []) + lists
+    known = bool(sources)
+    if known:
+        summary = "shredded keys checked against " + ", ".join(sources)
+    else:
+        summary = (
+            "CANNOT TELL which case keys were crypto-shredded since this backup was made: "
+            + "; ".join([note, *missing])
+            + ". Any such key is back, and its victims' identities can be decrypted again (MP-02)"
+        )
+    return {
+        "keys": sorted(merged.values(), key=lambda k: (k["case_id"], k["version"])),
+        "sources": sources,
+        "known": known,
+        "note": summary,
+    }
 
 
 # --- verify ------------------------------------------------------------------------------------
@@ -661,6 +929,8 @@ def verify(file: Path, passphrase: str, *, workspace: Path | None = None) -> dic
     """Decrypt and check the whole backup; raises IntegrityError naming the first thing that is wrong.
 
     The case store is checked in memory (``sqlite3`` deserialize): nothing of it is written to disk.
+    Keys shredded since the backup are looked for in ``workspace`` (by default the one named in the
+    manifest) and in the shred list beside its master key file (or the default master key file).
     """
     case_store = bytearray()
 
@@ -685,10 +955,21 @@ def verify(file: Path, passphrase: str, *, workspace: Path | None = None) -> dic
         raise IntegrityError("backup does not verify: " + "; ".join(problems), location=str(file))
     report = _summary(manifest)
     report["ok"] = True
-    if workspace is not None:
-        flagged, note = shredded_keys(manifest, workspace)
-        report["shredded_keys"], report["shredded_keys_note"] = flagged, note
+    place = Path(workspace) if workspace is not None else Path(manifest["workspace"]["path"])
+    shreds = known_shreds(manifest, place, [_key_file_of(place)])
+    report["shredded_keys"], report["shredded_keys_note"] = shreds["keys"], shreds["note"]
+    report["shreds_known"] = shreds["known"]
     return report
+
+
+def _key_file_of(workspace: Path) -> Path:
+    """The master key file ``workspace`` uses, or the default one when it is not there to say."""
+    try:
+        if (Path(workspace).expanduser() / SETTINGS_FILE).exists():
+            return resolve(Path(workspace)).master_key_file
+    except PalermoError:
+        pass
+    return default_master_key_file()
 
 
 def _summary(manifest: dict[str, Any]) -> dict[str, Any]:
@@ -718,33 +999,48 @@ def restore(
 ) -> dict[str, Any]:
     """Rebuild a workspace from ``file`` in the empty or new folder ``into``, then check it.
 
-    A backup that does not open, authenticate or match its manifest leaves nothing behind. Once the
-    files are in place, the case store's integrity, every table's row count (both databases) and the
-    audit chain (which must end at the manifest's head) are checked; a restored workspace that fails
-    those is kept for investigation and reported (IntegrityError). Only when it passes is the restore
-    recorded in the restored workspace's own audit log (``backup.restore``).
+    The files are written to a private sibling folder (``.NAME.restoring-*``) and moved to ``into``
+    only once everything below is done, so a restore that is killed part-way never leaves a folder
+    that looks like a workspace. A backup that does not open, authenticate or match its manifest
+    leaves nothing behind (nor the parent folders made for it). Once the files are in place, the case
+    store's integrity, every table's row count (both databases) and the audit chain (which must end at
+    the manifest's head) are checked; a result that fails is kept for investigation in the sibling
+    folder, not under ``into``, and reported (IntegrityError).
+
+    Keys crypto-shredded since the backup was made (MP-02) are shredded again in the restored case
+    store, as far as they can be known (:func:`known_shreds`): each is deleted and recorded as a
+    ``case.key.shred`` "re-applied on restore", in the same transaction as ``backup.restore``. When
+    they cannot be known, the report says so (``shreds_known`` False).
     """
     target = Path(into).expanduser()
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise InputError(
             f"{target} is not an empty folder: restore only into a new or empty one", location="--into"
         )
-    created = not target.exists()
-    private_folder(target)
     target = target.resolve()
-    if master_key_file is not None and Path(master_key_file).expanduser().resolve().is_relative_to(target):
+    key_file = Path(master_key_file).expanduser().resolve() if master_key_file is not None else None
+    if key_file is not None and key_file.is_relative_to(target):
         raise InputError(
             "the master key must live outside the workspace folder", location="--master-key-file"
         )
+    made: list[Path] = []
+    try:
+        _make_parents(target.parent, made)
+        stage = Path(tempfile.mkdtemp(prefix=f".{target.name}.restoring-", dir=target.parent))
+    except OSError as exc:
+        _remove_parents(made)
+        raise InputError(
+            f"cannot create the restored workspace beside {target} ({exc.strerror or exc})", location="--into"
+        ) from None
     try:
 
         def sink(entry: dict[str, Any], relative: str, stream: IO[bytes]) -> None:
-            path = target / relative
-            if not path.resolve().is_relative_to(target):
+            path = stage / relative
+            if not path.resolve().is_relative_to(stage):
                 raise IntegrityError(f"names a path outside the workspace: {relative}", location=str(file))
-            for parent in reversed(path.relative_to(target).parents):
+            for parent in reversed(path.relative_to(stage).parents):
                 if parent != Path("."):
-                    (target / parent).mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+                    (stage / parent).mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE)
             with os.fdopen(fd, "wb") as out:
                 while chunk := stream.read(_CHUNK):
@@ -752,50 +1048,179 @@ def restore(
                 out.flush()
                 os.fsync(out.fileno())
 
-        manifest = _walk(Path(file), passphrase, sink)
-        revision = manifest["workspace"].get("schema_revision")
-        if revision is not None and not _known_revision(revision):
+        try:
+            manifest = _walk(Path(file), passphrase, sink)
+            revision = manifest["workspace"].get("schema_revision")
+            if revision is not None and not _known_revision(revision):
+                raise ConfigurationError(
+                    f"the backup's case store is at schema revision {revision}, which this Palermo "
+                    f"({__version__}) does not know: restore it with the version that made it or a newer one",
+                    location=str(file),
+                )
+            for entry in manifest["files"]:
+                if entry["path"].startswith(EVIDENCE_DIR + "/"):
+                    os.chmod(stage / entry["path"], 0o400)  # read-only, as the evidence store keeps them
+            dropped = _settle_settings(stage, key_file, str(file))
+        except OSError as exc:
             raise ConfigurationError(
-                f"the backup's case store is at schema revision {revision}, which this Palermo "
-                f"({__version__}) does not know: restore it with the version that made it or a newer one",
-                location=str(file),
-            )
-        for entry in manifest["files"]:
-            if entry["path"].startswith(EVIDENCE_DIR + "/"):
-                os.chmod(
-                    target / entry["path"], 0o400
-                )  # originals are read-only, as the evidence store keeps them
+                f"the restored workspace could not be written ({exc.strerror or exc})", location=str(stage)
+            ) from None
     except BaseException:
-        _empty(target, remove=created)
+        _empty(stage, remove=True)
+        _remove_parents(made)
         raise
-    if master_key_file is not None:
-        settings = resolve(target, database_url=f"sqlite:///{target / DATABASE_FILE}")
-        write_settings(
-            replace(settings, master_key_file=Path(master_key_file).expanduser()), record_database_url=False
-        )
-    problems = _check_restored(target, manifest)
+    problems = _check_restored(stage, manifest)
     if problems:
         raise IntegrityError(
-            f"restored into {target}, but the result does not verify (kept for investigation): "
-            + "; ".join(problems),
+            f"restored into {stage} (not moved to {target}), but the result does not verify "
+            "(kept for investigation): " + "; ".join(problems),
             location=str(file),
         )
-    key_status = _master_key_status(target, manifest)
-    url = f"sqlite:///{target / DATABASE_FILE}"
-    _record(
-        url,
-        actor,
-        "backup.restore",
-        manifest["backup_id"],
-        {
-            "created_at": manifest["created_at"],
-            "audit_head": manifest["audit"]["head_seq"],
-            "files": len(manifest["files"]),
-        },
-    )
+    key_status, key_ok = _master_key_status(stage, manifest)
+    restored_key_file = resolve(stage).master_key_file
+    source = Path(manifest["workspace"]["path"])
+    shreds = known_shreds(manifest, source, [restored_key_file, _key_file_of(source)])
+    _record_restore(f"sqlite:///{stage / DATABASE_FILE}", actor, manifest, shreds)
+    try:
+        _move_into_place(stage, target)
+    except OSError as exc:
+        raise ConfigurationError(
+            f"the restored workspace is complete and recorded in {stage}, but could not be moved to {target} "
+            f"({exc.strerror or exc}): move it there by hand",
+            location=str(target),
+        ) from None
+    _fsync_dir(target.parent)
     report = _summary(manifest)
-    report.update(ok=True, restored_into=str(target), master_key=key_status)
+    report.update(
+        ok=True,
+        restored_into=str(target),
+        master_key=key_status,
+        master_key_matches=key_ok,
+        shredded_keys_reapplied=shreds["keys"],
+        shreds_known=shreds["known"],
+        shreds_note=shreds["note"],
+        settings_dropped=dropped,
+    )
     return report
+
+
+def _make_parents(folder: Path, made: list[Path]) -> None:
+    """Create ``folder`` and its missing parents, adding each to ``made`` as it is created (deepest
+    first once done), so a failure part-way can still undo what was made."""
+    missing = []
+    current = folder
+    while not current.exists() and not current.is_symlink():
+        missing.append(current)
+        current = current.parent
+    for path in reversed(missing):
+        path.mkdir(mode=PRIVATE_DIR_MODE)
+        made.insert(0, path)
+
+
+def _remove_parents(made: list[Path]) -> None:
+    for path in made:  # deepest first; a folder someone else has put something in stays
+        with suppress(OSError):
+            path.rmdir()
+
+
+def _settle_settings(stage: Path, key_file: Path | None, name: str) -> list[str]:
+    """Rewrite the restored ``settings.toml`` from the known settings only; returns those dropped.
+
+    The restored case store is the ``palermo.db`` in the folder: a ``database_url`` would point the
+    workspace at another database than the one just restored and checked, so it is dropped. An unknown
+    key, or a value of the wrong type, refuses the backup. ``key_file`` (``--master-key-file``) is
+    recorded in place of the backed-up path.
+    """
+    path = stage / SETTINGS_FILE
+    try:
+        stored = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise IntegrityError(f"its settings.toml is not valid TOML ({exc})", location=name) from None
+    unknown = sorted(set(stored) - SETTING_KEYS)
+    if unknown:
+        raise IntegrityError(f"its settings.toml holds unknown settings: {', '.join(unknown)}", location=name)
+    dropped = ["database_url"] if "database_url" in stored else []
+    if dropped:
+        path.write_text(
+            "".join(f"{k} = {json.dumps(v)}\n" for k, v in stored.items() if k != "database_url"),
+            encoding="utf-8",
+        )
+    try:
+        settings = resolve(stage, database_url=f"sqlite:///{stage / DATABASE_FILE}", master_key_file=key_file)
+    except ConfigurationError as exc:
+        raise IntegrityError(
+            f"its settings.toml does not hold valid settings ({exc.message})", location=name
+        ) from None
+    write_settings(settings, record_database_url=False)
+    return dropped
+
+
+def _move_into_place(stage: Path, target: Path) -> None:
+    """Give the restored workspace its name: one rename (an empty ``target`` folder is replaced); where
+    that is impossible (``target`` is a mount point), the files are moved in one by one."""
+    try:
+        os.rename(stage, target)
+        return
+    except OSError:
+        if not target.is_dir():
+            raise
+    for child in stage.iterdir():
+        os.rename(child, target / child.name)
+    stage.rmdir()
+    os.chmod(target, PRIVATE_DIR_MODE)
+
+
+def _record_restore(url: str, actor: str, manifest: dict[str, Any], shreds: dict[str, Any]) -> None:
+    """Record ``backup.restore`` and re-apply each known shred, in one transaction: a restore is never
+    recorded as done while a key shredded since the backup is still there."""
+    by_case: dict[int, list[dict[str, Any]]] = {}
+    for key in shreds["keys"]:
+        by_case.setdefault(int(key["case_id"]), []).append(key)
+    db = Database(url)
+    try:
+        with db.transaction() as session:
+            log = AuditLog()
+            log.record(
+                session,
+                actor=actor,
+                action="backup.restore",
+                object_type="backup",
+                object_id=manifest["backup_id"],
+                detail={
+                    "created_at": manifest["created_at"],
+                    "audit_head": manifest["audit"]["head_seq"],
+                    "files": len(manifest["files"]),
+                    "shredded_keys_reapplied": [[k["case_id"], k["version"]] for k in shreds["keys"]],
+                    "shreds_checked_against": shreds["sources"],
+                    "shreds_known": shreds["known"],
+                },
+            )
+            for case_id, keys in sorted(by_case.items()):
+                result = session.execute(
+                    delete(CASE_KEYS).where(
+                        CASE_KEYS.c.case_id == case_id,
+                        CASE_KEYS.c.version.in_([int(k["version"]) for k in keys]),
+                    )
+                )
+                log.record(
+                    session,
+                    actor=actor,
+                    action="case.key.shred",
+                    object_type="case",
+                    object_id=case_id,
+                    case_id=case_id,
+                    detail={
+                        "keys": int(getattr(result, "rowcount", 0) or 0),
+                        "versions": [int(k["version"]) for k in keys],
+                        "reason": "re-applied on restore: shredded after the backup was made",
+                        "backup_id": manifest["backup_id"],
+                        "shredded_at": keys[0]["shredded_at"],
+                        "shredded_by": keys[0]["by"],
+                        "source": keys[0]["source"],
+                    },
+                )
+    finally:
+        db.dispose()
 
 
 def _known_revision(revision: str) -> bool:
@@ -850,19 +1275,24 @@ def _check_restored(target: Path, manifest: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _master_key_status(target: Path, manifest: dict[str, Any]) -> str:
+def _master_key_status(target: Path, manifest: dict[str, Any]) -> tuple[str, bool]:
+    """What the restored workspace's master key file is, and whether it opens the backup's case keys."""
     wanted = manifest["workspace"].get("master_key_id")
     key_file = resolve(target).master_key_file
     try:
         found = MasterKey(read_master_key(key_file)).key_id
     except ConfigurationError as exc:
-        return f"not usable ({exc}); install the master key the backup's keys are wrapped by ({wanted})"
+        return (
+            f"not usable ({exc}); install the master key the backup's keys are wrapped by ({wanted})",
+            False,
+        )
     if wanted is not None and found != wanted:
         return (
             f"{key_file} is master key {found}, but the backup's case keys are wrapped by {wanted}: "
-            "point --master-key-file (or settings.toml) at that key"
+            "point --master-key-file (or settings.toml) at that key",
+            False,
         )
-    return f"{key_file} matches ({found})"
+    return f"{key_file} matches ({found})", True
 
 
-__all__ = ["POSTGRES_REFUSAL", "create", "restore", "shredded_keys", "verify"]
+__all__ = ["POSTGRES_REFUSAL", "create", "known_shreds", "restore", "shredded_keys", "verify"]

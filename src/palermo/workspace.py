@@ -17,7 +17,7 @@ import getpass
 import logging
 import os
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ from palermo.errors import ConfigurationError, InputError
 from palermo.law.library import LawLibrary, default_library
 from palermo.law.model import Provision
 from palermo.security.audit import AuditHead, AuditLog, AuditRecord
-from palermo.security.crypto import Keyring, MasterKey
+from palermo.security.crypto import Keyring, MasterKey, read_shreds, record_shred, start_shred_list
 from palermo.settings import (
     PRIVATE_FILE_MODE,
     Settings,
@@ -200,9 +200,10 @@ class AuditService:
 class KeyService:
     """Key management: rotate a case key, re-wrap under a new master key, crypto-shred a case."""
 
-    def __init__(self, ctx: StoreContext, keyring: Keyring) -> None:
+    def __init__(self, ctx: StoreContext, keyring: Keyring, master_key_file: Path | None = None) -> None:
         self.ctx = ctx
         self.keyring = keyring
+        self.master_key_file = master_key_file
 
     def _case_id(self, session: Any, case_ref: str) -> int:
         from palermo.store import repository
@@ -214,8 +215,46 @@ class KeyService:
         return self._keyring_change(case_ref, "rotate", "rows")
 
     def shred(self, case_ref: str) -> int:
-        """Delete a case's data keys (crypto-shredding its identities); returns the keys deleted."""
-        return self._keyring_change(case_ref, "shred", "keys")
+        """Delete a case's data keys (crypto-shredding its identities); returns the keys deleted.
+
+        The shred is also listed beside the master key file (``master.key.shredded``), before the
+        transaction commits: backups made earlier still hold the keys, and a restore of one shreds them
+        again from that list, even once this workspace is gone (MP-02). A list that cannot be written
+        undoes the shred, rather than leaving one that a restore would not know of.
+        """
+        from sqlalchemy import select as sa_select
+
+        from palermo.security.audit import AUDIT
+
+        with self.ctx.db.transaction() as session:
+            case_id = self._case_id(session, case_ref)
+            versions = self.keyring.versions(session, case_id)
+            done = self.keyring.shred(session, case_id)
+            seq = self.ctx.audit.record(
+                session,
+                actor=self.ctx.actor,
+                action="case.key.shred",
+                object_type="case",
+                object_id=case_id,
+                case_id=case_id,
+                detail={"keys": done},
+            )
+            if self.master_key_file is not None and versions:
+                genesis = session.execute(sa_select(AUDIT.c.hash).where(AUDIT.c.seq == 1)).scalar()
+                record_shred(
+                    self.master_key_file,
+                    {
+                        "workspace_genesis": genesis,
+                        "case_id": case_id,
+                        "case": case_ref,
+                        "versions": versions,
+                        "audit_seq": seq,
+                        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                        "by": self.ctx.actor,
+                        "master_key_id": self.keyring.master.key_id,
+                    },
+                )
+            return done
 
     def _keyring_change(self, case_ref: str, operation: str, counted: str) -> int:
         with self.ctx.db.transaction() as session:
@@ -236,6 +275,12 @@ class KeyService:
         """Move every key to a new master key: case keys re-wrapped, accounts' two-factor secrets
         re-sealed (their key is derived from the master key), in one transaction."""
         new = MasterKey(read_master_key(new_master_key_file))
+        if self.master_key_file is not None:  # the shreds follow the keys to their new master key
+            there = read_shreds(new_master_key_file) or []
+            carried = [entry for entry in read_shreds(self.master_key_file) or [] if entry not in there]
+            start_shred_list(new_master_key_file)
+            for entry in carried:
+                record_shred(new_master_key_file, entry)
         with self.ctx.db.transaction() as session:
             state = _lock_master_state(session)  # enrolments wait for the rotation, and see its result
             resealed, broken = _reseal_user_secrets(session, self.keyring.master, new)
@@ -374,7 +419,7 @@ class Workspace:
         self.proof = ProofService(self.ctx)
         self.leads = LeadService(self.ctx)
         self.audit = AuditService(self.ctx, self._audit_log, self.path)
-        self.keys = KeyService(self.ctx, self._keyring)
+        self.keys = KeyService(self.ctx, self._keyring, settings.master_key_file)
         self._users: Any = None
         self._users_master: MasterKey | None = None
 
@@ -422,7 +467,10 @@ class Workspace:
             require_second_factor=require_second_factor,
             require_export_recipient=require_export_recipient,
         )
+        new_key = not settings.master_key_file.expanduser().exists()
         ensure_master_key(settings.master_key_file, workspace=path)
+        if new_key:  # an older key without a list keeps none: its earlier shreds are unknown, and said so
+            start_shred_list(settings.master_key_file)
         private_folder(settings.evidence_dir)
         write_settings(settings, record_database_url=database_url is not None)
         _private_databases(settings)

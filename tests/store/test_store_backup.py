@@ -241,7 +241,8 @@ def test_verify_flags_a_backup_holding_a_key_since_shredded(cli: Cli, ws: Worksp
     new = tmp_path / "after.pbak"
     _create(cli, ws, new)
     code, stdout, err = cli("backup", "verify", str(new), "-w", str(ws.path), "--json")
-    assert code == 0 and json.loads(stdout)["shredded_keys"] == [] and "shredded" not in err
+    assert code == 0 and json.loads(stdout)["shredded_keys"] == [] and "crypto-shredded" not in err
+    assert "shredded keys checked against workspace" in err  # the check is said, even when it finds none
 
 
 def test_a_busy_analytics_database_is_waited_for_then_refused(
@@ -268,7 +269,9 @@ def test_a_busy_analytics_database_is_waited_for_then_refused(
         assert code == 1 and "in use by another process" in err and "--wait" in err
         assert time.monotonic() - started >= 1
         assert (
-            not out.exists() and not list(tmp_path.glob(".ws.pbak*")) and not list(ws.path.glob(".backup-*"))
+            not out.exists()
+            and not list(tmp_path.glob(".palermo-backup-*"))
+            and not list(ws.path.glob(".backup-*"))
         )
     finally:
         holder.kill()
@@ -362,8 +365,10 @@ def test_a_restore_whose_row_counts_differ_is_reported_and_kept(
     target = tmp_path / "restored"
     code, _stdout, err = cli("backup", "restore", str(bad), "--into", str(target))
     assert code == 1 and "analytics table calls: 2 rows, the manifest says 3" in err
-    assert "kept for investigation" in err and (target / "palermo.db").exists()
-    with Workspace.open(target, actor="x") as back:
+    assert "kept for investigation" in err and not target.exists()  # nobody takes it for a good one
+    (kept,) = tmp_path.glob(".restored.restoring-*")
+    assert str(kept) in err and (kept / "palermo.db").exists()
+    with Workspace.open(kept, actor="x") as back:
         events = [e.action for e in back.audit.events()]
     assert "backup.restore" not in events  # a restore that does not verify is not recorded as done
 
@@ -429,6 +434,7 @@ def test_restore_into_an_empty_folder_with_another_master_key_file_says_it_does_
     assert code == 0, err
     status = json.loads(stdout)["master_key"]
     assert "the backup's case keys are wrapped by" in status and str(other) in status
+    assert "warning: master key" in err  # exit 0 (the right key can be installed later), but said
     assert f'master_key_file = "{other}"' in (target / "settings.toml").read_text()
 
 
@@ -472,3 +478,495 @@ def test_the_container_refuses_chunks_moved_dropped_cut_or_appended(alter: Any, 
     assert OpeningReader(io.BytesIO(data), PASSPHRASE, "ok").read() == bytes(range(48))
     with pytest.raises(IntegrityError, match=message):
         OpeningReader(io.BytesIO(alter(data, start)), PASSPHRASE, "altered").read()
+
+
+def _forged(kdf: dict[str, Any]) -> bytes:
+    """A container header anyone can write without the passphrase, with the given KDF settings."""
+    import base64
+    import struct
+
+    from palermo.security.container import MAGIC
+
+    header = json.dumps(
+        {
+            "cipher": "AES-256-GCM",
+            "chunk_bytes": 1 << 20,
+            "nonce_prefix": base64.b64encode(os.urandom(7)).decode(),
+            "kdf": {"name": "argon2id", "salt": base64.b64encode(os.urandom(16)).decode(), **kdf},
+        }
+    ).encode()
+    return MAGIC + struct.pack(">I", len(header)) + header + os.urandom(32) + os.urandom(64)
+
+
+@pytest.mark.parametrize(
+    ("kdf", "field"),
+    [
+        ({"time_cost": 64, "memory_kib": 65536, "parallelism": 4}, "time_cost"),  # minutes of work
+        ({"time_cost": 0, "memory_kib": 65536, "parallelism": 4}, "time_cost"),
+        ({"time_cost": 1, "memory_kib": 4 * 1024 * 1024, "parallelism": 4}, "memory_kib"),  # 4 GiB
+        ({"time_cost": 1, "memory_kib": 64, "parallelism": 1}, "memory_kib"),  # below the default
+        ({"time_cost": 1, "memory_kib": 800000, "parallelism": 100000}, "parallelism"),  # threads fail
+        ({"time_cost": 1, "memory_kib": 65536, "parallelism": 0}, "parallelism"),  # too few lanes
+        ({"time_cost": True, "memory_kib": 65536, "parallelism": 4}, "time_cost"),
+        ({"time_cost": "3", "memory_kib": 65536, "parallelism": 4}, "time_cost"),
+    ],
+    ids=["time-64", "time-0", "memory-4g", "memory-64k", "lanes-100000", "lanes-0", "time-bool", "time-str"],
+)
+def test_a_forged_header_with_costs_out_of_bounds_is_refused_before_deriving(
+    kdf: dict[str, Any], field: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The KDF costs are read before the header MAC can be checked: a forged header must cost nothing."""
+    import io
+
+    from palermo.errors import IntegrityError
+    from palermo.security import container
+
+    def never(*_args: object, **_kwargs: object) -> bytes:
+        raise AssertionError("argon2 ran on a forged header's costs")
+
+    monkeypatch.setattr(container, "hash_secret_raw", never)
+    with pytest.raises(IntegrityError, match=f"{field} = .* is outside") as raised:
+        container.OpeningReader(io.BytesIO(_forged(kdf)), PASSPHRASE, "forged.pbak")
+    assert raised.value.location == "forged.pbak"
+
+
+def test_costs_argon2_cannot_run_are_an_integrity_error_not_a_traceback(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from argon2.exceptions import HashingError
+
+    from palermo.security import container
+
+    def failing(*_args: object, **_kwargs: object) -> bytes:
+        raise HashingError("Threading failure")
+
+    monkeypatch.setattr(container, "hash_secret_raw", failing)
+    forged = tmp_path / "forged.pbak"
+    forged.write_bytes(_forged({"time_cost": 3, "memory_kib": 65536, "parallelism": 16}))
+    code, _stdout, err = cli("backup", "verify", str(forged), "-w", str(tmp_path / "none"))
+    assert code == 1 and "cannot be run here" in err and "Threading failure" in err
+    assert "Traceback" not in err
+
+
+def test_the_passphrase_is_nfc_normalised_before_the_kdf() -> None:
+    """'é' typed as one code point or as e + combining accent is the same passphrase."""
+    import io
+
+    from palermo.security.container import OpeningReader, SealingWriter
+
+    composed, decomposed = "caf\u00e9 au lait noir", "cafe\u0301 au lait noir"
+    buffer = io.BytesIO()
+    writer = SealingWriter(buffer, composed)
+    writer.write(b"payload")
+    writer.close()
+    assert OpeningReader(io.BytesIO(buffer.getvalue()), decomposed, "nfc").read() == b"payload"
+
+
+def _identity_readable(path: Path) -> bool:
+    from palermo.errors import IntegrityError
+
+    with Workspace.open(path, actor="officer.test") as back:
+        victim = next(p for p in back.parties.list("HT-1") if p.role == "victim")
+        try:
+            return back.parties.reveal_identity(victim.id, user="advocate.a").legal_name == IDENTITY[0]
+        except IntegrityError:
+            return False
+
+
+def _restored_events(path: Path) -> list[Any]:
+    with Workspace.open(path, actor="officer.test") as back:
+        return back.audit.events()
+
+
+def test_restore_shreds_again_a_key_the_original_workspace_shredded_since(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """MP-02 (review HIGH 1): a backup made before HT-1 was shredded must not bring HT-1's victims back."""
+    from palermo.security.crypto import shred_list_file
+
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    ws.keys.shred("HT-1")
+    shred_list_file(key_file).unlink()  # only the original workspace can tell
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(old), "--into", str(target), "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert [(k["case"], k["version"]) for k in report["shredded_keys_reapplied"]] == [("HT-1", 1)]
+    assert report["shreds_known"] and "shredded again: case HT-1" in err and "MP-02" in err
+    assert not _identity_readable(target)
+    events = _restored_events(target)
+    restore_event, shred_event = events[-2], events[-1]
+    assert restore_event.action == "backup.restore"
+    assert restore_event.detail["shredded_keys_reapplied"] == [[1, 1]]
+    assert (shred_event.action, shred_event.case_id, shred_event.detail["versions"]) == (
+        "case.key.shred",
+        1,
+        [1],
+    )
+    assert "re-applied on restore" in shred_event.detail["reason"]
+    assert shred_event.detail["shredded_by"] == "officer.test"
+
+
+def test_restore_shreds_again_from_the_list_beside_the_master_key_when_the_workspace_is_lost(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    ws.keys.shred("HT-1")
+    ws.path.rename(tmp_path / "lost")  # the disk that held the workspace is gone
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(old), "--into", str(target), "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert [(k["case"], k["version"]) for k in report["shredded_keys_reapplied"]] == [("HT-1", 1)]
+    assert report["shredded_keys_reapplied"][0]["source"].startswith("shred list ")
+    assert not _identity_readable(target)
+    assert _restored_events(target)[-1].action == "case.key.shred"
+
+
+def test_restore_says_loudly_when_it_cannot_know_what_was_shredded(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    from palermo.security.crypto import shred_list_file
+
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    shred_list_file(key_file).unlink()  # a master key from before shred lists were kept
+    ws.path.rename(tmp_path / "lost")
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(old), "--into", str(target), "--json")
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert report["shreds_known"] is False and "CANNOT TELL" in report["shreds_note"]
+    assert "WARNING" in err and "CANNOT TELL" in err and "MP-02" in err
+    assert _restored_events(target)[-1].detail["shreds_known"] is False
+
+
+def _hostile(source: Path, target: Path, extra: list[tuple[str, bytes]], edit: Any = None) -> None:
+    """Re-seal a backup with the right passphrase, adding files (listed in its manifest with their true size
+    and SHA-256) and editing its manifest: an authentic container from someone who had the passphrase."""
+    import hashlib
+    import io
+    import tarfile
+
+    from palermo.security.container import OpeningReader, SealingWriter
+
+    with source.open("rb") as raw:
+        reader = io.BufferedReader(OpeningReader(raw, PASSPHRASE, str(source)))
+        with tarfile.open(fileobj=reader, mode="r|") as old:
+            members = []
+            while (member := old.next()) is not None:
+                fh = old.extractfile(member)
+                assert fh is not None
+                members.append((member.name, fh.read()))
+    manifest = json.loads(members[0][1])
+    files = dict(members[1:])
+    for path, data in extra:
+        manifest["files"].append(
+            {"path": path, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        )
+        files["workspace/" + path] = data
+    if edit is not None:
+        edit(manifest, files)
+    with target.open("wb") as out:
+        writer = SealingWriter(out, PASSPHRASE)
+        with tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT) as new:
+            for name, data in [("manifest.json", json.dumps(manifest).encode()), *files.items()]:
+                info = tarfile.TarInfo(name)
+                info.size, info.mode = len(data), 0o600
+                new.addfile(info, io.BytesIO(data))
+        writer.close()
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [(".bashrc", b"echo pwned\n")],
+        [("evidence/tmp/evil.sh", b"#!/bin/sh\n")],
+        [("palermo.db-journal", b"junk")],  # would crash the check (OperationalError)
+        [("analytics.duckdb.wal", b"\0" * 100)],  # DuckDB would replay it at the next open
+        [("evidence/aa", b"x"), ("evidence/aa/bb/cc", b"y")],
+        [("evidence/00/00/" + "0" * 64, b"not the blob its name says")],
+        [("../escaped", b"x")],
+    ],
+    ids=["bashrc", "evidence-tmp", "db-journal", "duckdb-wal", "file-as-dir", "blob-misnamed", "dotdot"],
+)
+def test_an_authentic_backup_listing_a_file_a_workspace_does_not_hold_is_refused(
+    cli: Cli, ws: Workspace, tmp_path: Path, extra: list[tuple[str, bytes]]
+) -> None:
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+    _hostile(out, bad, extra)
+    code, _stdout, err = cli("backup", "verify", str(bad), "-w", str(ws.path))
+    assert code == 1 and "which a workspace does not hold" in err and "Traceback" not in err
+    target = tmp_path / "restored"
+    code, _stdout, err = cli("backup", "restore", str(bad), "--into", str(target))
+    assert code == 1 and "which a workspace does not hold" in err
+    assert (
+        not target.exists() and not list(tmp_path.glob(".restored.*")) and not (tmp_path / "escaped").exists()
+    )
+
+
+def _drop_audit(manifest: dict[str, Any], _files: dict[str, bytes]) -> None:
+    del manifest["audit"]
+
+
+def _files_as_text(manifest: dict[str, Any], _files: dict[str, bytes]) -> None:
+    manifest["files"] = "nope"
+
+
+def _key_without_version(manifest: dict[str, Any], _files: dict[str, bytes]) -> None:
+    del manifest["keys"][0]["version"]
+
+
+@pytest.mark.parametrize("edit", [_drop_audit, _files_as_text, _key_without_version])
+def test_a_malformed_manifest_is_an_integrity_error_not_a_traceback(
+    cli: Cli, ws: Workspace, tmp_path: Path, edit: Any
+) -> None:
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+    _hostile(out, bad, [], edit)
+    for args in (
+        ("verify", str(bad), "-w", str(ws.path)),
+        ("restore", str(bad), "--into", str(tmp_path / "r")),
+    ):
+        code, _stdout, err = cli("backup", *args)
+        assert code == 1 and "its manifest is malformed" in err and "Traceback" not in err, err
+    assert not (tmp_path / "r").exists()
+
+
+def _settings(text: bytes) -> Any:
+    import hashlib
+
+    def edit(manifest: dict[str, Any], files: dict[str, bytes]) -> None:
+        files["workspace/settings.toml"] = files["workspace/settings.toml"] + text
+        entry = next(f for f in manifest["files"] if f["path"] == "settings.toml")
+        entry["size"] = len(files["workspace/settings.toml"])
+        entry["sha256"] = hashlib.sha256(files["workspace/settings.toml"]).hexdigest()
+
+    return edit
+
+
+def test_a_restored_settings_toml_cannot_point_the_workspace_at_another_database(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    """The checks ran on the restored palermo.db: the restored workspace must use that one, no other."""
+    from palermo.settings import resolve
+
+    out, bad = tmp_path / "ws.pbak", tmp_path / "bad.pbak"
+    _create(cli, ws, out)
+    elsewhere = tmp_path / "other.db"
+    _hostile(out, bad, [], _settings(f'database_url = "sqlite:///{elsewhere}"\n'.encode()))
+    target = tmp_path / "restored"
+    code, stdout, err = cli("backup", "restore", str(bad), "--into", str(target), "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["settings_dropped"] == ["database_url"] and "dropped" in err
+    assert "database_url" not in (target / "settings.toml").read_text()
+    assert resolve(target).database_url == f"sqlite:///{target / 'palermo.db'}"
+
+    unknown = tmp_path / "unknown.pbak"
+    _hostile(out, unknown, [], _settings(b'plugin = "/tmp/evil.py"\n'))
+    code, _stdout, err = cli("backup", "restore", str(unknown), "--into", str(tmp_path / "r2"))
+    assert code == 1 and "unknown settings: plugin" in err and not (tmp_path / "r2").exists()
+
+
+def test_a_relative_master_key_file_is_recorded_as_an_absolute_path(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    monkeypatch.chdir(key_file.parent)
+    target = tmp_path / "restored"
+    code, _stdout, err = cli(
+        "backup", "restore", str(out), "--into", str(target), "--master-key-file", "master.key"
+    )
+    assert code == 0, err
+    assert f'master_key_file = "{key_file}"' in (target / "settings.toml").read_text()
+
+
+def test_verify_without_a_workspace_compares_with_the_one_in_the_manifest(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOW 7: the shredded-key check must not be skipped silently because -w was not given."""
+    old = tmp_path / "before.pbak"
+    _create(cli, ws, old)
+    ws.keys.shred("HT-1")
+    monkeypatch.chdir(tmp_path)  # ./workspace, the usual default, is not this workspace
+    code, _stdout, err = cli("backup", "verify", str(old))
+    assert code == 0, err
+    assert "crypto-shredded" in err and "HT-1" in err and f"checked against workspace {ws.path}" in err
+
+
+def test_a_restore_interrupted_before_it_is_done_leaves_no_workspace_under_the_name(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOW 9: a restore killed part-way must not leave a folder that looks like a (good) workspace."""
+    import palermo.backup as backup_module
+
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+
+    def killed(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup_module, "_record_restore", killed)
+    target = tmp_path / "restored"
+    with pytest.raises(KeyboardInterrupt):
+        backup_module.restore(out, PASSPHRASE, target, actor="x")
+    assert not target.exists()
+
+
+def test_a_failed_restore_removes_the_parent_folders_it_made(cli: Cli, ws: Workspace, tmp_path: Path) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    short = tmp_path / "short.pbak"
+    short.write_bytes(out.read_bytes()[:-300])
+    code, _stdout, err = cli("backup", "restore", str(short), "--into", str(tmp_path / "a" / "b" / "c"))
+    assert code == 1, err
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_backup_to_a_disk_without_hard_links_is_written(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MED 3: FAT32/exFAT USB sticks and many SMB shares refuse os.link with EPERM."""
+    import errno
+
+    import palermo.backup as backup_module
+
+    def no_links(src: object, dst: object, *_args: object, **_kwargs: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted", str(src), None, str(dst))
+
+    monkeypatch.setattr(backup_module.os, "link", no_links)
+    out = tmp_path / "stick" / "ws.pbak"
+    out.parent.mkdir()
+    report = _create(cli, ws, out)
+    assert out.exists() and out.stat().st_mode & 0o777 == 0o600
+    assert sorted(p.name for p in out.parent.iterdir()) == ["ws.pbak"]
+    code, _stdout, err = cli("backup", "verify", str(out), "-w", str(ws.path))
+    assert code == 0 and report["backup_id"] in _stdout, err
+
+
+def test_a_backup_too_large_for_the_disk_names_the_fat32_limit(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+
+    import palermo.backup as backup_module
+
+    real = backup_module._HashingWriter.write
+
+    def fat32(self: Any, data: Any) -> int:
+        if self.size > 1000:
+            raise OSError(errno.EFBIG, "File too large")
+        return real(self, data)
+
+    monkeypatch.setattr(backup_module._HashingWriter, "write", fat32)
+    out = tmp_path / "ws.pbak"
+    code, _stdout, err = cli("backup", "create", "--out", str(out), "-w", str(ws.path))
+    assert code == 2 and "4 GiB" in err and "FAT32" in err and "Traceback" not in err
+    assert not out.exists() and not list(tmp_path.glob(".palermo-backup-*"))
+
+
+def test_a_crashed_backups_leftovers_are_removed_by_the_next_and_snapshots_are_private(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """MED 4: a crash mid-backup left a plaintext copy of analytics.duckdb inside the workspace for good."""
+    import fcntl
+    import shutil
+
+    import palermo.backup as backup_module
+
+    crashed = ws.path / ".backup-crashed"  # as the version before lock files left it
+    crashed.mkdir(mode=0o700)
+    (crashed / "analytics.duckdb").write_bytes(CALLER.encode())
+    old = time.time() - 3600
+    os.utime(crashed, (old, old))
+    locked_dead = ws.path / ".backup-dead"  # a lock file nobody holds: its process died
+    locked_dead.mkdir(mode=0o700)
+    (locked_dead / ".lock").touch()
+    running = ws.path / ".backup-running"  # another backup, running now: left alone
+    running.mkdir(mode=0o700)
+    (running / ".lock").touch()
+    held = (running / ".lock").open("rb")
+    fcntl.flock(held.fileno(), fcntl.LOCK_EX)
+    out = tmp_path / "offsite" / "ws.pbak"
+    out.parent.mkdir()
+    partial = out.parent / ".palermo-backup-old.pbak.x1y2.partial"
+    partial.write_bytes(b"half a backup")
+
+    modes: dict[str, int] = {}
+    real_copy = shutil.copyfile
+
+    def copy_and_look(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
+        result = real_copy(src, dst, *args, **kwargs)
+        modes["analytics.duckdb"] = os.stat(dst).st_mode & 0o777
+        return result
+
+    real_facts = backup_module._case_store_facts
+
+    def facts_and_look(con: Any) -> Any:
+        for path in Path(con.execute("PRAGMA database_list").fetchone()[2]).parent.iterdir():
+            modes.setdefault(path.name, path.stat().st_mode & 0o777)
+        return real_facts(con)
+
+    monkeypatch.setattr(backup_module.shutil, "copyfile", copy_and_look)
+    monkeypatch.setattr(backup_module, "_case_store_facts", facts_and_look)
+    try:
+        _create(cli, ws, out)
+        assert not crashed.exists() and not locked_dead.exists() and not partial.exists()
+        assert running.exists()
+    finally:
+        held.close()
+    assert modes["analytics.duckdb"] == 0o600 and modes["palermo.db"] == 0o600
+    assert sorted(p.name for p in ws.path.glob(".backup-*")) == [".backup-running"]
+
+
+def test_the_analytics_database_is_locked_against_other_processes_while_it_is_copied(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """LOW 8, DR-03: the copy of analytics.duckdb is consistent because no other process can open it for
+    writing (an import, an analysis) while it is copied."""
+    import shutil
+
+    import palermo.backup as backup_module
+
+    probes: list[str] = []
+    real_copy = shutil.copyfile
+
+    def copy_while_probing(src: Any, dst: Any, *args: Any, **kwargs: Any) -> Any:
+        probe = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import duckdb, sys\n"
+                "try:\n"
+                "    duckdb.connect(sys.argv[1]).close()\n"
+                "except duckdb.IOException:\n"
+                "    print('locked')\n"
+                "else:\n"
+                "    print('open')\n",
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        probes.append(probe.stdout.strip() or probe.stderr)
+        return real_copy(src, dst, *args, **kwargs)
+
+    monkeypatch.setattr(backup_module.shutil, "copyfile", copy_while_probing)
+    _create(cli, ws, tmp_path / "ws.pbak")
+    assert probes == ["locked"]
+
+
+def test_a_restore_that_cannot_create_its_folder_says_so_without_a_traceback(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    out = tmp_path / "ws.pbak"
+    _create(cli, ws, out)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    code, _stdout, err = cli("backup", "restore", str(out), "--into", str(blocker / "restored"))
+    assert code == 2 and "cannot create the restored workspace" in err and "Traceback" not in err

@@ -263,3 +263,52 @@ def test_a_new_workspace_records_its_master_key_so_a_foreign_key_file_cannot_enr
             foreign.users.enrol_totp("tess")
     finally:
         foreign.close()
+
+
+def test_a_shred_is_listed_beside_the_master_key_file(workspace: Workspace, case_ref: str) -> None:
+    """MP-02: backups made before a shred still hold the key; the list outside the workspace lets a restore
+    of one shred it again even when the workspace itself is lost."""
+    from palermo.security.crypto import read_shreds, shred_list_file
+
+    key_file = workspace.settings.master_key_file
+    before = read_shreds(key_file) or []
+    workspace.keys.shred(case_ref)
+    entries = read_shreds(key_file)
+    assert entries is not None and len(entries) == len(before) + 1
+    entry = entries[-1]
+    genesis = workspace.audit.events()[0]
+    shred_event = next(e for e in reversed(workspace.audit.events()) if e.action == "case.key.shred")
+    assert (entry["case"], entry["versions"], entry["audit_seq"]) == (case_ref, [1], shred_event.seq)
+    assert entry["case_id"] == shred_event.case_id and entry["by"] == workspace.actor
+    assert isinstance(entry["workspace_genesis"], str) and genesis.seq == 1
+    assert shred_list_file(key_file).stat().st_mode & 0o777 == 0o600
+    assert not shred_list_file(key_file).is_relative_to(workspace.path)
+
+
+def test_a_shred_whose_list_cannot_be_written_is_undone(
+    workspace: Workspace, case_ref: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import palermo.workspace as workspace_module
+
+    def full_disk(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(workspace_module, "record_shred", full_disk)
+    victim = workspace.parties.list(case_ref, role="victim")[0]
+    with pytest.raises(OSError, match="No space"):
+        workspace.keys.shred(case_ref)
+    assert workspace.parties.reveal_identity(victim.id, user="a").legal_name == "Zqxwyvna Canarytest"
+    assert "case.key.shred" not in [e.action for e in workspace.audit.events()]
+
+
+def test_rewrap_carries_the_shred_list_to_the_new_master_key(
+    workspace: Workspace, case_ref: str, tmp_path: Path
+) -> None:
+    from palermo.security.crypto import read_shreds
+
+    workspace.keys.shred(case_ref)
+    new_key = tmp_path / "keys2" / "master.key"
+    ensure_master_key(new_key, workspace=workspace.path)
+    workspace.keys.rewrap(new_key)
+    assert read_shreds(new_key) == read_shreds(workspace.settings.master_key_file)
+    assert [e["case"] for e in read_shreds(new_key) or []][-1:] == [case_ref]

@@ -99,25 +99,66 @@ def create(
     emit(report, as_json, render)
 
 
+def _warn(text: str) -> None:
+    err_console.print(text, highlight=False, soft_wrap=True, markup=False)
+
+
 def _key_lines(report: dict[str, Any]) -> None:
+    """The shredded-key check, always on stderr (also with --json): silence must not read as "none"."""
     for key in report.get("shredded_keys") or []:
-        err_console.print(
+        _warn(
             f"warning: holds case {key['case']} data key v{key['version']}, crypto-shredded "
-            f"{key['shredded_at']} by {key['by']} (audit {key['audit_seq']}): this backup can still "
-            "decrypt that case's identities; destroy it or record why it is kept (MP-02)",
-            highlight=False,
-            soft_wrap=True,
+            f"{key['shredded_at']} by {key['by']} (audit {key['audit_seq']}; {key['source']}): this backup "
+            "can still decrypt that case's identities; destroy it or record why it is kept (MP-02)"
+        )
+    if report.get("shreds_known") is False:
+        _warn(f"WARNING: {report['shredded_keys_note']}; give the workspace it was made of with -w")
+    else:
+        _warn(f"note: {report['shredded_keys_note']}")
+
+
+def _restore_lines(report: dict[str, Any]) -> None:
+    """What a restore did about shredded keys and the master key, always on stderr (also with --json)."""
+    for key in report["shredded_keys_reapplied"]:
+        _warn(
+            f"shredded again: case {key['case']} data key v{key['version']}, crypto-shredded "
+            f"{key['shredded_at']} by {key['by']} after this backup was made ({key['source']}); recorded "
+            "as case.key.shred in the restored workspace (MP-02)"
+        )
+    if not report["shreds_known"]:
+        _warn(
+            f"WARNING: {report['shreds_note']}. Find out whether any case of this backup was shredded since "
+            "and shred its key again, or keep the original workspace or its master key's "
+            ".shredded list at hand when restoring."
+        )
+    if not report["master_key_matches"]:
+        _warn(f"warning: master key: {report['master_key']}; the victims' identities will not decrypt")
+    if report["settings_dropped"]:
+        _warn(
+            "note: dropped from the restored settings.toml: "
+            + ", ".join(report["settings_dropped"])
+            + " (the restored case store is the palermo.db in the folder)"
         )
 
 
 @app.command("verify")
 def verify(
     file: FileArg,
-    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    workspace: Annotated[
+        Path | None,
+        typer.Option(
+            "--workspace",
+            "-w",
+            help="The workspace the backup was made of, to flag keys shredded since "
+            "(default: the path in the backup's manifest).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Decrypt the whole backup and check it: every file's size and SHA-256 against the manifest, the case
-    store's integrity, row counts and audit chain. Flags case keys the workspace has since crypto-shredded.
+    store's integrity, row counts and audit chain. Flags case keys crypto-shredded since the backup (from the
+    workspace it was made of and the shred list beside the master key file), and says when it cannot tell.
     A backup altered by one byte, or a wrong passphrase, is refused (exit 1) naming where."""
     report = backup.verify(file, passphrase(confirm=False), workspace=workspace)
 
@@ -130,11 +171,9 @@ def verify(
             highlight=False,
             soft_wrap=True,
         )
-        _key_lines(report)
 
     emit(report, as_json, render)
-    if as_json:
-        _key_lines(report)
+    _key_lines(report)
 
 
 @app.command("restore")
@@ -148,8 +187,10 @@ def restore(
     as_json: AsJson = False,
 ) -> None:
     """Restore a backup into a new or empty folder, then check the result: case store integrity, every
-    table's row count in both databases, and the audit chain up to the backed-up head. Recorded in the
-    restored workspace as backup.restore."""
+    table's row count in both databases, and the audit chain up to the backed-up head. Case keys
+    crypto-shredded since the backup (known from the original workspace or the shred list beside the master
+    key file) are shredded again; when that cannot be known, a warning says so. Recorded in the restored
+    workspace as backup.restore."""
     report = backup.restore(
         file, passphrase(confirm=False), into, actor=default_actor(), master_key_file=master_key_file
     )
@@ -164,3 +205,4 @@ def restore(
         )
 
     emit(report, as_json, render)
+    _restore_lines(report)

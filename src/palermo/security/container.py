@@ -7,7 +7,10 @@ Why this shape (security requirements MP-01, SC-02, SC-04):
   costs.
 * **Key from a passphrase with a memory-hard KDF**: argon2id (RFC 9106's second recommended setting, 64 MiB,
   three passes, four lanes), so guessing passphrases on stolen media costs memory as well as time. The
-  costs are written in the header, so a later version can raise them and still read old containers.
+  costs are written in the header, so a later version can raise them and still read old containers;
+  they are read before the header's MAC can be checked, so they are bounded (64 MiB..1 GiB, at most 10
+  passes and 16 lanes) and a forged header cannot make a reader spend gigabytes or minutes. The
+  passphrase is NFC-normalised before it is stretched.
   Two keys are derived from the argon2id output with HKDF: one for AES-256-GCM, one for the header's MAC.
 * **Streamed in chunks** (1 MiB of plaintext each), because a backup holds evidence that may be larger than
   memory. Each chunk is sealed with AES-256-GCM under a nonce made of a random per-file prefix, the chunk's
@@ -30,8 +33,10 @@ import io
 import json
 import os
 import struct
+import unicodedata
 from typing import Any, BinaryIO
 
+from argon2.exceptions import HashingError
 from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -50,10 +55,15 @@ LAST = 0x80000000  # high bit of a chunk's length word: this is the last chunk (
 ARGON2_TIME_COST = 3
 ARGON2_MEMORY_KIB = 64 * 1024
 ARGON2_PARALLELISM = 4
-#: Bounds a header's costs must respect before we spend memory on them (a forged header must not
-#: make ``verify`` allocate 64 GiB).
-MAX_ARGON2_MEMORY_KIB = 4 * 1024 * 1024
-MAX_ARGON2_TIME_COST = 64
+#: Bounds a header's costs must respect before any memory or time is spent on them. The costs are read
+#: before the header's MAC can be checked (the MAC key comes out of the KDF), so anyone can forge them
+#: without the passphrase: the bounds are what a forged header can cost ``verify`` (at most 1 GiB for
+#: ten passes, seconds), while still letting a later version raise the defaults several times over.
+MIN_ARGON2_MEMORY_KIB = 64 * 1024
+MAX_ARGON2_MEMORY_KIB = 1024 * 1024
+MAX_ARGON2_TIME_COST = 10
+MAX_ARGON2_PARALLELISM = 16
+SALT_BYTES = (16, 64)
 MIN_PASSPHRASE_CHARS = 12
 
 
@@ -61,26 +71,53 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _keys(passphrase: str, kdf: dict[str, Any]) -> tuple[bytes, bytes]:
-    """The AES-256-GCM key and the header-MAC key for a passphrase and the header's KDF settings."""
+def _cost(kdf: dict[str, Any], field: str, low: int, high: int) -> int:
+    """One KDF cost from a header, checked to be a whole number within ``low..high`` before it is used."""
+    value = kdf.get(field)
+    # bool is an int in Python, and a float or a string would be coerced: a header holds exact integers
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise IntegrityError(
+            f"the container's key-derivation setting {field} = {value!r} is outside {low}..{high} "
+            "(an altered or foreign header): refused before deriving any key"
+        )
+    return value
+
+
+def _keys(passphrase: str, kdf: Any) -> tuple[bytes, bytes]:
+    """The AES-256-GCM key and the header-MAC key for a passphrase and the header's KDF settings.
+
+    The passphrase is NFC-normalised first, so the same words typed on systems that compose accents
+    differently (é as one code point or as e + combining accent) open the same container.
+    """
+    if not isinstance(kdf, dict) or kdf.get("name") != "argon2id":
+        name = kdf.get("name") if isinstance(kdf, dict) else kdf
+        raise IntegrityError(f"the container uses an unknown key derivation: {name!r}")
     try:
         salt = base64.b64decode(kdf["salt"], validate=True)
-        time_cost, memory, lanes = int(kdf["time_cost"]), int(kdf["memory_kib"]), int(kdf["parallelism"])
     except (KeyError, TypeError, ValueError) as exc:
-        raise IntegrityError(f"the container's key-derivation settings are unreadable ({exc})") from None
-    if kdf.get("name") != "argon2id" or len(salt) < 16:
-        raise IntegrityError(f"the container uses an unknown key derivation: {kdf.get('name')!r}")
-    if not (1 <= time_cost <= MAX_ARGON2_TIME_COST and 8 * lanes <= memory <= MAX_ARGON2_MEMORY_KIB):
-        raise IntegrityError("the container's key-derivation costs are out of bounds (altered header?)")
-    seed = hash_secret_raw(
-        passphrase.encode("utf-8"),
-        salt,
-        time_cost=time_cost,
-        memory_cost=memory,
-        parallelism=lanes,
-        hash_len=32,
-        type=Type.ID,
-    )
+        raise IntegrityError(f"the container's key-derivation salt is unreadable ({exc})") from None
+    if not SALT_BYTES[0] <= len(salt) <= SALT_BYTES[1]:
+        raise IntegrityError(
+            f"the container's key-derivation salt has {len(salt)} bytes, not {SALT_BYTES[0]}..{SALT_BYTES[1]}"
+        )
+    time_cost = _cost(kdf, "time_cost", 1, MAX_ARGON2_TIME_COST)
+    lanes = _cost(kdf, "parallelism", 1, MAX_ARGON2_PARALLELISM)
+    memory = _cost(kdf, "memory_kib", MIN_ARGON2_MEMORY_KIB, MAX_ARGON2_MEMORY_KIB)
+    try:
+        seed = hash_secret_raw(
+            unicodedata.normalize("NFC", passphrase).encode("utf-8"),
+            salt,
+            time_cost=time_cost,
+            memory_cost=memory,
+            parallelism=lanes,
+            hash_len=32,
+            type=Type.ID,
+        )
+    except HashingError as exc:  # e.g. the machine cannot start that many threads or give that memory
+        raise IntegrityError(
+            f"the container's key-derivation settings (time_cost {time_cost}, memory_kib {memory}, "
+            f"parallelism {lanes}) cannot be run here: {exc}"
+        ) from None
 
     def derive(purpose: str) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(seed)
@@ -90,10 +127,11 @@ def _keys(passphrase: str, kdf: dict[str, Any]) -> tuple[bytes, bytes]:
 
 def check_passphrase(passphrase: str, location: str) -> None:
     """Refuse a passphrase too short to protect victims' data on lost media (InputError, exit 2)."""
-    if len(passphrase) < MIN_PASSPHRASE_CHARS:
+    length = len(unicodedata.normalize("NFC", passphrase))  # counted as the KDF will see it
+    if length < MIN_PASSPHRASE_CHARS:
         raise InputError(
             f"the passphrase must have at least {MIN_PASSPHRASE_CHARS} characters "
-            f"(it has {len(passphrase)}): a lost backup is only as safe as its passphrase",
+            f"(it has {length}): a lost backup is only as safe as its passphrase",
             location=location,
         )
 
@@ -197,7 +235,10 @@ class OpeningReader(io.RawIOBase):
                 raise ValueError(meta.get("cipher"))
         except (ValueError, KeyError, TypeError) as exc:
             raise IntegrityError(f"the container header is unreadable ({exc})", location=name) from None
-        key, mac_key = _keys(passphrase, kdf)
+        try:
+            key, mac_key = _keys(passphrase, kdf)
+        except IntegrityError as exc:
+            raise IntegrityError(exc.message, location=name) from None
         framed = MAGIC + struct.pack(">I", length) + header
         if not hmac.compare_digest(mac, hmac.new(mac_key, framed, hashlib.sha256).digest()):
             raise IntegrityError(

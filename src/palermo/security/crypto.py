@@ -12,7 +12,10 @@ Why this shape (security requirements SC-02, SC-05, SC-06, MP-02):
 * **Rotation** (:meth:`Keyring.rotate`) makes a new DEK version, re-encrypts the case's identity rows
   and deletes the old key; :meth:`Keyring.rewrap` re-wraps every DEK under a new master key.
 * **Crypto-shredding** (:meth:`Keyring.shred`) deletes a case's keys: its identities can then never
-  be decrypted again, in the database or in any backup that lacks the key rows.
+  be decrypted again, in the database or in any backup that lacks the key rows. A backup made before
+  the shred still holds them, so each shred is also written to a **shred list** beside the master key
+  file (:func:`record_shred`), outside the workspace like the key itself: a restore reads it and shreds
+  those keys again, even when the workspace it was made of is gone (MP-02).
 
 This module knows the ``case_keys`` and ``party_identities`` tables by name only (lightweight
 table clauses) so that ``security`` stays independent of ``store``.
@@ -21,8 +24,11 @@ table clauses) so that ``security`` stays independent of ``store``.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -54,6 +60,74 @@ IDENTITIES = table(
     *(column(name, LargeBinary) for name in IDENTITY_COLUMNS),
 )
 PARTIES = table("parties", column("id", Integer), column("case_id", Integer))
+
+
+SHRED_LIST_SUFFIX = ".shredded"
+
+
+def shred_list_file(master_key_file: Path) -> Path:
+    """Where shreds of keys wrapped by ``master_key_file`` are listed: beside it (``master.key.shredded``).
+
+    Beside the key, because that is the one place that is outside every workspace and survives the loss of
+    one: whoever restores a backup needs the key file anyway, so its list comes along.
+    """
+    path = Path(master_key_file).expanduser()
+    return path.with_name(path.name + SHRED_LIST_SUFFIX)
+
+
+def start_shred_list(master_key_file: Path) -> None:
+    """Create an empty shred list (0600) beside a new master key: from then on, a missing list means
+    the shreds cannot be known, not that there were none."""
+    path = shred_list_file(master_key_file)
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def record_shred(master_key_file: Path, entry: dict[str, Any]) -> None:
+    """Append one shred to the list beside the master key file (one JSON object a line), on disk before
+    returning. ``entry`` names the workspace (``workspace_genesis``: the hash of its first audit event,
+    as a path can change and a master key may serve several workspaces), the case and the key versions
+    deleted. The caller writes it before its transaction commits, so a failure here undoes the shred; a
+    commit that fails afterwards leaves a line naming a shred that did not happen, which errs toward
+    the victim (a restore would shred that key too)."""
+    path = shred_list_file(master_key_file)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def read_shreds(master_key_file: Path) -> list[dict[str, Any]] | None:
+    """Every shred listed beside ``master_key_file``, or None when there is no list (shreds unknown).
+
+    A line that cannot be read is a :class:`ConfigurationError` naming it: a list that is silently
+    partly read would let a shredded key come back.
+    """
+    path = shred_list_file(master_key_file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise ConfigurationError(f"the shred list cannot be read ({exc})", location=str(path)) from None
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            if not isinstance(entry, dict):
+                raise ValueError("not an object")
+            entry["case_id"], entry["versions"] = int(entry["case_id"]), [int(v) for v in entry["versions"]]
+            if not isinstance(entry.get("workspace_genesis"), str):
+                raise ValueError("no workspace_genesis")
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ConfigurationError(
+                f"line {number} of the shred list is unreadable ({exc})", location=str(path)
+            ) from None
+        entries.append(entry)
+    return entries
 
 
 def field_aad(table_name: str, column_name: str, row_id: int | str) -> bytes:
@@ -213,6 +287,13 @@ class Keyring:
                 )
             )
         return len(rows)  # the caller switches ``master`` once its transaction has committed
+
+    def versions(self, session: Session, case_id: int) -> list[int]:
+        """The versions of the case's keys held (what a shred would delete), oldest first."""
+        rows = session.execute(
+            select(CASE_KEYS.c.version).where(CASE_KEYS.c.case_id == case_id).order_by(CASE_KEYS.c.version)
+        ).scalars()
+        return [int(v) for v in rows]
 
     def shred(self, session: Session, case_id: int) -> int:
         """Delete every key of the case: its encrypted identities become unrecoverable."""
