@@ -383,7 +383,7 @@ def _lead_cli(ws: Any, *args: str) -> Any:
 
 
 def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_ones(
-    ws: Any, statement: Path, mapping: Path
+    ws: Any, statement: Path, mapping: Path, tmp_path: Path
 ) -> None:
     """Forgetting the bank_csv reading of a statement also read through a mapping: a lead only the
     forgotten import supported is withdrawn, one the mapping's rows also support stays proposed, an
@@ -402,6 +402,17 @@ def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_on
     by_hand = int(
         ws.leads.propose("C-1", summary="seen at the flat", origin="person:jsmith", evidence_id=exhibit).id
     )
+    interview = tmp_path / "interview.txt"
+    interview.write_text("Interview notes (synthetic).\n", encoding="utf-8")
+    # ``lead add --origin indicator:…`` on an exhibit never imported: nothing of it can be forgotten
+    hand_indicator = int(
+        ws.leads.propose(
+            "C-1",
+            summary="funnel, from the interview",
+            origin="indicator:FUNNEL_ACCOUNT",
+            evidence_id=_add(ws, "C-1", interview),
+        ).id
+    )
     ws.close()
 
     shown = _cli(ws, "forget", "C-1", str(forgotten))
@@ -416,6 +427,8 @@ def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_on
     assert listed[accepted]["status"] == "accepted" and why in listed[accepted]["flag"]
     assert listed[accepted]["import_ids"] == [kept]  # what is left behind it
     assert (listed[by_hand]["status"], listed[by_hand]["flag"]) == ("proposed", None)
+    assert (listed[hand_indicator]["status"], listed[hand_indicator]["import_ids"]) == ("proposed", None)
+    assert listed[both]["import_ids"] == [kept]  # the forgotten import no longer counts for it
     flagged = json.loads(_lead_cli(ws, "lead", "list", "C-1", "--flagged", "--json").stdout)
     assert [x["id"] for x in flagged] == [accepted]
     text_list = _lead_cli(ws, "lead", "list", "C-1").stdout
