@@ -435,6 +435,9 @@ def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_on
     assert "accepted, flagged" in text_list and "withdrawn" in text_list
     matrix = _lead_cli(ws, "proof", "matrix", "C-1").stdout
     assert f"lead {accepted}: REVIEW, evidence removed" in " ".join(matrix.split())
+    assert "1 element(s) on links flagged for review" in " ".join(matrix.split())
+    gaps = json.loads(_lead_cli(ws, "proof", "gaps", "C-1", "--json").stdout)
+    assert any(f"lead {accepted}" in g["missing"] for g in gaps)
     refused = _lead_cli(ws, "lead", "accept", str(alone), "--author", "prosecutor", "--element", str(element))
     assert isinstance(refused.exception, InputError) and "already withdrawn" in str(refused.exception)
 

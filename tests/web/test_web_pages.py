@@ -216,6 +216,7 @@ def test_an_accepted_lead_whose_evidence_was_forgotten_is_flagged_in_the_dashboa
     assert f"import {done} (evidence " in dashboard and "forgotten" in dashboard
     matrix = pat.get("/cases/WEB-1/proof").text
     assert "review: evidence removed" in matrix
+    assert "on links flagged for review" in matrix  # the charge is not called ready on it
     panel = pat.get(f"/cases/WEB-1/proof/matrix?open={seeded.element_id}").text
     assert f"palermo lead confirm {lead}" in panel
     web_ws.leads.confirm(lead, author="pat", note="the bank's own production shows it")
