@@ -250,4 +250,11 @@ def test_flagged_and_withdrawn_leads_through_the_api(
         if link["lead_id"] == lead
     ]
     assert [link["review"] for link in links] == [flagged["flag"]]
+    confirmed = pat.post(
+        f"/api/v1/cases/WEB-1/leads/{lead}/confirm", json={"note": "the extraction shows it"}, headers=_h(pat)
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["flag"] is None
+    assert pat.get("/api/v1/cases/WEB-1/leads", params={"flagged": "true"}).json() == []
+    again = pat.post(f"/api/v1/cases/WEB-1/leads/{lead}/confirm", json={"note": "again"}, headers=_h(pat))
+    assert again.status_code == 400 and "not flagged" in again.text
     assert pat.get("/api/v1/cases/WEB-1/leads", params={"status": "withdrawn"}).json() == []

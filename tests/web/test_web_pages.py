@@ -219,6 +219,13 @@ def test_an_accepted_lead_whose_evidence_was_forgotten_is_flagged_in_the_dashboa
     assert "on links flagged for review" in matrix  # the charge is not called ready on it
     panel = pat.get(f"/cases/WEB-1/proof/matrix?open={seeded.element_id}").text
     assert f"palermo lead confirm {lead}" in panel
-    web_ws.leads.confirm(lead, author="pat", note="the bank's own production shows it")
+    assert f'action="/cases/WEB-1/leads/{lead}/confirm"' in panel
+    done = pat.post(
+        f"/cases/WEB-1/leads/{lead}/confirm",
+        data={"note": "the phone's own extraction shows it", "csrf_token": csrf(pat)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and "done=lead-confirmed" in done.headers["location"]
+    assert web_ws.leads.get(lead).flag is None and "pat after review" in (web_ws.leads.get(lead).reason or "")
     assert "review: evidence removed" not in pat.get("/cases/WEB-1/proof").text
     assert "Accepted leads to review again" not in pat.get("/cases/WEB-1").text
