@@ -207,3 +207,27 @@ def test_a_confirmation_waits_for_a_forget_flagging_the_lead_again(
         other.close()
     assert "error" not in out, out
     assert "import 2" in (out["value"].reason or "")
+
+
+def test_an_import_id_naming_another_exhibit_is_no_support(
+    workspace: Workspace, case_ref: str, lead_setup: dict[str, int], exhibit_files: list[Path]
+) -> None:
+    """Import ids are unique only within one analytics database: after ``analytics.duckdb`` is
+    rebuilt, import 1 may be another exhibit's. A lead that recorded which exhibit its import read
+    is withdrawn then; one that did not (recorded before) is judged by the id alone, as before."""
+    other = workspace.evidence.add(case_ref, exhibit_files[2], source="ads", acquired_by="Bo").id
+    evidence = lead_setup["evidence"]
+    paired = workspace.leads.propose(
+        case_ref,
+        summary="paired",
+        origin="indicator:FUNNEL",
+        evidence_id=evidence,
+        detail={"hit_id": "hit:paired"},
+        import_ids=[1],
+        import_evidence={1: evidence},
+    )
+    bare = _runner_lead(workspace, case_ref, lead_setup, [1])
+    assert paired.detail["import_evidence"] == {"1": evidence}
+    assert workspace.leads.reconcile(case_ref, {1: evidence}).withdrawn == []
+    assert workspace.leads.reconcile(case_ref, {1: other}).withdrawn == [paired.id]
+    assert workspace.leads.get(bare).status == "proposed"

@@ -699,6 +699,7 @@ def test_a_proposed_leads_imports_follow_its_support_through_forget_and_reimport
     assert propose_leads(con, "C-1", [hit], ws) == 1
     [lead] = ws.leads.list("C-1")
     assert lead.import_ids == [first, second]
+    assert lead.detail["import_evidence"] == {str(first): exhibit, str(second): exhibit}
 
     assert analytics.forget("C-1", first).leads_withdrawn == []
     assert (ws.leads.get(lead.id).status, ws.leads.get(lead.id).import_ids) == ("proposed", [second])

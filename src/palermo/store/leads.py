@@ -74,8 +74,9 @@ def _support(
     exhibit with no import at all was never read into the analytics, so nothing of it can be lost
     (the analysis fills those leads' imports instead, :func:`_fill_legacy`)."""
     if lead.import_ids is not None:
-        lost = [int(i) for i in lead.import_ids if int(i) not in surviving]
-        kept = [int(i) for i in lead.import_ids if int(i) in surviving]
+        recorded = _import_evidence(lead)
+        kept = [int(i) for i in lead.import_ids if _present(int(i), recorded, surviving)]
+        lost = [int(i) for i in lead.import_ids if int(i) not in kept]
         return lost, [f"import {i}" for i in lost], kept
     if forgotten is None or not _runner_made(lead):
         return None  # a person's lead cites the exhibit, not imported rows
@@ -84,6 +85,32 @@ def _support(
     lost = [e for e in exhibits if e in gone and e not in alive]
     kept = sorted(i for i, e in surviving.items() if e in exhibits)
     return lost, [f"every import of evidence {e}" for e in lost], kept
+
+
+def _import_evidence(lead: Lead) -> dict[int, int]:
+    """import id → evidence id as recorded on the lead (``detail["import_evidence"]``; empty for
+    leads recorded before it was)."""
+    return {int(i): int(e) for i, e in ((lead.detail or {}).get("import_evidence") or {}).items()}
+
+
+def _present(import_id: int, recorded: Mapping[int, int], surviving: Mapping[int, int]) -> bool:
+    """Whether a recorded import is still there: its id among the imports left and, when the lead
+    recorded which exhibit it read, of that exhibit. Import ids are unique only within one
+    ``analytics.duckdb``: one rebuilt from scratch numbers its imports from 1 again, and an id the
+    lead recorded may then name another exhibit's import, which is no support for it."""
+    return import_id in surviving and recorded.get(import_id, surviving[import_id]) == surviving[import_id]
+
+
+def _set_imports(lead: Lead, ids: list[int], evidence: Mapping[int, int]) -> None:
+    """Record ``ids`` as the lead's imports, each with its exhibit (``evidence`` first, then what
+    the lead recorded before)."""
+    recorded = _import_evidence(lead)
+    pairs = {i: evidence.get(i, recorded.get(i)) for i in ids}
+    lead.import_ids = ids
+    lead.detail = {
+        **(lead.detail or {}),
+        "import_evidence": {str(i): e for i, e in pairs.items() if e is not None},
+    }
 
 
 def _forgotten_at(session: Session, case: Case) -> dict[int, datetime]:
@@ -157,7 +184,7 @@ def reconcile(
             before = {i for i in lost if i in forgotten_at and _aware(forgotten_at[i]) <= accepted}
             if before:  # gone before anyone accepted it: not news to the reviewer, just not support
                 _record_support(
-                    ctx, session, case, lead, [*kept, *(i for i in lost if i not in before)], actor
+                    ctx, session, case, lead, [*kept, *(i for i in lost if i not in before)], actor, surviving
                 )
                 lost = [i for i in lost if i not in before]
                 names = [f"import {i}" for i in lost]
@@ -171,14 +198,15 @@ def reconcile(
         detail: dict[str, Any] = {"lost": names}
         if lead.status == "proposed":
             if kept:  # still supported by rows that are there: it may still be reviewed
-                _record_support(ctx, session, case, lead, kept, actor, lost=names)
+                _record_support(ctx, session, case, lead, kept, actor, surviving, lost=names)
                 continue
             lead.status, lead.decided_by, lead.decided_at, lead.reason = "withdrawn", actor, now, why
             action = "lead.withdraw"
             done.withdrawn.append(lead.id)
         else:
             lead.flag = f"{lead.flag}; {why}" if lead.flag else why
-            lead.flagged_at, lead.import_ids = now, kept
+            lead.flagged_at = now
+            _set_imports(lead, kept, surviving)
             links = session.scalars(select(ProofLink.id).where(ProofLink.lead_id == lead.id)).all()
             action, detail["proof_link_ids"] = "lead.flag", [int(i) for i in links]
             done.flagged.append(lead.id)
@@ -201,14 +229,17 @@ def _record_support(
     lead: Lead,
     kept: Iterable[int],
     actor: str,
+    evidence: Mapping[int, int],
     *,
     lost: list[str] | None = None,
 ) -> None:
-    """Record the imports still behind a lead that keeps some (audited ``lead.support``)."""
+    """Record the imports behind a lead (``evidence``: import id → its exhibit, where known),
+    audited ``lead.support``."""
     ids = sorted({int(i) for i in kept})
     if ids == lead.import_ids:
         return
-    before, lead.import_ids = lead.import_ids, ids
+    before = lead.import_ids
+    _set_imports(lead, ids, evidence)
     detail: dict[str, Any] = {"import_ids": ids, "was": before}
     if lost:
         detail["lost"] = lost
@@ -234,7 +265,7 @@ def _fill_legacy(
     exhibits = set(_exhibits(lead))
     kept = [i for i, e in surviving.items() if e in exhibits]
     if kept:
-        _record_support(ctx, session, case, lead, kept, actor)
+        _record_support(ctx, session, case, lead, kept, actor, surviving)
 
 
 def to_public(lead: Lead, case: Case) -> LeadPublic:
@@ -258,9 +289,11 @@ class LeadService:
         element_id: int | None = None,
         detail: dict[str, Any] | None = None,
         import_ids: Iterable[int] | None = None,
+        import_evidence: Mapping[int, int] | None = None,
     ) -> LeadPublic:
         """Record a proposed fact with its provenance (origin, exhibit, locator, and for a lead found
-        in imported rows the imports that wrote them, so forgetting one can withdraw the lead)."""
+        in imported rows the imports that wrote them, so forgetting one can withdraw the lead;
+        ``import_evidence`` says which exhibit each of those imports read)."""
         if not summary.strip():
             raise InputError("a lead needs a summary", location="summary")
         if not origin.strip():
@@ -281,10 +314,11 @@ class LeadService:
                 locator=locator,
                 element_id=element_id,
                 detail=dict(detail or {}),
-                import_ids=None if import_ids is None else sorted({int(i) for i in import_ids}),
                 status="proposed",
                 created_by=self.ctx.actor,
             )
+            if import_ids is not None:
+                _set_imports(lead, sorted({int(i) for i in import_ids}), import_evidence or {})
             session.add(lead)
             session.flush()
             self.ctx.audit.record(
@@ -322,12 +356,18 @@ class LeadService:
             return reconcile(self.ctx, session, case, surviving, actor=actor or self.ctx.actor)
 
     def add_support(
-        self, case_ref: str, support: Mapping[int, Iterable[int]], *, actor: str | None = None
+        self,
+        case_ref: str,
+        support: Mapping[int, Iterable[int]],
+        *,
+        evidence: Mapping[int, int] | None = None,
+        actor: str | None = None,
     ) -> int:
         """Widen the recorded imports of still-proposed leads (lead id → imports whose rows support it
-        now): the analysis found their hits again, perhaps in an exhibit imported again, and a later
-        forget must not withdraw a lead those imports still support. Audited ``lead.support``;
-        returns how many leads changed. Accepted leads keep what the reviewer saw."""
+        now; ``evidence``: import id → the exhibit it read): the analysis found their hits again,
+        perhaps in an exhibit imported again, and a later forget must not withdraw a lead those
+        imports still support. Audited ``lead.support``; returns how many leads changed. Accepted
+        leads keep what the reviewer saw."""
         changed = 0
         with self.ctx.db.transaction() as session:
             case = repository.case_by_ref(session, case_ref)
@@ -342,7 +382,9 @@ class LeadService:
             for lead in leads:
                 wider = sorted({*(lead.import_ids or ()), *(int(i) for i in support[lead.id])})
                 if wider != lead.import_ids:
-                    _record_support(self.ctx, session, case, lead, wider, actor or self.ctx.actor)
+                    _record_support(
+                        self.ctx, session, case, lead, wider, actor or self.ctx.actor, evidence or {}
+                    )
                     changed += 1
         return changed
 

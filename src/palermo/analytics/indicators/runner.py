@@ -203,6 +203,7 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
     lead_of = {str(hit_id): str(lead_id) for hit_id, lead_id in led if str(lead_id) not in withdrawn}
     done = set(lead_of)
     again = {str(hit_id) for hit_id, lead_id in led if str(lead_id) in withdrawn} - done
+    imports = _imports(con, case_ref)
     support = _support(con, case_ref, hits) if hits else {}
     created: list[list[str]] = []
     try:
@@ -216,7 +217,7 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
                 done.add(hit.hit_id)
                 lead_of[hit.hit_id] = lead_of[legacy]
             if hit.hit_id not in done:
-                lead_id = _propose(workspace, con, case_ref, hit, support.get(hit.hit_id, []))
+                lead_id = _propose(workspace, con, case_ref, hit, support.get(hit.hit_id, []), imports)
                 created.append([case_ref, hit.hit_id, lead_id])
     finally:
         # recorded in one statement, even when a later proposal failed, so a re-run never
@@ -235,7 +236,7 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
         if h.hit_id in lead_of and lead_of[h.hit_id].isdigit() and support.get(h.hit_id)
     }
     if found_again:
-        workspace.leads.add_support(case_ref, found_again)
+        workspace.leads.add_support(case_ref, found_again, evidence=imports)
     return len(created)
 
 
@@ -289,8 +290,16 @@ def _support(con: Any, case_ref: str, hits: Sequence[IndicatorHit]) -> dict[str,
     return {hit_id: sorted(ids) for hit_id, ids in found.items()}
 
 
-def _propose(workspace: Any, con: Any, case_ref: str, hit: IndicatorHit, import_ids: Sequence[int]) -> str:
-    """Propose the lead for one hit, with the imports that support it; return its id."""
+def _propose(
+    workspace: Any,
+    con: Any,
+    case_ref: str,
+    hit: IndicatorHit,
+    import_ids: Sequence[int],
+    imports: dict[int, int],
+) -> str:
+    """Propose the lead for one hit, with the imports that support it (and the exhibit each read:
+    import ids are unique only within one analytics database); return its id."""
     evidence_id = _first_evidence(con, case_ref, hit)
     lead = workspace.leads.propose(
         case_ref,
@@ -309,6 +318,7 @@ def _propose(workspace: Any, con: Any, case_ref: str, hit: IndicatorHit, import_
             "evidence_ids": list(hit.evidence_ids),
         },
         import_ids=list(import_ids),
+        import_evidence={i: imports[i] for i in import_ids if i in imports},
     )
     return str(getattr(lead, "id", None) or getattr(lead, "lead_id", None) or "")
 
