@@ -5,15 +5,17 @@ supports an element, but nothing machine-made enters the proof matrix until some
 lead. Acceptance creates a proof link that carries the lead id, the lead's origin as its author and
 the accepting person as ``accepted_by``, so the provenance of every link can be traced.
 
-A lead proposed by an indicator records the imports whose rows supported it (``import_ids``). When
-an import is forgotten (``palermo ingest forget``, decision 0007) :func:`reconcile` compares every
-lead's support with the imports that are left: a proposed lead that lost all of it is *withdrawn*
-(it no longer waits for a review of statements that are gone), and an accepted lead that lost any
-of it is *flagged*: it stays a proof link, since the exhibit itself is unchanged, but the
-prosecutor sees that the rows it was found in were removed, until someone confirms it
-(:meth:`LeadService.confirm`). Leads made before support was recorded are judged by their exhibits
-(a lead whose exhibits have no import left has lost its rows); leads people added by hand cite an
-exhibit, not imported rows, and are never touched.
+A lead proposed by an indicator records the imports whose rows supported it (``import_ids``, and
+the exhibit each read in ``detail["import_evidence"]``). When an import is forgotten (``palermo
+ingest forget``, decision 0007) :func:`reconcile` compares every lead's support with the imports
+that are left: a proposed lead that lost all of it is *withdrawn* (it no longer waits for a review
+of statements that are gone), one that lost some keeps the rest as its record, and an accepted lead
+that lost any of it after it was accepted is *flagged*: it stays a proof link, since the exhibit
+itself is unchanged, but the prosecutor sees that the rows it was found in were removed, until
+someone confirms it (:meth:`LeadService.confirm`). Only leads the runner made (they name their hit)
+stand on imported rows; those made before support was recorded are judged by their exhibits during
+a forget and have their imports filled in by the analysis. Leads people added by hand cite an
+exhibit, not imported rows, and are never touched, whatever their origin says.
 """
 
 from __future__ import annotations
