@@ -66,6 +66,20 @@ def story(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         proposed = ws.leads.list(case_ref, "proposed")
         seen["ads_only"] = [x for x in proposed if x.import_ids == [ads.import_id]]
         seen["elsewhere"] = [x for x in proposed if x.import_ids and ads.import_id not in x.import_ids]
+        # the demo's hits stand on one import each: a lead on the ads and another import, as the
+        # runner records one whose hit spans two imports, shows what a forget does to those
+        other = next(r for r in analytics.imports(case_ref) if r.import_id != ads.import_id)
+        seen["mixed"] = [
+            ws.leads.propose(
+                case_ref,
+                summary="spans two imports",
+                origin="indicator:A_SHARED_IMAGES",
+                evidence_id=ads.evidence_id,
+                detail={"hit_id": "hit:two-imports", "evidence_ids": [ads.evidence_id, other.evidence_id]},
+                import_ids=[ads.import_id, other.import_id],
+            )
+        ]
+        seen["leads_before"] += 1
         explained = analytics.explain(case_ref, seen["hit"])
         assert explained.evidence_ids == [ads.evidence_id]  # the hit stands on the ads alone
 
@@ -124,6 +138,7 @@ def test_the_accepted_lead_and_its_proof_link_stay_but_are_flagged_for_review(st
 def test_proposed_leads_only_the_forgotten_rows_supported_are_withdrawn(story: dict[str, Any]) -> None:
     ads, after = story["ads"], {x.id: x for x in story["leads_after_forget"]}
     assert story["ads_only"] and story["elsewhere"]  # the demo has both kinds
+
     for lead in story["ads_only"]:
         assert after[lead.id].status == "withdrawn"
         assert f"import {ads.import_id} (evidence {ads.evidence_id}) forgotten" in (
@@ -132,6 +147,9 @@ def test_proposed_leads_only_the_forgotten_rows_supported_are_withdrawn(story: d
     assert sorted(story["forgot"].leads_withdrawn) == sorted(x.id for x in story["ads_only"])
     for lead in story["elsewhere"]:  # supported by other imports: still waiting for review
         assert after[lead.id].status == "proposed" and after[lead.id].flag is None
+    for lead in story["mixed"]:  # the ads and other imports: still proposed, on the others alone
+        assert after[lead.id].status == "proposed" and after[lead.id].flag is None
+        assert after[lead.id].import_ids == [i for i in lead.import_ids or () if i != ads.import_id]
     audited = {(e.action, int(e.object_id)) for e in story["audit_after_forget"]}
     assert {("lead.withdraw", x.id) for x in story["ads_only"]} <= audited
     assert ("lead.flag", story["lead"].id) in audited

@@ -56,3 +56,19 @@ def test_valid_pinpoints_are_canonicalised(text: str, canonical: str) -> None:
 def test_invalid_pinpoints_are_refused(text: str) -> None:
     with pytest.raises(ValueError):
         parse_pinpoint(text)
+
+
+def test_a_charge_resting_on_a_link_flagged_for_review_is_not_ready_and_shows_in_the_gaps() -> None:
+    """A flagged link (its lead's imported rows were forgotten) still counts towards the element's
+    status, but the charge is not called ready on it, and the gaps say which lead to look at."""
+    charge = ChargeFact(10, 1, "o", "c", "D", ("V1",))
+    flagged = LinkFact(2, 1, 2, "bank", Stance.SUPPORTS, lead_id=7, review="import 3 forgotten")
+    matrix = build_matrix("C", [charge], [ELEMENT], [link(1, "phone"), flagged])
+    [readiness] = matrix.charges
+    assert (readiness.elements[0].status, readiness.proven, readiness.to_review) == (Status.PROVEN, 1, 1)
+    assert not readiness.ready
+    [gap] = matrix.gaps()
+    assert gap.status is Status.PROVEN and "lead 7" in gap.missing and "flagged for review" in gap.missing
+    assert matrix.to_dict()["charges"][0]["to_review"] == 1
+    confirmed = build_matrix("C", [charge], [ELEMENT], [link(1, "phone"), link(2, "bank")])
+    assert confirmed.charges[0].ready and confirmed.gaps() == []

@@ -383,7 +383,7 @@ def _lead_cli(ws: Any, *args: str) -> Any:
 
 
 def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_ones(
-    ws: Any, statement: Path, mapping: Path
+    ws: Any, statement: Path, mapping: Path, tmp_path: Path
 ) -> None:
     """Forgetting the bank_csv reading of a statement also read through a mapping: a lead only the
     forgotten import supported is withdrawn, one the mapping's rows also support stays proposed, an
@@ -402,6 +402,17 @@ def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_on
     by_hand = int(
         ws.leads.propose("C-1", summary="seen at the flat", origin="person:jsmith", evidence_id=exhibit).id
     )
+    interview = tmp_path / "interview.txt"
+    interview.write_text("Interview notes (synthetic).\n", encoding="utf-8")
+    # ``lead add --origin indicator:…`` on an exhibit never imported: nothing of it can be forgotten
+    hand_indicator = int(
+        ws.leads.propose(
+            "C-1",
+            summary="funnel, from the interview",
+            origin="indicator:FUNNEL_ACCOUNT",
+            evidence_id=_add(ws, "C-1", interview),
+        ).id
+    )
     ws.close()
 
     shown = _cli(ws, "forget", "C-1", str(forgotten))
@@ -416,12 +427,17 @@ def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_on
     assert listed[accepted]["status"] == "accepted" and why in listed[accepted]["flag"]
     assert listed[accepted]["import_ids"] == [kept]  # what is left behind it
     assert (listed[by_hand]["status"], listed[by_hand]["flag"]) == ("proposed", None)
+    assert (listed[hand_indicator]["status"], listed[hand_indicator]["import_ids"]) == ("proposed", None)
+    assert listed[both]["import_ids"] == [kept]  # the forgotten import no longer counts for it
     flagged = json.loads(_lead_cli(ws, "lead", "list", "C-1", "--flagged", "--json").stdout)
     assert [x["id"] for x in flagged] == [accepted]
     text_list = _lead_cli(ws, "lead", "list", "C-1").stdout
     assert "accepted, flagged" in text_list and "withdrawn" in text_list
     matrix = _lead_cli(ws, "proof", "matrix", "C-1").stdout
     assert f"lead {accepted}: REVIEW, evidence removed" in " ".join(matrix.split())
+    assert "1 element(s) on links flagged for review" in " ".join(matrix.split())
+    gaps = json.loads(_lead_cli(ws, "proof", "gaps", "C-1", "--json").stdout)
+    assert any(f"lead {accepted}" in g["missing"] for g in gaps)
     refused = _lead_cli(ws, "lead", "accept", str(alone), "--author", "prosecutor", "--element", str(element))
     assert isinstance(refused.exception, InputError) and "already withdrawn" in str(refused.exception)
 
@@ -492,7 +508,7 @@ def test_leads_a_forget_left_behind_are_put_right_by_the_next_analysis(ws: Any, 
     """The two stores cannot commit as one: were the case store's COMMIT to fail after DuckDB's, the
     rows would be gone and the leads unchanged. Proposing leads (every analysis) reconciles them
     with the imports that are left first, so that state does not last."""
-    from palermo.analytics.indicators.runner import propose_leads
+    from palermo.analytics.indicators.runner import reconcile_leads
 
     exhibit = _add(ws, "C-1", statement)
     analytics = ws.analytics
@@ -501,7 +517,7 @@ def test_leads_a_forget_left_behind_are_put_right_by_the_next_analysis(ws: Any, 
     lead = _indicator_lead(ws, exhibit, [done], "left behind")
     forget(con, "C-1", done)  # DuckDB's side only: what a failed case-store COMMIT would leave
     assert ws.leads.get(lead).status == "proposed"
-    propose_leads(con, "C-1", [], ws)
+    assert reconcile_leads(con, "C-1", ws).withdrawn == [lead]
     assert ws.leads.get(lead).status == "withdrawn"
     assert f"import {done} forgotten" in (ws.leads.get(lead).reason or "")
     analytics.close()
@@ -586,3 +602,221 @@ def test_forgetting_a_whole_exhibit_leaves_the_cases_other_rows(tmp_path: Path) 
         theirs,
     ]
     con.close()
+
+
+def _interview(ws: Any, tmp_path: Path) -> int:
+    """An exhibit that is never imported into the analytics (a typed interview)."""
+    path = tmp_path / "interview.txt"
+    path.write_text("Interview notes (synthetic).\n", encoding="utf-8")
+    return _add(ws, "C-1", path)
+
+
+def _hit(exhibit: int, stmt_ids: tuple[str, ...], name: str = "F_TEST") -> Any:
+    """A hit as ``store_hits`` makes it, on the rows named (or, without them, on the exhibit)."""
+    from palermo.analytics.indicators.runner import IndicatorHit
+
+    return IndicatorHit(
+        hit_id=f"hit:{name}",
+        indicator_id=name,
+        title="Test indicator",
+        severity="medium",
+        subject_kind="account",
+        subject="NL91ABNA0417164300",
+        entity_id=None,
+        score=1.0,
+        detail="test",
+        supports=(),
+        stmt_ids=stmt_ids,
+        evidence_ids=(exhibit,),
+        locators=tuple(s.split(":", 1)[1] for s in stmt_ids),
+    )
+
+
+def test_a_lead_a_person_added_with_an_indicator_origin_is_never_withdrawn_or_flagged(
+    ws: Any, statement: Path, tmp_path: Path
+) -> None:
+    """``palermo lead add --origin indicator:…`` on an interview (never imported): neither a forget
+    of another exhibit's import nor the analysis counts its exhibit as forgotten."""
+    from palermo.analytics.indicators.runner import reconcile_leads
+
+    exhibit, interview = _add(ws, "C-1", statement), _interview(ws, tmp_path)
+    element = _element(ws)
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    proposed, accepted = (
+        int(
+            ws.leads.propose(
+                "C-1", summary=s, origin="indicator:FUNNEL_ACCOUNT", evidence_id=interview, element_id=element
+            ).id
+        )
+        for s in ("proposed by hand", "accepted by hand")
+    )
+    ws.leads.accept(accepted, author="prosecutor")
+    assert reconcile_leads(con, "C-1", ws).withdrawn == []  # what every analysis runs first
+    report = analytics.forget("C-1", done)
+    assert (report.leads_withdrawn, report.leads_flagged) == ([], [])
+    assert (ws.leads.get(proposed).status, ws.leads.get(accepted).flag) == ("proposed", None)
+    analytics.close()
+
+
+def test_the_analysis_fills_in_the_imports_of_older_leads_and_infers_no_loss(
+    ws: Any, statement: Path, tmp_path: Path
+) -> None:
+    """A runner's lead made before imports were recorded: the analysis gives it the imports its
+    exhibit has now (audited), and one whose exhibit has none stays as it is, not withdrawn."""
+    from palermo.analytics.indicators.runner import reconcile_leads
+
+    exhibit, interview = _add(ws, "C-1", statement), _interview(ws, tmp_path)
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    filled = _indicator_lead(ws, exhibit, None, "filled")
+    never = _indicator_lead(ws, interview, None, "never imported")
+    assert reconcile_leads(con, "C-1", ws).withdrawn == []
+    assert (ws.leads.get(filled).import_ids, ws.leads.get(filled).status) == ([done], "proposed")
+    assert (ws.leads.get(never).import_ids, ws.leads.get(never).status) == (None, "proposed")
+    audited = [e for e in ws.audit.events("C-1") if e.action == "lead.support"]
+    assert [(e.object_id, e.detail["import_ids"]) for e in audited] == [(str(filled), [done])]
+    assert analytics.forget("C-1", done).leads_withdrawn == [filled]
+    assert ws.leads.get(never).status == "proposed"
+    analytics.close()
+
+
+def test_a_proposed_leads_imports_follow_its_support_through_forget_and_reimport(
+    ws: Any, statement: Path, mapping: Path
+) -> None:
+    """Lead on [A, B]; forget A → still proposed, on [B]; the exhibit read again as C and the hit
+    found again → on [B, C]; forget B → still proposed (C supports it), and no second lead."""
+    from palermo.analytics.indicators.runner import propose_leads
+
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    con = analytics.connect()
+    first = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    second = int(analytics.ingest("C-1", exhibit, "mapping", {"mapping": str(mapping)}).import_id or 0)
+    hit = _hit(exhibit, (f"{exhibit}:line:2",))
+    assert propose_leads(con, "C-1", [hit], ws) == 1
+    [lead] = ws.leads.list("C-1")
+    assert lead.import_ids == [first, second]
+    assert lead.detail["import_evidence"] == {str(first): exhibit, str(second): exhibit}
+
+    assert analytics.forget("C-1", first).leads_withdrawn == []
+    assert (ws.leads.get(lead.id).status, ws.leads.get(lead.id).import_ids) == ("proposed", [second])
+    third = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    assert propose_leads(con, "C-1", [hit], ws) == 0
+    assert ws.leads.get(lead.id).import_ids == [second, third]
+    assert analytics.forget("C-1", second).leads_withdrawn == []
+    assert (ws.leads.get(lead.id).status, ws.leads.get(lead.id).import_ids) == ("proposed", [third])
+    assert propose_leads(con, "C-1", [hit], ws) == 0 and len(ws.leads.list("C-1")) == 1
+    support = [e.detail["import_ids"] for e in ws.audit.events("C-1") if e.action == "lead.support"]
+    assert support == [[second], [second, third], [third]]
+    analytics.close()
+
+
+def test_an_accepted_lead_is_not_flagged_for_imports_forgotten_before_it_was_accepted(
+    ws: Any, statement: Path, mapping: Path
+) -> None:
+    """A lead still recording an import forgotten before anyone accepted it (as leads proposed
+    before the reconciliation narrowed them do): the reviewer saw it without those rows, so the
+    analysis drops the import from it and does not flag it; a later forget does."""
+    from palermo.analytics.indicators.runner import reconcile_leads
+
+    exhibit = _add(ws, "C-1", statement)
+    element = _element(ws)
+    analytics = ws.analytics
+    con = analytics.connect()
+    first = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    second = int(analytics.ingest("C-1", exhibit, "mapping", {"mapping": str(mapping)}).import_id or 0)
+    analytics.forget("C-1", first)
+    lead = _indicator_lead(ws, exhibit, [first, second], "accepted after the forget")
+    ws.leads.accept(lead, element_id=element, author="prosecutor")
+    assert reconcile_leads(con, "C-1", ws).flagged == []
+    assert (ws.leads.get(lead).flag, ws.leads.get(lead).import_ids) == (None, [second])
+    assert analytics.forget("C-1", second).leads_flagged == [lead]
+    analytics.close()
+
+
+def test_the_analysis_repairs_leads_even_when_the_cases_last_import_was_forgotten(
+    ws: Any, statement: Path, tmp_path: Path
+) -> None:
+    """The forget of the case's only import whose case-store COMMIT failed: the analysis refuses
+    (nothing is imported) but has withdrawn the lead first; with another import left, it says what
+    it put right in its summary and on the command line."""
+    exhibit = _add(ws, "C-1", statement)
+    other = tmp_path / "other.csv"
+    other.write_text("\n".join([HEADER, ROWS[0]]) + "\n", encoding="utf-8")
+    second = _add(ws, "C-1", other)
+    element = _element(ws)
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    lead = _indicator_lead(ws, exhibit, [done], "last import")
+    forget(con, "C-1", done)  # DuckDB's side only: what a failed case-store COMMIT would leave
+    with pytest.raises(NotFoundError, match="nothing has been imported"):
+        analytics.analyze("C-1")
+    assert ws.leads.get(lead).status == "withdrawn"
+
+    kept = int(analytics.ingest("C-1", second, "bank_csv", RIGHT).import_id or 0)
+    gone = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    withdrawn = _indicator_lead(ws, exhibit, [gone], "withdrawn")
+    flagged = _indicator_lead(ws, second, [kept, gone], "flagged")
+    ws.leads.accept(flagged, element_id=element, author="prosecutor")
+    forget(con, "C-1", gone)
+    analytics.close()
+    ws.close()
+    shown = CliRunner().invoke(app, ["analyze", "C-1", "-w", str(ws.path)], env={"COLUMNS": "250"})
+    assert shown.exit_code == 0, shown.output
+    assert f"Lead(s) {withdrawn} withdrawn" in shown.stdout
+    assert f"Accepted lead(s) {flagged} flagged for review" in shown.stdout
+    as_json = CliRunner().invoke(app, ["analyze", "C-1", "--json", "-w", str(ws.path)])
+    summary = json.loads(as_json.stdout)["summary"]
+    assert (summary["leads_withdrawn"], summary["leads_flagged"]) == ([], [])  # nothing left to repair
+
+
+def test_a_second_confirmation_keeps_the_first_reviewers_note(
+    ws: Any, statement: Path, mapping: Path
+) -> None:
+    """Flagged, confirmed, flagged again, confirmed again: both notes stay on the lead, and each
+    confirmation's audit record holds its note's hash (not the note: it is free text)."""
+    import hashlib
+
+    exhibit = _add(ws, "C-1", statement)
+    element = _element(ws)
+    analytics = ws.analytics
+    first = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    second = int(analytics.ingest("C-1", exhibit, "mapping", {"mapping": str(mapping)}).import_id or 0)
+    lead = _indicator_lead(ws, exhibit, [first, second], "twice")
+    ws.leads.accept(lead, element_id=element, author="prosecutor")
+    analytics.forget("C-1", first)
+    ws.leads.confirm(lead, author="first reviewer", note="note one")
+    analytics.forget("C-1", second)
+    reason = ws.leads.confirm(lead, author="second reviewer", note="note two").reason or ""
+    assert "first reviewer" in reason and "note one" in reason
+    assert "second reviewer" in reason and "note two" in reason
+    hashes = [e.detail["note_sha256"] for e in ws.audit.events("C-1") if e.action == "lead.confirm"]
+    assert hashes == [hashlib.sha256(n.encode()).hexdigest() for n in ("note one", "note two")]
+    analytics.close()
+
+
+def test_support_errs_towards_more_imports_for_rows_without_one_and_hits_without_rows(
+    ws: Any, statement: Path, mapping: Path, tmp_path: Path
+) -> None:
+    """Rows written before rows carried their import (``import_id`` NULL) count for every import of
+    their exhibit; a hit naming an exhibit without listing its statements, likewise."""
+    from palermo.analytics.indicators.runner import _support
+
+    exhibit = _add(ws, "C-1", statement)
+    analytics = ws.analytics
+    con = analytics.connect()
+    first = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    second = int(analytics.ingest("C-1", exhibit, "mapping", {"mapping": str(mapping)}).import_id or 0)
+    named = _hit(exhibit, (f"{exhibit}:line:2",), "NAMED")
+    bare = _hit(exhibit, (), "BARE")
+    con.execute(
+        "DELETE FROM payments WHERE import_id = ? AND stmt_id = ?", [second, f"{exhibit}:line:2"]
+    )  # only the first import's row is behind the named statement …
+    assert _support(con, "C-1", [named]) == {"hit:NAMED": [first]}
+    con.execute("UPDATE payments SET import_id = NULL WHERE evidence_id = ?", [exhibit])  # … until unknown
+    assert _support(con, "C-1", [named, bare]) == {"hit:NAMED": [first, second], "hit:BARE": [first, second]}
+    analytics.close()

@@ -75,6 +75,32 @@ def seed_case(ws: Workspace, folder: Path, case_ref: str = "WEB-1") -> Seeded:
     return Seeded(case_ref, victim.id, defendant.id, element.id, (ev1.id, ev2.id), lead.id)
 
 
+def imported_lead(ws: Workspace, seeded: Seeded, folder: Path) -> tuple[int, int]:
+    """A third exhibit of the case imported into the analytics, and a lead as the indicator runner
+    proposes it from those rows (its hit, the import behind it): ``(lead id, import id)``, so a test
+    can forget the import for real."""
+    folder.mkdir(parents=True, exist_ok=True)
+    export = folder / f"{seeded.case_ref}-phone.csv"
+    export.write_text(
+        "id,timestamp,from,to,body,app,direction\n"
+        "m1,2025-01-04T10:00:00,+15550001,+15550003,new girl tonight,sms,outgoing\n"
+    )
+    exhibit = ws.evidence.add(seeded.case_ref, export, source="seized phone of Alpha", acquired_by="det. one")
+    done = ws.analytics.ingest(seeded.case_ref, exhibit.id, "phone_csv", {}).import_id
+    assert done is not None
+    lead = ws.leads.propose(
+        seeded.case_ref,
+        summary="Recruiting messages from the seized phone",
+        origin="indicator:C_RECRUIT_TEST",
+        evidence_id=exhibit.id,
+        locator="line:2",
+        element_id=seeded.element_id,
+        detail={"hit_id": "hit:web-test", "evidence_ids": [exhibit.id]},
+        import_ids=[done],
+    )
+    return lead.id, int(done)
+
+
 @pytest.fixture
 def web_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     """A fresh SQLite workspace whose master key lives in the test's own temp folder."""

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from palermo.workspace import Workspace
 
-from .conftest import CANARY_NAME, Seeded, csrf, login
+from .conftest import CANARY_NAME, Seeded, csrf, imported_lead, login
 
 
 def _h(client: TestClient) -> dict[str, str]:
@@ -231,19 +231,30 @@ def test_a_custody_check_from_the_web_is_audited_under_the_person_who_asked(
     assert [e.actor for e in checks[-2:]] == ["pat", "pat"]
 
 
-def test_flagged_and_withdrawn_leads_through_the_api(pat: TestClient, seeded: Seeded, web_ws) -> None:
-    """After the evidence behind an accepted lead is forgotten, the API lists it with its flag
+def test_flagged_and_withdrawn_leads_through_the_api(
+    pat: TestClient, seeded: Seeded, web_ws, tmp_path
+) -> None:
+    """After the import behind an accepted lead is forgotten, the API lists it with its flag
     (``flagged=true``) and the proof matrix's link carries the reason; withdrawn is a status to filter."""
+    lead, done = imported_lead(web_ws, seeded, tmp_path / "more")
+    assert pat.post(f"/api/v1/cases/WEB-1/leads/{lead}/accept", json={}, headers=_h(pat)).is_success
     assert pat.post(f"/api/v1/cases/WEB-1/leads/{seeded.lead_id}/accept", json={}, headers=_h(pat)).is_success
-    web_ws.leads.reconcile("WEB-1", {})
+    web_ws.analytics.forget("WEB-1", done)
     [flagged] = pat.get("/api/v1/cases/WEB-1/leads", params={"flagged": "true"}).json()
-    assert flagged["id"] == seeded.lead_id and "forgotten" in flagged["flag"]
+    assert flagged["id"] == lead and "forgotten" in flagged["flag"]
     links = [
         link
         for c in pat.get("/api/v1/cases/WEB-1/proof").json()["charges"]
         for e in c["elements"]
         for link in e["links"]
-        if link["lead_id"] == seeded.lead_id
+        if link["lead_id"] == lead
     ]
     assert [link["review"] for link in links] == [flagged["flag"]]
+    confirmed = pat.post(
+        f"/api/v1/cases/WEB-1/leads/{lead}/confirm", json={"note": "the extraction shows it"}, headers=_h(pat)
+    )
+    assert confirmed.status_code == 200 and confirmed.json()["flag"] is None
+    assert pat.get("/api/v1/cases/WEB-1/leads", params={"flagged": "true"}).json() == []
+    again = pat.post(f"/api/v1/cases/WEB-1/leads/{lead}/confirm", json={"note": "again"}, headers=_h(pat))
+    assert again.status_code == 400 and "not flagged" in again.text
     assert pat.get("/api/v1/cases/WEB-1/leads", params={"status": "withdrawn"}).json() == []

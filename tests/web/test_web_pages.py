@@ -6,7 +6,7 @@ import hashlib
 
 from fastapi.testclient import TestClient
 
-from .conftest import CANARY_NAME, Seeded, csrf, login
+from .conftest import CANARY_NAME, Seeded, csrf, imported_lead, login
 
 
 def test_dashboard_names_the_victim_by_pseudonym_only(pat: TestClient) -> None:
@@ -189,27 +189,43 @@ def test_timeline_filter_with_a_bad_date_is_a_readable_400(pat: TestClient) -> N
 
 
 def test_a_lead_whose_evidence_was_forgotten_leaves_the_review_queue(
-    pat: TestClient, seeded: Seeded, web_ws
+    pat: TestClient, seeded: Seeded, web_ws, tmp_path
 ) -> None:
-    """The fixture lead's exhibit has no import left (as after ``palermo ingest forget``): withdrawn,
-    it no longer waits for review on the dashboard or in the proof matrix."""
-    assert web_ws.leads.reconcile("WEB-1", {}).withdrawn == [seeded.lead_id]
-    assert "Cash deposits just under the reporting threshold" not in pat.get("/cases/WEB-1").text
-    assert f'id="lead-{seeded.lead_id}"' not in pat.get("/cases/WEB-1/proof").text
+    """The import a lead was found in is forgotten (``palermo ingest forget``): withdrawn, it no
+    longer waits for review on the dashboard or in the proof matrix. The fixture's lead, added with
+    an ``indicator:`` origin on an exhibit never imported, stays: nothing of it was forgotten."""
+    lead, done = imported_lead(web_ws, seeded, tmp_path / "more")
+    assert f'id="lead-{lead}"' in pat.get("/cases/WEB-1/proof").text
+    assert web_ws.analytics.forget("WEB-1", done).leads_withdrawn == [lead]
+    assert "Recruiting messages from the seized phone" not in pat.get("/cases/WEB-1").text
+    matrix = pat.get("/cases/WEB-1/proof").text
+    assert f'id="lead-{lead}"' not in matrix and f'id="lead-{seeded.lead_id}"' in matrix
+    assert "Cash deposits just under the reporting threshold" in pat.get("/cases/WEB-1").text
 
 
 def test_an_accepted_lead_whose_evidence_was_forgotten_is_flagged_in_the_dashboard_and_matrix(
-    pat: TestClient, seeded: Seeded, web_ws
+    pat: TestClient, seeded: Seeded, web_ws, tmp_path
 ) -> None:
-    web_ws.leads.accept(seeded.lead_id, author="pat")
-    assert web_ws.leads.reconcile("WEB-1", {}).flagged == [seeded.lead_id]
+    lead, done = imported_lead(web_ws, seeded, tmp_path / "more")
+    web_ws.leads.accept(lead, author="pat")
+    web_ws.leads.accept(seeded.lead_id, author="pat")  # never imported: no flag whatever is forgotten
+    assert web_ws.analytics.forget("WEB-1", done).leads_flagged == [lead]
     dashboard = pat.get("/cases/WEB-1").text
-    assert "Accepted leads to review again" in dashboard and f'id="flagged-{seeded.lead_id}"' in dashboard
-    assert f"every import of evidence {seeded.evidence_ids[1]} forgotten" in dashboard
+    assert "Accepted leads to review again" in dashboard and f'id="flagged-{lead}"' in dashboard
+    assert f'id="flagged-{seeded.lead_id}"' not in dashboard
+    assert f"import {done} (evidence " in dashboard and "forgotten" in dashboard
     matrix = pat.get("/cases/WEB-1/proof").text
     assert "review: evidence removed" in matrix
+    assert "on links flagged for review" in matrix  # the charge is not called ready on it
     panel = pat.get(f"/cases/WEB-1/proof/matrix?open={seeded.element_id}").text
-    assert f"palermo lead confirm {seeded.lead_id}" in panel
-    web_ws.leads.confirm(seeded.lead_id, author="pat", note="the bank's own production shows it")
+    assert f"palermo lead confirm {lead}" in panel
+    assert f'action="/cases/WEB-1/leads/{lead}/confirm"' in panel
+    done = pat.post(
+        f"/cases/WEB-1/leads/{lead}/confirm",
+        data={"note": "the phone's own extraction shows it", "csrf_token": csrf(pat)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303 and "done=lead-confirmed" in done.headers["location"]
+    assert web_ws.leads.get(lead).flag is None and "pat after review" in (web_ws.leads.get(lead).reason or "")
     assert "review: evidence removed" not in pat.get("/cases/WEB-1/proof").text
     assert "Accepted leads to review again" not in pat.get("/cases/WEB-1").text

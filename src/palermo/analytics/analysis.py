@@ -28,6 +28,7 @@ from palermo.analytics.indicators.runner import (
     IndicatorHit,
     find_hits,
     propose_leads,
+    reconcile_leads,
     store_hits,
 )
 from palermo.analytics.keyplayers import KeyPlayer, key_players
@@ -79,8 +80,12 @@ def analyze(
         raise InputError(f"unknown engine {engine!r}: choose one of {', '.join(ENGINES)}", location="engine")
     create_analysis_tables(con)
     con.execute("SET enable_progress_bar = false")  # the CLI draws its own progress; DuckDB's would garble it
+    reconciled: Any = None
     if workspace is not None:
         workspace.cases.get(case_ref)  # an unknown case is the user's mistake: NotFoundError, exit 2
+        # before anything may refuse: a forget of the case's last import whose case-store COMMIT
+        # failed after DuckDB's left leads waiting on rows that are gone, and only this repairs them
+        reconciled = reconcile_leads(con, case_ref, workspace)
     if not any(_row_counts(con, case_ref).values()):
         raise NotFoundError(
             f"nothing has been imported for case {case_ref}: "
@@ -140,6 +145,9 @@ def analyze(
         "indicator_hits": dict(sorted(Counter(h.indicator_id for h in hits).items())),
         "roles": dict(sorted(Counter(r.role for r in roles.values()).items())),
         "leads_created": leads,
+        # leads a forget left behind, put right now (ids; empty when there was nothing to repair)
+        "leads_withdrawn": list(reconciled.withdrawn) if reconciled is not None else [],
+        "leads_flagged": list(reconciled.flagged) if reconciled is not None else [],
     }
     return AnalysisResult(
         case_ref=case_ref,

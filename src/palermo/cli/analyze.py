@@ -100,6 +100,17 @@ def _render(result: dict[str, Any]) -> None:
         f"{graph['communities']} communities (betweenness: {graph['betweenness']}); "
         f"{sum(s['indicator_hits'].values())} red flags, {s['leads_created']} new lead(s)."
     )
+    # leads an earlier forget left behind were put right before the analysis: say which
+    if s.get("leads_withdrawn"):
+        console.print(
+            f"Lead(s) {', '.join(map(str, s['leads_withdrawn']))} withdrawn: the imports behind them were "
+            "forgotten (palermo lead list shows why)."
+        )
+    if s.get("leads_flagged"):
+        console.print(
+            f"Accepted lead(s) {', '.join(map(str, s['leads_flagged']))} flagged for review: imports behind "
+            "them were forgotten (palermo lead confirm ID once reviewed)."
+        )
     # the analysts must hear that one of their judgements was not applied, and why
     render_conflicts(s["resolution"].get("conflicts") or [], result["case_ref"])
     console.print("\n[bold]Key players[/]")

@@ -40,7 +40,8 @@ def render_matrix(matrix: ProofMatrix) -> None:
         table(
             f"Count {c.charge.count_number}: {c.charge.citation} — {c.charge.defendant} "
             f"(victims: {', '.join(c.charge.victims)}) — readiness {c.proven}/{c.required}"
-            + (" READY" if c.ready else ""),
+            + (" READY" if c.ready else "")
+            + (f", {c.to_review} element(s) on links flagged for review" if c.to_review else ""),
             ["element", "label", "status", "exhibits"],
             rows,
         )
@@ -64,7 +65,8 @@ def gaps(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
-    """Open, weak and contested elements, with what each is missing."""
+    """Open, weak and contested elements, and those resting on links flagged for review, with what
+    each is missing."""
     with opened(workspace) as ws:
         found = ws.proof.gaps(case)
     emit(

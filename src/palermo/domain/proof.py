@@ -13,7 +13,10 @@ Status of one element, decided in this order:
 * ``open`` — nothing supports it yet.
 
 Readiness of a charge is the share of its required elements that are proven; it is ready when all
-are. :meth:`ProofMatrix.gaps` lists the open, weak and contested elements with what is missing.
+are and none rests on a link flagged for review (a lead whose imported rows were forgotten: the
+link still counts, since the exhibit is unchanged, but nobody should call a charge ready on it
+until a person has looked again). :meth:`ProofMatrix.gaps` lists the open, weak and contested
+elements, and those resting on flagged links, with what is missing.
 This module is pure: the store feeds it facts and renders nothing.
 """
 
@@ -122,6 +125,11 @@ class ElementStatus:
     sources: tuple[str, ...]
     missing: str | None
 
+    @property
+    def to_review(self) -> tuple[LinkFact, ...]:
+        """The links behind this element flagged for review (their lead's evidence was removed)."""
+        return tuple(lnk for lnk in self.links if lnk.review)
+
 
 @dataclass(frozen=True)
 class ChargeReadiness:
@@ -129,6 +137,8 @@ class ChargeReadiness:
     elements: tuple[ElementStatus, ...]
     required: int
     proven: int
+    #: required elements that rest on a link flagged for review
+    to_review: int = 0
 
     @property
     def readiness(self) -> float:
@@ -136,7 +146,18 @@ class ChargeReadiness:
 
     @property
     def ready(self) -> bool:
-        return self.proven == self.required
+        """Every required element proven, none of them on a link flagged for review."""
+        return self.proven == self.required and self.to_review == 0
+
+
+def _review_note(links: Sequence[LinkFact]) -> str:
+    leads = ", ".join(
+        f"lead {lnk.lead_id}" if lnk.lead_id is not None else f"link {lnk.link_id}" for lnk in links
+    )
+    return (
+        f"rests on link(s) flagged for review, their evidence removed ({leads}): "
+        "confirm them (palermo lead confirm) or corroborate"
+    )
 
 
 @dataclass(frozen=True)
@@ -197,7 +218,8 @@ class ProofMatrix:
     charges: tuple[ChargeReadiness, ...] = field(default_factory=tuple)
 
     def gaps(self) -> list[Gap]:
-        """Every open, weak or contested required element, with what is missing."""
+        """Every open, weak or contested required element, and every required element resting on a
+        link flagged for review, with what is missing."""
         return [
             Gap(
                 c.charge.charge_id,
@@ -207,11 +229,14 @@ class ProofMatrix:
                 e.element.key,
                 e.element.label,
                 e.status,
-                e.missing or "",
+                "; ".join(
+                    part for part in (e.missing, _review_note(e.to_review) if e.to_review else None) if part
+                ),
             )
             for c in self.charges
             for e in c.elements
             if e.status in (Status.OPEN, Status.WEAK, Status.CONTESTED)
+            or (e.status is not Status.NOT_REQUIRED and e.to_review)
         ]
 
     def to_dict(self) -> dict[str, Any]:
@@ -224,6 +249,7 @@ class ProofMatrix:
                     "ready": c.ready,
                     "required": c.required,
                     "proven": c.proven,
+                    "to_review": c.to_review,
                     "elements": [
                         {
                             **asdict(e.element),
@@ -253,5 +279,6 @@ def build_matrix(
         statuses = tuple(element_status(e, links) for e in elements if e.charge_id == charge.charge_id)
         required = sum(1 for s in statuses if s.status is not Status.NOT_REQUIRED)
         proven = sum(1 for s in statuses if s.status is Status.PROVEN)
-        result.append(ChargeReadiness(charge, statuses, required, proven))
+        review = sum(1 for s in statuses if s.status is not Status.NOT_REQUIRED and s.to_review)
+        result.append(ChargeReadiness(charge, statuses, required, proven, review))
     return ProofMatrix(case_reference, tuple(result))

@@ -5,20 +5,23 @@ supports an element, but nothing machine-made enters the proof matrix until some
 lead. Acceptance creates a proof link that carries the lead id, the lead's origin as its author and
 the accepting person as ``accepted_by``, so the provenance of every link can be traced.
 
-A lead proposed by an indicator records the imports whose rows supported it (``import_ids``). When
-an import is forgotten (``palermo ingest forget``, decision 0007) :func:`reconcile` compares every
-lead's support with the imports that are left: a proposed lead that lost all of it is *withdrawn*
-(it no longer waits for a review of statements that are gone), and an accepted lead that lost any
-of it is *flagged*: it stays a proof link, since the exhibit itself is unchanged, but the
-prosecutor sees that the rows it was found in were removed, until someone confirms it
-(:meth:`LeadService.confirm`). Leads made before support was recorded are judged by their exhibits
-(a lead whose exhibits have no import left has lost its rows); leads people added by hand cite an
-exhibit, not imported rows, and are never touched.
+A lead proposed by an indicator records the imports whose rows supported it (``import_ids``, and
+the exhibit each read in ``detail["import_evidence"]``). When an import is forgotten (``palermo
+ingest forget``, decision 0007) :func:`reconcile` compares every lead's support with the imports
+that are left: a proposed lead that lost all of it is *withdrawn* (it no longer waits for a review
+of statements that are gone), one that lost some keeps the rest as its record, and an accepted lead
+that lost any of it after it was accepted is *flagged*: it stays a proof link, since the exhibit
+itself is unchanged, but the prosecutor sees that the rows it was found in were removed, until
+someone confirms it (:meth:`LeadService.confirm`). Only leads the runner made (they name their hit)
+stand on imported rows; those made before support was recorded are judged by their exhibits during
+a forget and have their imports filled in by the analysis. Leads people added by hand cite an
+exhibit, not imported rows, and are never touched, whatever their origin says.
 """
 
 from __future__ import annotations
 
 import builtins
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,7 +36,7 @@ from palermo.store import repository
 from palermo.store.ports import StoreContext
 from palermo.store.proof import create_link
 from palermo.store.schemas import LeadPublic, ProofLinkPublic
-from palermo.store.tables import Case, Charge, Lead, ProofLink, row_dict
+from palermo.store.tables import AuditEvent, Case, Charge, Lead, ProofLink, row_dict
 
 STATUSES = ("proposed", "accepted", "rejected", "withdrawn")
 
@@ -46,26 +49,89 @@ class Reconciled:
     flagged: list[int] = field(default_factory=list)
 
 
-def _support(lead: Lead, surviving: Mapping[int, int]) -> tuple[list[int], list[str], list[int]] | None:
+def _runner_made(lead: Lead) -> bool:
+    """A lead the indicator runner proposed (it names its hit): only those stand on imported rows.
+
+    The origin alone does not say so: a person may add a lead with an ``indicator:`` origin (the
+    help of ``palermo lead add`` suggests it) that cites an interview, never imported."""
+    return lead.origin.startswith("indicator:") and bool((lead.detail or {}).get("hit_id"))
+
+
+def _exhibits(lead: Lead) -> list[int]:
+    return [int(e) for e in (lead.detail or {}).get("evidence_ids") or ()] or (
+        [lead.evidence_id] if lead.evidence_id is not None else []
+    )
+
+
+def _support(
+    lead: Lead, surviving: Mapping[int, int], forgotten: Mapping[int, int] | None
+) -> tuple[list[int], list[str], list[int]] | None:
     """``(lost, lost_names, kept)`` for a lead that records or implies its support, else ``None``.
 
     ``lost`` are the imports (or, for a lead made before imports were recorded, the exhibits) whose
-    rows are gone, ``lost_names`` how to name them, ``kept`` the imports still behind it."""
+    rows are gone, ``lost_names`` how to name them, ``kept`` the imports still behind it.
+
+    A lead made before imports were recorded (``import_ids`` NULL) is judged only during a forget,
+    and loses an exhibit only if that forget took it (``forgotten``) and no import of it is left: an
+    exhibit with no import at all was never read into the analytics, so nothing of it can be lost
+    (the analysis fills those leads' imports instead, :func:`_fill_legacy`)."""
     if lead.import_ids is not None:
-        lost = [int(i) for i in lead.import_ids if int(i) not in surviving]
-        kept = [int(i) for i in lead.import_ids if int(i) in surviving]
+        recorded = _import_evidence(lead)
+        kept = [int(i) for i in lead.import_ids if _present(int(i), recorded, surviving)]
+        lost = [int(i) for i in lead.import_ids if int(i) not in kept]
         return lost, [f"import {i}" for i in lost], kept
-    if not lead.origin.startswith("indicator:"):
+    if forgotten is None or not _runner_made(lead):
         return None  # a person's lead cites the exhibit, not imported rows
-    exhibits = [int(e) for e in (lead.detail or {}).get("evidence_ids") or ()] or (
-        [lead.evidence_id] if lead.evidence_id is not None else []
-    )
-    if not exhibits:
-        return None
-    alive = set(surviving.values())
-    lost = [e for e in exhibits if e not in alive]
+    exhibits = _exhibits(lead)
+    gone, alive = set(forgotten.values()), set(surviving.values())
+    lost = [e for e in exhibits if e in gone and e not in alive]
     kept = sorted(i for i, e in surviving.items() if e in exhibits)
     return lost, [f"every import of evidence {e}" for e in lost], kept
+
+
+def _import_evidence(lead: Lead) -> dict[int, int]:
+    """import id → evidence id as recorded on the lead (``detail["import_evidence"]``; empty for
+    leads recorded before it was)."""
+    return {int(i): int(e) for i, e in ((lead.detail or {}).get("import_evidence") or {}).items()}
+
+
+def _present(import_id: int, recorded: Mapping[int, int], surviving: Mapping[int, int]) -> bool:
+    """Whether a recorded import is still there: its id among the imports left and, when the lead
+    recorded which exhibit it read, of that exhibit. Import ids are unique only within one
+    ``analytics.duckdb``: one rebuilt from scratch numbers its imports from 1 again, and an id the
+    lead recorded may then name another exhibit's import, which is no support for it."""
+    return import_id in surviving and recorded.get(import_id, surviving[import_id]) == surviving[import_id]
+
+
+def _set_imports(lead: Lead, ids: list[int], evidence: Mapping[int, int]) -> None:
+    """Record ``ids`` as the lead's imports, each with its exhibit (``evidence`` first, then what
+    the lead recorded before)."""
+    recorded = _import_evidence(lead)
+    pairs = {i: evidence.get(i, recorded.get(i)) for i in ids}
+    lead.import_ids = ids
+    lead.detail = {
+        **(lead.detail or {}),
+        "import_evidence": {str(i): e for i, e in pairs.items() if e is not None},
+    }
+
+
+def _forgotten_at(session: Session, case: Case) -> dict[int, datetime]:
+    """import id → when the case-store recorded its forget (``ingest.forget`` audit records)."""
+    out: dict[int, datetime] = {}
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action == "ingest.forget")
+    )
+    for event in events:
+        detail = event.detail or {}
+        for import_id in [detail.get("import_id"), *(detail.get("also_forgotten") or ())]:
+            if import_id is not None:
+                out.setdefault(int(import_id), event.at)
+    return out
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite hands datetimes back naive (they were stored in UTC)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def reconcile(
@@ -83,9 +149,17 @@ def reconcile(
     Runs in the caller's transaction: ``forget`` calls it in the case-store transaction that holds
     its audit record (so the leads change exactly when the rows go), and the analysis calls it
     before proposing leads, which repairs the leads of a forget whose case-store COMMIT failed after
-    DuckDB's. It is idempotent: a withdrawn lead is not looked at again, and a flagged lead keeps
-    only the imports still behind it, so it is flagged again only when one of those goes too.
-    ``forgotten`` (import id → evidence id) lets the reason name the exhibit.
+    DuckDB's. It is idempotent: a withdrawn lead is not looked at again, and a lead that keeps some
+    support keeps only the imports still behind it (a proposed one stays proposed, audited
+    ``lead.support``), so it is judged again only when one of those goes too.
+
+    ``forgotten`` (import id → evidence id) is the forget being done: it names the exhibit in the
+    reasons, and is what leads made before imports were recorded are judged by; without it (the
+    analysis) those leads only have their imports filled in from their exhibits.
+
+    An accepted lead is flagged only for imports forgotten after it was accepted: the reviewer saw
+    the lead as it stood then. The lead rows are locked (``FOR UPDATE`` on PostgreSQL) so a review
+    running at the same time waits instead of overwriting the change, or being overwritten.
     """
     done = Reconciled()
     named = dict(forgotten or {})
@@ -94,12 +168,30 @@ def reconcile(
         select(Lead)
         .where(Lead.case_id == case.id, Lead.status.in_(("proposed", "accepted")))
         .order_by(Lead.id)
+        .with_for_update()
     ).all()
+    forgotten_at: dict[int, datetime] | None = None
     for lead in leads:
-        support = _support(lead, surviving)
+        if forgotten is None and lead.import_ids is None:
+            _fill_legacy(ctx, session, case, lead, surviving, actor=actor)
+            continue
+        support = _support(lead, surviving, forgotten)
         if support is None or not support[0]:
             continue
         lost, names, kept = support
+        if lead.status == "accepted" and lead.decided_at is not None and lead.import_ids is not None:
+            if forgotten_at is None:
+                forgotten_at = _forgotten_at(session, case)
+            accepted = _aware(lead.decided_at)
+            before = {i for i in lost if i in forgotten_at and _aware(forgotten_at[i]) <= accepted}
+            if before:  # gone before anyone accepted it: not news to the reviewer, just not support
+                _record_support(
+                    ctx, session, case, lead, [*kept, *(i for i in lost if i not in before)], actor, surviving
+                )
+                lost = [i for i in lost if i not in before]
+                names = [f"import {i}" for i in lost]
+                if not lost:
+                    continue
         names = [
             f"{name} (evidence {named[i]})" if lead.import_ids is not None and i in named else name
             for i, name in zip(lost, names, strict=True)
@@ -107,14 +199,16 @@ def reconcile(
         why = f"its evidence was removed: {', '.join(names)} forgotten (palermo ingest forget)"
         detail: dict[str, Any] = {"lost": names}
         if lead.status == "proposed":
-            if kept:
-                continue  # still supported by rows that are there: it may still be reviewed
+            if kept:  # still supported by rows that are there: it may still be reviewed
+                _record_support(ctx, session, case, lead, kept, actor, surviving, lost=names)
+                continue
             lead.status, lead.decided_by, lead.decided_at, lead.reason = "withdrawn", actor, now, why
             action = "lead.withdraw"
             done.withdrawn.append(lead.id)
         else:
             lead.flag = f"{lead.flag}; {why}" if lead.flag else why
-            lead.flagged_at, lead.import_ids = now, kept
+            lead.flagged_at = now
+            _set_imports(lead, kept, surviving)
             links = session.scalars(select(ProofLink.id).where(ProofLink.lead_id == lead.id)).all()
             action, detail["proof_link_ids"] = "lead.flag", [int(i) for i in links]
             done.flagged.append(lead.id)
@@ -128,6 +222,52 @@ def reconcile(
             detail=detail,
         )
     return done
+
+
+def _record_support(
+    ctx: StoreContext,
+    session: Session,
+    case: Case,
+    lead: Lead,
+    kept: Iterable[int],
+    actor: str,
+    evidence: Mapping[int, int],
+    *,
+    lost: list[str] | None = None,
+) -> None:
+    """Record the imports behind a lead (``evidence``: import id → its exhibit, where known),
+    audited ``lead.support``."""
+    ids = sorted({int(i) for i in kept})
+    if ids == lead.import_ids:
+        return
+    before = lead.import_ids
+    _set_imports(lead, ids, evidence)
+    detail: dict[str, Any] = {"import_ids": ids, "was": before}
+    if lost:
+        detail["lost"] = lost
+    ctx.audit.record(
+        session,
+        actor=actor,
+        action="lead.support",
+        object_type="lead",
+        object_id=lead.id,
+        case_id=case.id,
+        detail=detail,
+    )
+
+
+def _fill_legacy(
+    ctx: StoreContext, session: Session, case: Case, lead: Lead, surviving: Mapping[int, int], *, actor: str
+) -> None:
+    """Give a lead the runner made before imports were recorded the imports its exhibits have now,
+    once; a lead whose exhibits have none (never imported, or forgotten by a forget whose case
+    store failed to commit) stays NULL, since no loss is inferred from an absence."""
+    if not _runner_made(lead):
+        return
+    exhibits = set(_exhibits(lead))
+    kept = [i for i, e in surviving.items() if e in exhibits]
+    if kept:
+        _record_support(ctx, session, case, lead, kept, actor, surviving)
 
 
 def to_public(lead: Lead, case: Case) -> LeadPublic:
@@ -151,9 +291,11 @@ class LeadService:
         element_id: int | None = None,
         detail: dict[str, Any] | None = None,
         import_ids: Iterable[int] | None = None,
+        import_evidence: Mapping[int, int] | None = None,
     ) -> LeadPublic:
         """Record a proposed fact with its provenance (origin, exhibit, locator, and for a lead found
-        in imported rows the imports that wrote them, so forgetting one can withdraw the lead)."""
+        in imported rows the imports that wrote them, so forgetting one can withdraw the lead;
+        ``import_evidence`` says which exhibit each of those imports read)."""
         if not summary.strip():
             raise InputError("a lead needs a summary", location="summary")
         if not origin.strip():
@@ -174,10 +316,11 @@ class LeadService:
                 locator=locator,
                 element_id=element_id,
                 detail=dict(detail or {}),
-                import_ids=None if import_ids is None else sorted({int(i) for i in import_ids}),
                 status="proposed",
                 created_by=self.ctx.actor,
             )
+            if import_ids is not None:
+                _set_imports(lead, sorted({int(i) for i in import_ids}), import_evidence or {})
             session.add(lead)
             session.flush()
             self.ctx.audit.record(
@@ -214,6 +357,39 @@ class LeadService:
             case = repository.case_by_ref(session, case_ref)
             return reconcile(self.ctx, session, case, surviving, actor=actor or self.ctx.actor)
 
+    def add_support(
+        self,
+        case_ref: str,
+        support: Mapping[int, Iterable[int]],
+        *,
+        evidence: Mapping[int, int] | None = None,
+        actor: str | None = None,
+    ) -> int:
+        """Widen the recorded imports of still-proposed leads (lead id → imports whose rows support it
+        now; ``evidence``: import id → the exhibit it read): the analysis found their hits again,
+        perhaps in an exhibit imported again, and a later forget must not withdraw a lead those
+        imports still support. Audited ``lead.support``; returns how many leads changed. Accepted
+        leads keep what the reviewer saw."""
+        changed = 0
+        with self.ctx.db.transaction() as session:
+            case = repository.case_by_ref(session, case_ref)
+            leads = session.scalars(
+                select(Lead)
+                .where(
+                    Lead.case_id == case.id, Lead.id.in_([int(i) for i in support]), Lead.status == "proposed"
+                )
+                .order_by(Lead.id)
+                .with_for_update()
+            ).all()
+            for lead in leads:
+                wider = sorted({*(lead.import_ids or ()), *(int(i) for i in support[lead.id])})
+                if wider != lead.import_ids:
+                    _record_support(
+                        self.ctx, session, case, lead, wider, actor or self.ctx.actor, evidence or {}
+                    )
+                    changed += 1
+        return changed
+
     def confirm(self, lead_id: int, *, author: str, note: str) -> LeadPublic:
         """A person has reviewed an accepted lead whose evidence was removed and keeps its proof
         link: the flag is lifted (and recorded, with the note, in the audit trail)."""
@@ -224,12 +400,15 @@ class LeadService:
         if not note.strip():
             raise InputError("confirming a lead needs a note saying why it still holds", location="note")
         with self.ctx.db.transaction() as session:
-            lead = repository.lead(session, lead_id)
+            lead = repository.lead(session, lead_id, for_update=True)
             if lead.flag is None:
                 raise InputError(f"lead {lead_id} is not flagged for review", location="lead")
             flag, lead.flag, lead.flagged_at = lead.flag, None, None
-            # the note is kept on the lead, not in the audit detail: it is free text, and may name people
-            lead.reason = f"kept by {author.strip()} after review ({flag}): {note.strip()}"
+            # the note is kept on the lead, not in the audit detail: it is free text, and may name
+            # people; the audit holds its hash, so the note on the lead can be checked against it.
+            # A lead flagged and confirmed again keeps every earlier confirmation.
+            kept = f"kept by {author.strip()} after review ({flag}): {note.strip()}"
+            lead.reason = f"{lead.reason}\n{kept}" if lead.reason else kept
             self.ctx.audit.record(
                 session,
                 actor=author.strip(),
@@ -237,7 +416,7 @@ class LeadService:
                 object_type="lead",
                 object_id=lead.id,
                 case_id=lead.case_id,
-                detail={"flag": flag},
+                detail={"flag": flag, "note_sha256": hashlib.sha256(note.strip().encode()).hexdigest()},
             )
             return to_public(lead, repository.case_by_id(session, lead.case_id))
 
@@ -259,7 +438,7 @@ class LeadService:
                 "accepting a lead needs the name of the person who reviewed it", location="author"
             )
         with self.ctx.db.transaction() as session:
-            lead = repository.lead(session, lead_id)
+            lead = repository.lead(session, lead_id, for_update=True)  # a forget may be withdrawing it
             self._pending(lead)
             target = element_id or lead.element_id
             if target is None:
@@ -307,7 +486,7 @@ class LeadService:
         if not reason.strip():
             raise InputError("rejecting a lead needs a reason", location="reason")
         with self.ctx.db.transaction() as session:
-            lead = repository.lead(session, lead_id)
+            lead = repository.lead(session, lead_id, for_update=True)  # a forget may be withdrawing it
             self._pending(lead)
             lead.status, lead.decided_by, lead.decided_at = "rejected", author.strip(), datetime.now(UTC)
             lead.reason = reason.strip()

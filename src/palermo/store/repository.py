@@ -64,8 +64,10 @@ def element(session: Session, element_id: int, *, field: str = "element") -> Ele
     return row
 
 
-def lead(session: Session, lead_id: int, *, field: str = "lead") -> Lead:
-    row = session.get(Lead, lead_id)
+def lead(session: Session, lead_id: int, *, field: str = "lead", for_update: bool = False) -> Lead:
+    """A lead by id; ``for_update`` locks its row (PostgreSQL) so that a review (accept, reject,
+    confirm) and a forget's reconciliation wait for each other instead of overwriting each other."""
+    row = session.get(Lead, lead_id, with_for_update=for_update)
     if row is None:
         raise NotFoundError(f"unknown lead id {lead_id}", location=field)
     return row

@@ -58,6 +58,10 @@ class LeadReject(Strict):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class LeadConfirm(Strict):
+    note: str = Field(min_length=1, max_length=2000)
+
+
 class NetworkFilter(Strict):
     community: int | None = None
     role: str | None = Field(default=None, max_length=40)

@@ -33,6 +33,7 @@ FLASH = {
     "linked": "Proof link added.",
     "lead-accepted": "Lead accepted: it is now a proof link.",
     "lead-rejected": "Lead rejected.",
+    "lead-confirmed": "Lead confirmed after review: its proof link stays, no longer flagged.",
     "uploaded": "Exhibit stored and hashed.",
     "signed-out": "You are signed out.",
 }

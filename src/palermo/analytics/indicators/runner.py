@@ -180,22 +180,31 @@ def _owners(con: Any, case_ref: str, keys: Sequence[str]) -> dict[str, str]:
     return {str(k): str(e) for k, e in rows}
 
 
+def reconcile_leads(con: Any, case_ref: str, workspace: Any) -> Any:
+    """Put right the leads a forget left behind (its case-store COMMIT failed after DuckDB's) and
+    fill in the imports of leads made before they were recorded; returns what was withdrawn and
+    flagged (``palermo.store.leads.Reconciled``). The analysis runs it first, before anything may
+    refuse, so a case whose last import was forgotten is repaired too."""
+    return workspace.leads.reconcile(case_ref, _imports(con, case_ref))
+
+
 def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspace: Any) -> int:
     """Create one case lead per hit that has none yet; return how many were created.
 
     The lead points at the first statement behind the hit (evidence id + locator) and carries the
-    rest in ``detail``, so the reviewer can open the exhibit at the right row.
+    rest in ``detail``, so the reviewer can open the exhibit at the right row. A hit whose lead is
+    still proposed widens the imports recorded on it to those behind the hit now (an exhibit read
+    again after a forget), so that forgetting an import it no longer needs cannot withdraw it.
     """
     create_analysis_tables(con)
-    # leads a forget left behind (its case-store COMMIT failed after DuckDB's) are put right first
-    workspace.leads.reconcile(case_ref, _imports(con, case_ref))
     withdrawn = {str(lead.id) for lead in workspace.leads.list(case_ref, "withdrawn")}
     led = con.execute("SELECT hit_id, lead_id FROM indicator_leads WHERE case_ref = ?", [case_ref]).fetchall()
     # a hit whose lead was withdrawn (its evidence was forgotten) may be proposed again
-    done = {str(hit_id) for hit_id, lead_id in led if str(lead_id) not in withdrawn}
+    lead_of = {str(hit_id): str(lead_id) for hit_id, lead_id in led if str(lead_id) not in withdrawn}
+    done = set(lead_of)
     again = {str(hit_id) for hit_id, lead_id in led if str(lead_id) in withdrawn} - done
-    fresh = [h for h in hits if h.hit_id not in done]
-    support = _support(con, case_ref, fresh) if fresh else {}
+    imports = _imports(con, case_ref)
+    support = _support(con, case_ref, hits) if hits else {}
     created: list[list[str]] = []
     try:
         for hit in hits:
@@ -206,8 +215,9 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
                     [hit.hit_id, case_ref, legacy],
                 )
                 done.add(hit.hit_id)
+                lead_of[hit.hit_id] = lead_of[legacy]
             if hit.hit_id not in done:
-                lead_id = _propose(workspace, con, case_ref, hit, support.get(hit.hit_id, []))
+                lead_id = _propose(workspace, con, case_ref, hit, support.get(hit.hit_id, []), imports)
                 created.append([case_ref, hit.hit_id, lead_id])
     finally:
         # recorded in one statement, even when a later proposal failed, so a re-run never
@@ -220,11 +230,20 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
                     [case_ref, replaced],
                 )
             con.executemany("INSERT INTO indicator_leads VALUES (?, ?, ?)", created)
+    found_again = {
+        int(lead_of[h.hit_id]): support[h.hit_id]
+        for h in hits
+        if h.hit_id in lead_of and lead_of[h.hit_id].isdigit() and support.get(h.hit_id)
+    }
+    if found_again:
+        workspace.leads.add_support(case_ref, found_again, evidence=imports)
     return len(created)
 
 
 def _imports(con: Any, case_ref: str) -> dict[int, int]:
     """import id → evidence id of every import of the case."""
+    if not table_exists(con, "imports"):
+        return {}
     rows = con.execute("SELECT import_id, evidence_id FROM imports WHERE case_ref = ?", [case_ref]).fetchall()
     return {int(i): int(e) for i, e in rows}
 
@@ -271,8 +290,16 @@ def _support(con: Any, case_ref: str, hits: Sequence[IndicatorHit]) -> dict[str,
     return {hit_id: sorted(ids) for hit_id, ids in found.items()}
 
 
-def _propose(workspace: Any, con: Any, case_ref: str, hit: IndicatorHit, import_ids: Sequence[int]) -> str:
-    """Propose the lead for one hit, with the imports that support it; return its id."""
+def _propose(
+    workspace: Any,
+    con: Any,
+    case_ref: str,
+    hit: IndicatorHit,
+    import_ids: Sequence[int],
+    imports: dict[int, int],
+) -> str:
+    """Propose the lead for one hit, with the imports that support it (and the exhibit each read:
+    import ids are unique only within one analytics database); return its id."""
     evidence_id = _first_evidence(con, case_ref, hit)
     lead = workspace.leads.propose(
         case_ref,
@@ -291,6 +318,7 @@ def _propose(workspace: Any, con: Any, case_ref: str, hit: IndicatorHit, import_
             "evidence_ids": list(hit.evidence_ids),
         },
         import_ids=list(import_ids),
+        import_evidence={i: imports[i] for i in import_ids if i in imports},
     )
     return str(getattr(lead, "id", None) or getattr(lead, "lead_id", None) or "")
 

@@ -160,3 +160,20 @@ def reject_lead(
     lead_of_case(ws, case_ref, lead_id)
     ws.as_actor(principal.username).leads.reject(lead_id, author=principal.username, reason=reason)
     return _fragment_or_page(request, ws, case_ref, None, "lead-rejected")
+
+
+@router.post("/cases/{case_ref}/leads/{lead_id}/confirm", response_class=HTMLResponse)
+def confirm_lead(
+    request: Request,
+    ws: WS,
+    case_ref: CaseRef,
+    principal: CsrfChecked,
+    lead_id: Id,
+    note: Annotated[str, Form(min_length=1, max_length=2000)],
+) -> Response:
+    """An accepted lead flagged because its evidence was removed has been reviewed again: its proof
+    link stays and the flag is lifted (audited, the note kept on the lead), as ``palermo lead confirm``."""
+    principal.require(Permission.LEAD_REVIEW, case_ref)
+    lead = lead_of_case(ws, case_ref, lead_id)
+    ws.as_actor(principal.username).leads.confirm(lead_id, author=principal.username, note=note)
+    return _fragment_or_page(request, ws, case_ref, lead.element_id, "lead-confirmed")

@@ -35,7 +35,10 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     # a withdrawn lead keeps its status text ("withdrawn") and reason: older code lists it but
-    # cannot accept or reject it, which is what withdrawal means
+    # cannot accept or reject it, which is what withdrawal means. Flags not yet confirmed are lost
+    # with their column (the lead.flag audit records remain): decision 0007 says to confirm or note
+    # them first. Nothing else of this revision is stored elsewhere (``detail.import_evidence`` is
+    # kept in the lead's detail and is harmless to older code).
     if op.get_bind().dialect.name == "sqlite":
         for column in COLUMNS:  # in place: proof_links' foreign key forbids rebuilding ``leads``
             op.execute(f"ALTER TABLE leads DROP COLUMN {column}")

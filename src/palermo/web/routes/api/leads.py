@@ -1,4 +1,5 @@
-"""API: leads, and the human review that turns one into a proof link (or rejects it)."""
+"""API: leads, and the human review that turns one into a proof link (or rejects it, or confirms a
+flagged one)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from palermo.security.access import Permission
 from palermo.store.schemas import LeadPublic, ProofLinkPublic
 from palermo.web.deps import WS, CaseRef, CsrfChecked
 from palermo.web.routes.proof import lead_of_case
-from palermo.web.schemas import LeadAccept, LeadReject
+from palermo.web.schemas import LeadAccept, LeadConfirm, LeadReject
 
 router = APIRouter(tags=["leads"])
 Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -54,5 +55,17 @@ def reject(case_ref: CaseRef, body: LeadReject, ws: WS, principal: CsrfChecked, 
     lead_of_case(ws, case_ref, lead_id)
     lead: LeadPublic = ws.as_actor(principal.username).leads.reject(
         lead_id, author=principal.username, reason=body.reason
+    )
+    return lead
+
+
+@router.post("/cases/{case_ref}/leads/{lead_id}/confirm", response_model=LeadPublic)
+def confirm(case_ref: CaseRef, body: LeadConfirm, ws: WS, principal: CsrfChecked, lead_id: Id) -> LeadPublic:
+    """Keep an accepted lead flagged because its evidence was removed: the flag is lifted, the note
+    kept on the lead (``palermo lead confirm``; decision 0007)."""
+    principal.require(Permission.LEAD_REVIEW, case_ref)
+    lead_of_case(ws, case_ref, lead_id)
+    lead: LeadPublic = ws.as_actor(principal.username).leads.confirm(
+        lead_id, author=principal.username, note=body.note
     )
     return lead
