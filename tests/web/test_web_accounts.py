@@ -18,7 +18,7 @@ from palermo.errors import AccessDenied, ConfigurationError, DomainError, InputE
 from palermo.security.audit import AuditRecord
 from palermo.security.auth import Authenticator, PasswordHasher
 from palermo.settings import resolve
-from palermo.store.users import POLICY_ACTOR, UserService
+from palermo.store.users import POLICY_ACTOR, SweepResult, UserService
 from palermo.workspace import Workspace
 
 from .conftest import PASSWORD
@@ -172,6 +172,37 @@ def test_a_running_server_sweeps_on_its_own_and_a_failed_sweep_does_not_stop_it(
     assert not web_ws.users.get("gone").is_active and len(calls) >= 2
     assert "the periodic account sweep failed" in caplog.text
     assert "disabled for inactivity (no sign-in): gone" in caplog.text
+
+
+def test_stopping_the_server_waits_for_a_sweep_under_way(
+    web_ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sweep runs in a worker thread that cancelling does not stop: the server used to return at
+    once and ``palermo serve`` closed the workspace under the sweep, still writing. Stopping now
+    waits for it, and starts no other."""
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from palermo.web.app import WebSettings, create_app
+
+    started, release, finished = threading.Event(), threading.Event(), threading.Event()
+    calls = []
+
+    def slow_sweep(**kw: object) -> object:
+        calls.append(1)
+        started.set()
+        release.wait(10)  # still under way when the server is told to stop
+        finished.set()
+        return SweepResult([], 0)
+
+    monkeypatch.setattr(web_ws.users, "sweep", slow_sweep)
+    app = create_app(web_ws, WebSettings(sweep_every=timedelta(milliseconds=10)))
+    with TestClient(app):
+        assert started.wait(10)
+        threading.Timer(0.5, release.set).start()
+    assert finished.is_set(), "the server stopped while its sweep was still running"
+    assert len(calls) == 1
 
 
 def test_palermo_serve_sweeps_every_hour(web_ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -210,3 +210,92 @@ def test_the_guard_holds_on_postgresql_too(pg_ws: tuple[Workspace, Workspace]) -
     one.users.add("root", PASSWORD, "admin")
     with pytest.raises(DomainError, match="last active administrator"):
         one.users.deactivate("root")
+
+
+def _pause_before_recording_an_end(
+    monkeypatch: pytest.MonkeyPatch, service: UserService, meet: Rendezvous
+) -> threading.Event:
+    """Pause ``service`` where it holds a session it ends (a sign-out, a cookie that ran out) and is
+    about to record the end (so to take the audit log's lock); the returned event is set once it got
+    there."""
+    original = UserService._record
+    holding = threading.Event()
+
+    def paused(self: UserService, s: Session, actor: str, action: str, *args: Any, **kwargs: Any) -> None:
+        if self is service and action == "session.end" and not holding.is_set():
+            holding.set()
+            meet.pause(s)
+        original(self, s, actor, action, *args, **kwargs)
+
+    monkeypatch.setattr(UserService, "_record", paused)
+    return holding
+
+
+@pytest.mark.parametrize("request_kind", ["sign-out", "cookie comes back"])
+def test_a_sweep_that_disables_someone_and_a_request_ending_a_session_at_once_do_not_deadlock(
+    pg_ws: tuple[Workspace, Workspace],
+    worker_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    request_kind: str,
+) -> None:
+    """The sweep disables an account (recording it takes the audit lock) and ends sessions; a sign-out,
+    or a cookie coming back after its session ran out, holds the session and then wants the audit
+    lock. The sweep now locks every session before it records anything, so it waits for the request
+    instead of holding what the request needs. (Before: PostgreSQL killed one, "deadlock detected".)"""
+    one, other = pg_ws
+    one.users.add("alice", PASSWORD, "admin", now=T0)
+    one.users.add("old", PASSWORD, "analyst", now=datetime.now(UTC) - timedelta(days=100))
+    token = one.users.sign_in("alice", PASSWORD, now=T0).token  # idle since T0 + 30 minutes
+    meet = Rendezvous(worker_database_url, 2)  # only a waiter ends the pause: the sweep never pauses
+    holding = _pause_before_recording_an_end(monkeypatch, other.users, meet)
+    swept: dict[str, list[str]] = {}
+
+    def sweep() -> None:
+        holding.wait(10)
+        swept["disabled"] = one.users.sweep().disabled
+
+    def request() -> None:
+        if request_kind == "sign-out":
+            other.users.end_session(token)
+        else:
+            other.users.resume_session(token)
+
+    out = _in_threads({"request": request, "sweep": sweep})
+    meet.close()
+    assert out["sweep"] == "ok", out
+    assert swept["disabled"] == ["old"]
+    ends = [(e.actor, e.detail) for e in one.audit.events() if e.action == "session.end"]
+    if request_kind == "sign-out":
+        assert out["request"] == "ok"
+        assert ends == [("alice", {"reason": "sign-out"})]
+    else:
+        assert out["request"].startswith("AccessDenied: your session ended after 30 minutes"), out
+        ended_at = (T0 + timedelta(minutes=30)).isoformat()
+        assert ends == [(POLICY_ACTOR, {"reason": "idle", "ended_at": ended_at})]
+    with pytest.raises(AccessDenied):
+        one.users.resume_session(token)
+
+
+def test_a_sign_in_and_a_sign_out_of_the_same_accounts_old_session_at_once_do_not_deadlock(
+    pg_ws: tuple[Workspace, Workspace], worker_database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A sign-in records the ``login`` (the audit lock) and then ends the account's abandoned
+    sessions; a sign-out from an old tab holds one of them and wants the audit lock. The sign-in
+    now locks the account's sessions before it records anything."""
+    one, other = pg_ws
+    one.users.add("pat", PASSWORD, "prosecutor", now=T0)
+    stale = one.users.sign_in("pat", PASSWORD, now=T0).token  # idle since T0 + 30 minutes
+    meet = Rendezvous(worker_database_url, 2)
+    holding = _pause_before_recording_an_end(monkeypatch, other.users, meet)
+    fresh: dict[str, str] = {}
+
+    def sign_in() -> None:
+        holding.wait(10)
+        fresh["token"] = one.users.sign_in("pat", PASSWORD).token
+
+    out = _in_threads({"sign-out": lambda: other.users.end_session(stale), "sign-in": sign_in})
+    meet.close()
+    assert out == {"sign-out": "ok", "sign-in": "ok"}, out
+    ends = [(e.actor, e.detail) for e in one.audit.events() if e.action == "session.end"]
+    assert ends == [("pat", {"reason": "sign-out"})]  # ended once: by the sign-out that held it
+    assert one.users.resume_session(fresh["token"]).user.username == "pat"

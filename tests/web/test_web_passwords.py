@@ -88,7 +88,34 @@ def test_a_listed_password_repeated_extended_or_in_fullwidth_is_refused(password
         check_password_strength(password, "someone")
 
 
-@pytest.mark.parametrize("password", ["830174926351", "4071 9935 2268 1150"])
+@pytest.mark.parametrize(
+    "password",
+    [
+        "dragon dragon!",  # a listed word twice, with a separator
+        "password.password",
+        "iloveyou iloveyou",
+        "letmein!letmein!",
+        "monkey monkey monkey",
+        "abc123 abc123",  # a listed password with digits in it, twice
+        "p@ssw0rd p@ssw0rd!",  # a listed password with symbols in it, twice
+        "dragon1 dragon2",  # one listed word, twice, with digits
+        "123456789012a",  # a listed number and a letter
+        "x1234567890123",
+        "١٢٣٤٥٦٧٨٩٠١٢",  # Arabic-Indic digits: 123456789012
+        "۱۲۳۴۵۶۱۲۳۴۵۶",  # Persian digits: 123456 twice
+    ],
+)
+def test_a_listed_password_repeated_with_separators_or_with_a_letter_or_other_digits_is_refused(
+    password: str,
+) -> None:
+    assert is_common_password(password)
+    with pytest.raises(InputError, match="most common passwords"):
+        check_password_strength(password, "someone")
+
+
+@pytest.mark.parametrize(
+    "password", ["830174926351", "4071 9935 2268 1150", "83017492635x", "٨٣٠١٧٤٩٢٦٣٥١", "q7 830174926351"]
+)
 def test_digits_that_are_no_listed_number_are_accepted(password: str) -> None:
     check_password_strength(password, "someone")
 
@@ -100,7 +127,16 @@ def test_the_username_is_found_in_any_width_or_case() -> None:
 
 @pytest.mark.parametrize(
     "password",
-    ["long enough passphrase 42", "dragon fruit on the windowsill", "2026 baseball tickets please"],
+    [
+        "long enough passphrase 42",
+        "dragon fruit on the windowsill",
+        "2026 baseball tickets please",
+        "the password is on the fridge",
+        "letmein said the cat twice",
+        "my monkey likes 42 bananas",
+        "monkey see monkey do forever",  # a listed word twice among others
+        "iloveyou more than pizza",
+    ],
 )
 def test_a_passphrase_that_contains_a_common_word_is_accepted(password: str) -> None:
     check_password_strength(password, "someone")

@@ -73,6 +73,11 @@ COMMON_PASSWORDS_FILE = "common-passwords-zxcvbn-4.5.0.txt"
 source, licence and SHA-256): ASVS V6.2.4 asks for at least the top 3,000, checked offline."""
 _PADDING = re.compile(r"^[\W\d_]+|[\W\d_]+$")
 _SEPARATORS = re.compile(r"[\W_]+")
+_CUTS = (re.compile(r"\s+"), _SEPARATORS, re.compile(r"[\W\d_]+"))
+"""Where :func:`is_common_password` cuts a password into the parts it looks for one repeated listed one:
+spaces, any separator, anything but letters."""
+MIN_LISTED_WORD = 4
+"""The shortest listed word :func:`is_common_password` looks for inside a longer password."""
 MIN_LISTED_PART = 6
 """The shortest listed number :func:`is_common_password` looks for at either end of a longer all-digit one."""
 
@@ -86,8 +91,16 @@ def common_passwords() -> frozenset[str]:
 
 def normalised(password: str) -> str:
     """The form passwords are compared in: NFKC (fullwidth ``Ｐａｓｓ`` is ``Pass``, ligatures are
-    letters) and case-folded, so a listed password typed in another script width or case is still it."""
-    return unicodedata.normalize("NFKC", password).casefold()
+    letters), case-folded, and every decimal digit of any script written as its ASCII digit (NFKC
+    leaves Arabic-Indic ``١٢٣`` as they are), so a listed password typed in another script width,
+    case or set of digits is still it."""
+    text = unicodedata.normalize("NFKC", password).casefold()
+    return "".join(_ascii_digit(c) for c in text)
+
+
+def _ascii_digit(char: str) -> str:
+    value = unicodedata.decimal(char, None)
+    return char if value is None else str(value)
 
 
 def is_common_password(password: str) -> bool:
@@ -96,20 +109,30 @@ def is_common_password(password: str) -> bool:
     through padded to length, which is the first thing a guesser tries):
 
     * a listed word of four or more letters with only digits, spaces or symbols around it
-      (``Dragon2026!``, ``password1234``), or such a word repeated (``dragondragon``);
-    * for a password without letters: its digits a listed number repeated (``123456123456``), or
-      starting or ending with a listed number that makes up at least half of it
-      (``1234567890123``, ``2026-123456``)."""
+      (``Dragon2026!``, ``password1234``), or a listed password repeated, with or without
+      separators (``dragondragon``, ``password.password``, ``monkey monkey monkey``), or a password
+      whose only word, repeated, is a listed one (``dragon1 dragon2``);
+    * for a password with fewer than four letters (none of them can be a listed word; the digits
+      carry it): its digits a listed number repeated (``123456123456``), or starting or ending with
+      a listed number that makes up at least half of them (``1234567890123``, ``2026-123456``,
+      ``123456789012a``).
+
+    A passphrase of several words with a listed word among them is not refused for it."""
     text = normalised(password)
     listed = common_passwords()
     if text in listed:
         return True
     core = _PADDING.sub("", text)
-    if len(core) >= 4:
-        return core in listed or _repeats_listed(core, listed)
-    if any(c.isalpha() for c in text):
+    if len(core) >= MIN_LISTED_WORD and (
+        core in listed
+        or _repeats_listed(core, listed)
+        or any(_repeats_listed(_SEPARATORS.sub("", s), listed) for s in (core, text))  # padding repeated too
+        or _one_listed_part_repeated(text, listed)
+    ):
+        return True
+    if sum(c.isalpha() for c in text) >= MIN_LISTED_WORD:
         return False
-    digits = _SEPARATORS.sub("", text)
+    digits = "".join(c for c in text if c.isdecimal())
     return digits in listed or _repeats_listed(digits, listed) or _ends_in_listed(digits, listed)
 
 
@@ -118,6 +141,22 @@ def _repeats_listed(text: str, listed: frozenset[str]) -> bool:
     for size in range(1, len(text) // 2 + 1):
         times, rest = divmod(len(text), size)
         if not rest and text[:size] * times == text and text[:size] in listed:
+            return True
+    return False
+
+
+def _one_listed_part_repeated(text: str, listed: frozenset[str]) -> bool:
+    """True when ``text``, cut at spaces, at any separator or around its letters, is one listed
+    password (of four or more characters) two or more times, each with only digits or symbols
+    around it: ``p@ssw0rd p@ssw0rd``, ``letmein!letmein!``, ``dragon1 dragon2``."""
+    for cut in _CUTS:
+        parts = [_PADDING.sub("", p) or p for p in cut.split(text) if p]
+        if (
+            len(parts) >= 2
+            and len(set(parts)) == 1
+            and len(parts[0]) >= MIN_LISTED_WORD
+            and parts[0] in listed
+        ):
             return True
     return False
 

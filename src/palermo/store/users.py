@@ -287,6 +287,7 @@ class UserService:
         if row is None:
             self._record(s, "anonymous", "login", None, "failure")
             return None
+        self._lock_sessions(s, row.id)  # before _admit records: the sessions it may end come first
         return self._admit(s, row, ok, totp, now)
 
     def _admit(
@@ -571,13 +572,23 @@ class UserService:
         as ended (``session.end`` by :data:`POLICY_ACTOR`, with the time it actually ended), so the
         audit log shows every session's end, not only the ones someone signed out of. Sign-in
         applies both rules to the account signing in; the sweep covers the accounts and sessions
-        nobody comes back to. One transaction: run it again and it finds nothing to do."""
+        nobody comes back to. One transaction: run it again and it finds nothing to do.
+
+        Locks in the one order every account transaction keeps (accounts, then sessions, then the
+        audit log's lock, taken by the first record): every active account, then every session, and
+        only then disables anyone. On PostgreSQL a sign-out or a cookie coming back holds its
+        session and then wants the audit lock; a sweep that had already recorded a disabling (so
+        held the audit lock) and then wanted that session deadlocked with it."""
         now = _now(now)
         with self._db.transaction() as s:
             disabled = []
-            for row in s.scalars(
-                select(User).where(User.is_active.is_(True)).order_by(User.username).with_for_update()
-            ):
+            rows = list(
+                s.scalars(
+                    select(User).where(User.is_active.is_(True)).order_by(User.username).with_for_update()
+                )
+            )
+            self._lock_sessions(s)  # before the first audit record (see above)
+            for row in rows:
                 if self._inactive(row, now):
                     self._disable_inactive(s, row, now)
                     disabled.append(row.username)
@@ -588,16 +599,25 @@ class UserService:
         """Delete and audit the sessions (of one account, or all) that are no longer valid at ``now``;
         returns how many. ``detail.ended_at`` is when the session stopped being valid, which for a
         session nobody came back to is long before anyone noticed."""
-        query = select(WebSession).order_by(WebSession.created_at)
-        if user_id is not None:
-            query = query.where(WebSession.user_id == user_id)
         count = 0
-        for sess in list(s.scalars(query.with_for_update())):
+        for sess in self._lock_sessions(s, user_id):
             ended = self._why_ended(sess, s.get(User, sess.user_id), now)
             if ended is not None:
                 self._record_end(s, sess, *ended)
                 count += 1
         return count
+
+    @staticmethod
+    def _lock_sessions(s: Session, user_id: int | None = None) -> list[WebSession]:
+        """Lock the sessions (of one account, or all) in one order, and return them.
+
+        Taken before the transaction's first audit record wherever sessions may be ended: the audit
+        log's lock comes last in every account transaction (a sign-out holds its session and then
+        wants it), so whoever holds it must never wait for a session."""
+        query = select(WebSession).order_by(WebSession.created_at, WebSession.id)
+        if user_id is not None:
+            query = query.where(WebSession.user_id == user_id)
+        return list(s.scalars(query.with_for_update()))
 
     def _why_ended(self, sess: WebSession, user: User | None, now: datetime) -> tuple[str, datetime] | None:
         """Why the session is no longer valid at ``now`` and when it stopped being valid, or None while
@@ -651,6 +671,8 @@ class UserService:
         now = _now(now)
         with self._db.transaction() as s:
             row = s.scalar(select(User).where(User.id == user_id).with_for_update())
+            if row is not None:
+                self._lock_sessions(s, row.id)  # before _admit records (see _lock_sessions)
             admitted = self._admit(s, row, True, totp, now, via="start_session") if row is not None else None
             if admitted is not None:
                 return self._open_session(s, admitted, now)

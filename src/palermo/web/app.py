@@ -112,30 +112,40 @@ def _version() -> str:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Size the handler thread pool (see :attr:`WebSettings.worker_threads`) for the server's life, run
     the periodic account sweep if asked (:attr:`WebSettings.sweep_every`), and drop the victims'
-    values held for redaction when it ends."""
+    values held for redaction when it ends.
+
+    Stopping waits for a sweep in progress to finish: it runs in a worker thread, which cancelling
+    the task would not stop, so the server used to return (and ``palermo serve`` close the
+    workspace) while the sweep was still writing."""
     limiter = anyio.to_thread.current_default_thread_limiter()
     previous = limiter.total_tokens
     limiter.total_tokens = app.state.settings.worker_threads
     every = app.state.settings.sweep_every
-    sweeper = asyncio.create_task(_sweep_periodically(app, every)) if every else None
+    stop = asyncio.Event()
+    sweeper = asyncio.create_task(_sweep_periodically(app, every, stop)) if every else None
     try:
         yield
     finally:
-        if sweeper is not None:
-            sweeper.cancel()
-            with suppress(asyncio.CancelledError):
-                await sweeper
-        limiter.total_tokens = previous
-        forget_recorded_victims(app.state.workspace)
+        try:
+            if sweeper is not None:
+                stop.set()  # no new sweep starts; one under way ends (committed or rolled back) first
+                await asyncio.shield(sweeper)
+        finally:
+            limiter.total_tokens = previous
+            forget_recorded_victims(app.state.workspace)
 
 
-async def _sweep_periodically(app: FastAPI, every: timedelta) -> None:
-    """Sweep the workspace's accounts every ``every``, in a worker thread (it is one short database
-    transaction, the same as ``palermo user sweep``). A failed sweep is logged and tried again at the
-    next turn rather than stopping the server: the next sign-in applies the rules to its own account
-    in any case. Usernames are logged as ``palermo serve`` prints them at start; nothing else."""
+async def _sweep_periodically(app: FastAPI, every: timedelta, stop: asyncio.Event) -> None:
+    """Sweep the workspace's accounts every ``every`` until ``stop`` is set, in a worker thread (it is
+    one short database transaction, the same as ``palermo user sweep``). A failed sweep is logged and
+    tried again at the next turn rather than stopping the server: the next sign-in applies the rules
+    to its own account in any case. Usernames are logged as ``palermo serve`` prints them at start;
+    nothing else. ``stop`` is checked between sweeps, never during one (see :func:`lifespan`)."""
     while True:
-        await asyncio.sleep(every.total_seconds())
+        with suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), every.total_seconds())
+        if stop.is_set():
+            return
         try:
             result = await anyio.to_thread.run_sync(app.state.workspace.users.sweep)
         except Exception as exc:  # one line for the operator, as the CLI gives: not a traceback
