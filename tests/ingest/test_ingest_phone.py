@@ -284,8 +284,8 @@ def test_json_contact_bad_rows_name_the_index_in_the_file(
     path = _device(tmp_path, contacts=[{"id": "c", "name": "X", "phones": ["withheld", "call me"]}])
     report = ingest(con, "C-1", 11, path, "phone_json", skip_bad_rows=True)
     assert report.bad_rows == [
-        "device.json:json:$.contacts[0]: phones[1]: cannot read the value as a phone number (it has no digits); "
-        "the value is not shown"
+        "device.json:json:$.contacts[0]: phones[1]: cannot read the value as a phone number "
+        "(it has no digits); the value is not shown"
     ]
 
 
