@@ -66,8 +66,17 @@ WHITESPACE = " \t\n\r\x0b\x0c\xa0"
 
 def trim_sql(raw: str) -> str:
     """SQL for ``raw`` without the :data:`WHITESPACE` around it (as ``str.strip`` reads it)."""
-    chars = " || ".join(f"chr({ord(c)})" for c in WHITESPACE)
-    return f"trim({raw}, {chars})"
+    return f"trim({raw}, '{WHITESPACE}')"
+
+
+def blank_sql(raw: str) -> str:
+    """SQL that is TRUE when ``raw`` is NULL or only :data:`WHITESPACE`.
+
+    One regular expression is cheaper on a million rows than ``trim`` (which copies the text), and
+    its class (RE2's ``\\s`` is tab, newline, form feed, carriage return and space) is the set
+    :data:`WHITESPACE` names.
+    """
+    return f"({raw} IS NULL OR regexp_full_match({raw}, '[\\s\\x{{0b}}\\x{{a0}}]*'))"
 
 
 def says_none(raw: object) -> bool:
@@ -234,6 +243,7 @@ __all__ = [
     "DEFAULT_REGION",
     "NO_VALUE",
     "WHITESPACE",
+    "blank_sql",
     "clean_text",
     "fingerprint_name",
     "iban_is_valid",

@@ -21,7 +21,7 @@ import phonenumbers
 import pyarrow as pa
 
 from palermo.ingest.base import BadRow, Batch
-from palermo.ingest.normalise import normalise_phone, says_none_sql, shape_sql, trim_sql
+from palermo.ingest.normalise import blank_sql, normalise_phone, says_none_sql, shape_sql
 from palermo.ingest.schema import DERIVED_COLUMNS, TABLE_COLUMNS
 from palermo.ingest.spec import PARSED, Field, IdentifierRule, TableSpec, literal, raw_sql, rules, value_sql
 from palermo.ingest.staging import Staged, quote_ident
@@ -38,7 +38,7 @@ IDENTIFYING = {
 def unreadable_sql(raw: str, value: str) -> str:
     """SQL that is TRUE when the text ``raw`` holds something (not blank, not a placeholder) that
     gave no ``value``: an unreadable phone or e-mail (:data:`IDENTIFYING`)."""
-    return f"nullif({trim_sql(raw)}, '') IS NOT NULL AND NOT {says_none_sql(raw)} AND {value} IS NULL"
+    return f"NOT {blank_sql(raw)} AND NOT {says_none_sql(raw)} AND {value} IS NULL"
 
 
 def _problems(
@@ -67,7 +67,7 @@ def _problems(
             continue
         raw = raw_sql(f)
         if f.required:  # blank text is no value either (a required phone of spaces was stored NULL)
-            out.append((f.source, f"nullif({trim_sql(raw)}, '') IS NULL", "'missing value'"))
+            out.append((f.source, blank_sql(raw), "'missing value'"))
         if f.kind in PARSED:
             what = f.kind if not f.formats else f"{f.kind} ({' or '.join(f.formats)})"
             out.append(
