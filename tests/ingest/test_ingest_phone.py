@@ -301,3 +301,21 @@ def test_csv_reads_a_tab_only_number_as_blank_as_json_does(
     )
     ingest(con, "C-1", 11, path, "phone_csv", {"device_owner": "2025550143"})
     assert con.execute("SELECT sender, recipient FROM messages").fetchall() == [(None, None)]
+
+
+def test_json_times_with_a_zone_are_stored_in_utc(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Before, the zone was dropped (``23:10+02:00`` stored as 23:10), unlike FtM's UTC."""
+    path = _device(
+        tmp_path,
+        calls=[
+            {"timestamp": "2025-03-20T23:10:00+02:00", "from": "2025550178", "duration_s": 5},
+            {"timestamp": "2025-03-20T23:10:00", "from": "2025550178", "duration_s": 5},
+            {"timestamp": "0001-01-01T00:30:00+01:00", "from": "2025550178", "duration_s": 5},
+        ],
+    )
+    report = ingest(con, "C-1", 11, path, "phone_json", skip_bad_rows=True)
+    assert [r[0].isoformat() for r in con.execute("SELECT ts FROM calls ORDER BY locator").fetchall()] == [
+        "2025-03-20T21:10:00",
+        "2025-03-20T23:10:00",
+    ]
+    assert report.bad_rows == ["device.json:json:$.calls[2]: timestamp: missing or not an ISO 8601 time"]

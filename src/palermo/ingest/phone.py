@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -42,12 +42,15 @@ def cols(table: str) -> tuple[str, ...]:
 
 
 def parse_ts(value: Any) -> datetime | None:
-    """An ISO 8601 time as a naive wall-clock datetime (the zone, if any, is dropped, as in the CSVs)."""
+    """An ISO 8601 time as a naive datetime: in UTC when it is written with a zone (``Z``,
+    ``+02:00``), else as written (the device's clock), as ``spec.timestamp_sql`` reads CSV times.
+    None when it cannot be read, or its zone moves it out of the years 1-9999."""
     if value is None or value == "":
         return None
     try:
-        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError:
+        stamp = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        return stamp if stamp.tzinfo is None else stamp.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
 
 
