@@ -45,9 +45,11 @@ def test_bad_records_list_time_phone_duration_and_type_problems(
     with pytest.raises(ImportDataError) as err:
         ingest(con, "C-1", 1, fx / "cdr_bad.csv", "cdr_csv")
     text = str(err.value)
-    assert "cdr_bad.csv:3: start_time: cannot read yesterday as timestamp" in text
+    assert "cdr_bad.csv:3: start_time: cannot read the value (9 characters: letters) as timestamp" in text
     assert "cdr_bad.csv:4: caller: missing value" in text
-    assert "cdr_bad.csv:5: duration_s" in text and "cdr_bad.csv:5: type: value fax" in text
+    assert "cdr_bad.csv:5: duration_s: cannot read the value (4 characters: letters) as int" in text
+    assert "cdr_bad.csv:5: type: the value (3 characters: letters) is not one of voice/sms" in text
+    assert "yesterday" not in text and "long" not in text and "fax" not in text
     assert "3 bad row(s)" in text
 
 
@@ -96,3 +98,23 @@ def test_a_caller_or_callee_that_is_no_phone_number_is_a_bad_row_not_a_call_with
         ("line:6", None, "+12025550178"),
         ("line:7", "+12025550143", None),
     ]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_bad_row_messages_describe_a_value_never_repeat_it(tmp_path: Path, fast: bool) -> None:
+    """Before, a number or a name in the wrong column was quoted (``cannot read +39 333 … as
+    timestamp``, ``value Mira Vell is not one of voice/sms``): the summary then held a victim's data."""
+    from palermo.ingest.cdr import CdrCsvAdapter
+
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "record_id,start_time,caller,callee,duration_s,type,cell_id,cell_city\n"
+        "r1,+39 333 123 4567,+12025550143,+12025550178,Mira Vell,Mira Vell,C-1,X\n"
+    )
+    with pytest.raises(ImportDataError) as err:
+        ingest(duckdb.connect(), "C-1", 1, path, CdrCsvAdapter(fast=fast))
+    text = str(err.value)
+    assert "start_time: cannot read the value (16 characters: digits, spaces and +) as timestamp" in text
+    assert "duration_s: cannot read the value (9 characters: letters, spaces) as int" in text
+    assert "type: the value (9 characters: letters, spaces) is not one of voice/sms" in text
+    assert "333" not in text and "Mira" not in text

@@ -169,7 +169,7 @@ def test_json_unreadable_numbers_and_emails_are_bad_items(
         "calls": [
             {"timestamp": "2025-03-20T23:10:00", "from": "2025550178", "to": "the boss", "duration_s": 5},
             {"timestamp": "2025-03-20T23:12:00", "from": "2025550178", "duration_s": 5},
-            # a placeholder is no number (as a missing one): the owner's side, not a bad item
+            # a placeholder is no number: an unknown party (NULL), not a bad item, not the owner
             {"timestamp": "2025-03-20T23:14:00", "from": "2025550178", "to": "Unknown", "duration_s": 5},
         ],
     }
@@ -195,7 +195,7 @@ def test_json_unreadable_numbers_and_emails_are_bad_items(
     ]
     assert con.execute("SELECT locator, caller, callee FROM calls ORDER BY 1").fetchall() == [
         ("json:$.calls[1]", "+12025550178", "+12025550143"),
-        ("json:$.calls[2]", "+12025550178", "+12025550143"),
+        ("json:$.calls[2]", "+12025550178", None),
     ]
 
 
@@ -219,3 +219,103 @@ def test_csv_emails_are_read_as_the_json_export_reads_them(
         ("mira@example.org",),
         ("boss@example.org",),
     ]
+
+
+def _device(tmp_path: Path, **parts: object) -> Path:
+    doc = {"device": {"owner_phone": "2025550143"}, "contacts": [], "messages": [], "calls": [], **parts}
+    path = tmp_path / "device.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    return path
+
+
+def test_json_a_withheld_party_is_unknown_never_the_owner(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, an incoming call from ``withheld`` was stored as the owner calling herself."""
+    at = "2025-03-21T02:00:00"
+    path = _device(
+        tmp_path,
+        calls=[
+            {"timestamp": at, "from": "withheld", "to": "2025550143", "duration_s": 5},
+            {"timestamp": at, "to": "2025550178", "duration_s": 5},  # left out: the owner's side
+            {"timestamp": at, "from": "2025550143", "duration_s": 5},  # never the owner on both sides
+        ],
+        messages=[
+            {"timestamp": at, "from": "Private", "to": None, "direction": "in"},
+            {"timestamp": at, "from": "", "to": "withheld", "direction": "out"},
+        ],
+    )
+    ingest(con, "C-1", 11, path, "phone_json")
+    owner = "+12025550143"
+    assert con.execute("SELECT locator, caller, callee FROM calls ORDER BY 1").fetchall() == [
+        ("json:$.calls[0]", None, owner),
+        ("json:$.calls[1]", owner, "+12025550178"),
+        ("json:$.calls[2]", owner, None),
+    ]
+    assert con.execute("SELECT locator, sender, recipient FROM messages ORDER BY 1").fetchall() == [
+        ("json:$.messages[0]", None, owner),
+        ("json:$.messages[1]", owner, None),
+    ]
+
+
+def test_json_an_unreadable_owner_phone_fails_the_import_even_when_skipping_bad_rows(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, it was one skippable bad row, and every message was then stored without the owner."""
+    path = _device(
+        tmp_path,
+        messages=[{"timestamp": "2025-03-20T23:12:00", "to": "2025550178", "direction": "out"}],
+    )
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    doc["device"]["owner_phone"] = "ask Mira"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(
+        ImportDataError, match=r"device.json:json:\$.device.owner_phone: cannot read the value"
+    ) as err:
+        ingest(con, "C-1", 11, path, "phone_json", skip_bad_rows=True)
+    assert "Mira" not in str(err.value)
+    assert con.execute("SELECT count(*) FROM messages").fetchone() == (0,)
+
+
+def test_json_contact_bad_rows_name_the_index_in_the_file(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, the index counted after placeholders were left out (``phones[0]`` for the second)."""
+    path = _device(tmp_path, contacts=[{"id": "c", "name": "X", "phones": ["withheld", "call me"]}])
+    report = ingest(con, "C-1", 11, path, "phone_json", skip_bad_rows=True)
+    assert report.bad_rows == [
+        "device.json:json:$.contacts[0]: phones[1]: cannot read the value as a phone number "
+        "(it has no digits); the value is not shown"
+    ]
+
+
+def test_csv_reads_a_tab_only_number_as_blank_as_json_does(
+    con: duckdb.DuckDBPyConnection, tmp_path: Path
+) -> None:
+    """Before, a tab-only ``from`` was refused as an unreadable phone and ``N/A<tab>`` was no
+    placeholder in a CSV, while the JSON export's ``strip()`` read both as no value."""
+    path = tmp_path / "messages.csv"
+    path.write_text(
+        "id,timestamp,from,to,body,app,direction\nm1,2025-03-20T23:12:00,\t,N/A\t,hi,sms,in\n",
+        encoding="utf-8",
+    )
+    ingest(con, "C-1", 11, path, "phone_csv", {"device_owner": "2025550143"})
+    assert con.execute("SELECT sender, recipient FROM messages").fetchall() == [(None, None)]
+
+
+def test_json_times_with_a_zone_are_stored_in_utc(con: duckdb.DuckDBPyConnection, tmp_path: Path) -> None:
+    """Before, the zone was dropped (``23:10+02:00`` stored as 23:10), unlike FtM's UTC."""
+    path = _device(
+        tmp_path,
+        calls=[
+            {"timestamp": "2025-03-20T23:10:00+02:00", "from": "2025550178", "duration_s": 5},
+            {"timestamp": "2025-03-20T23:10:00", "from": "2025550178", "duration_s": 5},
+            {"timestamp": "0001-01-01T00:30:00+01:00", "from": "2025550178", "duration_s": 5},
+        ],
+    )
+    report = ingest(con, "C-1", 11, path, "phone_json", skip_bad_rows=True)
+    assert [r[0].isoformat() for r in con.execute("SELECT ts FROM calls ORDER BY locator").fetchall()] == [
+        "2025-03-20T21:10:00",
+        "2025-03-20T23:10:00",
+    ]
+    assert report.bad_rows == ["device.json:json:$.calls[2]: timestamp: missing or not an ISO 8601 time"]

@@ -141,3 +141,84 @@ def test_line_numbers_hold_when_the_connection_does_not_keep_insertion_order(tmp
     wrong = con.execute("SELECT count(*) FROM calls WHERE locator <> 'line:' || (duration_s + 2)").fetchone()
     assert wrong == (0,)
     assert con.execute("SELECT current_setting('preserve_insertion_order')").fetchone() == (False,)
+
+
+CALL_ME = (
+    "record_id,start_time,caller,callee,duration_s,type,cell_id,cell_city\n"
+    "r1,2025-03-14T22:41:07,call me,+12025550178,65,voice,C-1,X\n"
+    "r2,2025-03-14T22:45:00,+12025550143,+12025550178,5,voice,C-1,X\n"
+)
+
+
+def test_a_file_whose_only_problem_is_an_unreadable_phone_goes_the_careful_way(tmp_path: Path) -> None:
+    """The one-pass reader learns a phone is unreadable only once the distinct phones are normalised;
+    without that check it stored the call with caller NULL (every other check passes this file)."""
+    path = tmp_path / "calls.csv"
+    path.write_text(CALL_ME)
+    assert scan_csv(duckdb.connect(), path, {}, _prepare_cdr) is None
+    con = duckdb.connect()
+    with pytest.raises(
+        ImportDataError, match=r"calls.csv:2: caller: cannot read the value as a phone number"
+    ):
+        ingest(con, "C-1", 7, path, CdrCsvAdapter(fast=True), {})
+    report = ingest(con, "C-1", 7, path, CdrCsvAdapter(fast=True), {}, skip_bad_rows=True)
+    assert report.rows_bad == 1
+    assert con.execute("SELECT locator, caller FROM calls").fetchall() == [("line:3", "+12025550143")]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_tabs_around_a_phone_are_blank_as_spaces_are(tmp_path: Path, fast: bool) -> None:
+    """Before, a tab-only caller was an unreadable phone and ``N/A<tab>`` no placeholder in a CSV,
+    while phone_json's ``strip()`` read both as no value: now a tab is blank as a space is."""
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "record_id,start_time,caller,callee,duration_s,type,cell_id,cell_city\n"
+        "r1,2025-03-14T22:41:07,\t,+12025550178,65,voice,C-1,X\n"
+        "r2,2025-03-14T22:45:00,N/A\t,\t+12025550143\t,5,voice,C-1,X\n"
+    )
+    con = duckdb.connect()
+    report = ingest(con, "C-1", 7, path, CdrCsvAdapter(fast=fast), {}, skip_bad_rows=True)
+    assert report.bad_rows == ["calls.csv:2: caller: missing value"]  # blank, as "   " is
+    assert con.execute("SELECT locator, caller, callee FROM calls ORDER BY 1").fetchall() == [
+        ("line:3", None, "+12025550143")
+    ]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_time_with_a_zone_is_stored_in_utc_and_one_without_as_written(tmp_path: Path, fast: bool) -> None:
+    """Before, ``TRY_CAST(… AS TIMESTAMP)`` dropped the offset: ``22:41:07+02:00`` was stored as 22:41,
+    two hours off the same call in an FtM stream (which holds UTC). The session's zone plays no part."""
+    path = tmp_path / "calls.csv"
+    path.write_text(
+        "record_id,start_time,caller,callee,duration_s,type,cell_id,cell_city\n"
+        "r1,2025-03-14T22:41:07+02:00,+12025550143,+12025550178,5,voice,C-1,X\n"
+        "r2,2025-03-14T22:41:07Z,+12025550143,+12025550178,5,voice,C-1,X\n"
+        "r3,2025-03-14T22:41:07.5-01:30,+12025550143,+12025550178,5,voice,C-1,X\n"
+        "r4,2025-03-14 22:41:07,+12025550143,+12025550178,5,voice,C-1,X\n"
+        "r5,2025-03-14,+12025550143,+12025550178,5,voice,C-1,X\n"
+    )
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'America/New_York'")
+    ingest(con, "C-1", 7, path, CdrCsvAdapter(fast=fast), {})
+    assert [r[0].isoformat() for r in con.execute("SELECT ts FROM calls ORDER BY locator").fetchall()] == [
+        "2025-03-14T20:41:07",
+        "2025-03-14T22:41:07",
+        "2025-03-15T00:11:07.500000",
+        "2025-03-14T22:41:07",
+        "2025-03-14T00:00:00",
+    ]
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_ads_times_with_a_zone_are_stored_in_utc(tmp_path: Path, fast: bool) -> None:
+    path = tmp_path / "ads.jsonl"
+    path.write_text(
+        '{"ad_id": "a1", "posted_at": "2025-03-10T20:00:00+01:00", "text": "t"}\n'
+        '{"ad_id": "a2", "posted_at": "2025-03-10T20:00:00", "text": "t"}\n'
+    )
+    con = duckdb.connect()
+    ingest(con, "C-1", 7, path, AdsJsonlAdapter(fast=fast), {})
+    assert [r[0].isoformat() for r in con.execute("SELECT ts FROM ads ORDER BY locator").fetchall()] == [
+        "2025-03-10T19:00:00",
+        "2025-03-10T20:00:00",
+    ]

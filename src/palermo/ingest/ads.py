@@ -25,8 +25,8 @@ import duckdb
 
 from palermo.errors import ImportDataError
 from palermo.ingest.base import REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
-from palermo.ingest.normalise import DEFAULT_REGION, says_none_sql
-from palermo.ingest.spec import Field, TableSpec, email_sql, value_sql
+from palermo.ingest.normalise import DEFAULT_REGION, says_none_sql, trim_sql
+from palermo.ingest.spec import Field, TableSpec, email_sql, timestamp_sql, value_sql
 from palermo.ingest.staging import Staged
 from palermo.ingest.tabular import IDENTIFYING, phone_map
 
@@ -39,7 +39,7 @@ _SHAPE = (
 
 
 def _text(key: str) -> str:
-    return f"nullif(trim(a.{key}), '')"
+    return f"nullif({trim_sql('a.' + key)}, '')"
 
 
 def _clean(key: str) -> str:
@@ -55,7 +55,7 @@ PROBLEMS: tuple[tuple[str, str, str], ...] = (
     ("text", f"is_obj AND {_text('text')} IS NULL", "missing value"),
     (
         "posted_at",
-        f"{_text('posted_at')} IS NOT NULL AND TRY_CAST({_text('posted_at')} AS TIMESTAMP) IS NULL",
+        f"{_text('posted_at')} IS NOT NULL AND {timestamp_sql(_text('posted_at'))} IS NULL",
         "not an ISO 8601 time",
     ),
     (
@@ -79,7 +79,7 @@ PROBLEMS: tuple[tuple[str, str, str], ...] = (
 )
 
 _COLUMNS = f"""
-    TRY_CAST({_text("posted_at")} AS TIMESTAMP) AS ts,
+    {timestamp_sql(_text("posted_at"))} AS ts,
     {_clean("site")} AS site,
     {_clean("city")} AS city,
     a.title AS title,
@@ -200,7 +200,7 @@ class AdsJsonlAdapter:
             int(r[0])
             for r in con.execute(
                 f"SELECT r._line FROM {raws} r JOIN {phones} m ON m.raw = r.raw_phone "
-                f"WHERE m.norm IS NULL AND NOT {says_none_sql('r.raw_phone')} ORDER BY 1"
+                f"WHERE m.unreadable ORDER BY 1"
             ).fetchall()
         ]
         con.execute(f"DROP TABLE {raws}")

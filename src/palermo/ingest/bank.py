@@ -88,11 +88,13 @@ CREATE TEMP VIEW {view} AS SELECT * REPLACE (
 FROM {table}
 """
 #: A negative amount on a ``credit`` row: which way the money went cannot be told (module docstring).
+#: ``-0`` or ``-0.00`` is no money either way, so no contradiction. The amount is not repeated: a
+#: misplaced column may put a phone number (``-`` and digits) here.
 CONTRADICTION = (
     "amount",
-    "ltrim(s.amount) LIKE '-%' AND s._direction_read = 'credit'",
-    "'negative amount ' || left(trim(s.amount), 40) || ' on a credit row: the sign says the money "
-    "left the account, the direction says it arrived (a negative amount is accepted only with debit)'",
+    "ltrim(s.amount) LIKE '-%' AND regexp_matches(s.amount, '[1-9]') AND s._direction_read = 'credit'",
+    "'negative amount on a credit row: the sign says the money left the account, the direction says "
+    "it arrived (a negative amount is accepted only with debit)'",
 )
 #: Where the direction comes from: the ``direction`` column, or (``signed_amounts``) the amount's sign.
 _DIRECTION = {

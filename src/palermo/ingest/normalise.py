@@ -9,6 +9,7 @@ large files repeat the same values many times and ingest normalises only DISTINC
 from __future__ import annotations
 
 import re
+import string
 from functools import lru_cache
 
 import fingerprints
@@ -57,6 +58,27 @@ NO_VALUE = frozenset(
 )
 
 
+#: What counts as blank around a value, the same in Python and SQL: DuckDB's ``trim`` alone strips
+#: spaces and no-break spaces but not tabs, while Python's ``strip`` strips all three, so a tab-only
+#: phone was a bad row in a CSV and no value in phone_json.
+WHITESPACE = " \t\n\r\x0b\x0c\xa0"
+
+
+def trim_sql(raw: str) -> str:
+    """SQL for ``raw`` without the :data:`WHITESPACE` around it (as ``str.strip`` reads it)."""
+    return f"trim({raw}, '{WHITESPACE}')"
+
+
+def blank_sql(raw: str) -> str:
+    """SQL that is TRUE when ``raw`` is NULL or only :data:`WHITESPACE`.
+
+    One regular expression is cheaper on a million rows than ``trim`` (which copies the text), and
+    its class (RE2's ``\\s`` is tab, newline, form feed, carriage return and space) is the set
+    :data:`WHITESPACE` names.
+    """
+    return f"({raw} IS NULL OR regexp_full_match({raw}, '[\\s\\x{{0b}}\\x{{a0}}]*'))"
+
+
 def says_none(raw: object) -> bool:
     """Whether ``raw`` is one of the :data:`NO_VALUE` placeholders (a withheld or unknown party)."""
     return raw is not None and str(raw).strip().lower() in NO_VALUE
@@ -65,7 +87,57 @@ def says_none(raw: object) -> bool:
 def says_none_sql(raw: str) -> str:
     """SQL that is TRUE when the text ``raw`` is a :data:`NO_VALUE` placeholder (FALSE for NULL)."""
     listed = ", ".join("'" + v.replace("'", "''") + "'" for v in sorted(NO_VALUE))
-    return f"coalesce(lower(trim({raw})) IN ({listed}), FALSE)"
+    return f"coalesce(lower({trim_sql(raw)}) IN ({listed}), FALSE)"
+
+
+#: Characters a value's shape names one by one (ASCII punctuation says nothing about a person).
+_SYMBOLS = frozenset(string.punctuation)
+
+
+def shape(value: str) -> str:
+    """What a value looks like without what it says: ``16 characters: digits, spaces and +``.
+
+    Messages about a value that cannot be read use this instead of the value, which may be a
+    victim's number or name typed in the wrong column; the length and the kinds of characters are
+    usually enough to find the cell and see why (a ``:`` in a duration, letters in an amount).
+    ASCII punctuation is named as itself, anything else only by kind. :func:`shape_sql` gives the
+    same text in SQL.
+    """
+    words = []
+    if any(c in string.digits for c in value):
+        words.append("digits")
+    if any(c.isalpha() for c in value):
+        words.append("letters")
+    if any(c.isspace() for c in value):
+        words.append("spaces")
+    if any(not (c in string.digits or c.isalpha() or c.isspace() or c in _SYMBOLS) for c in value):
+        words.append("other characters")
+    symbols = " ".join(sorted({c for c in value if c in _SYMBOLS}))
+    kinds = f"{', '.join(words)} and {symbols}" if words and symbols else ", ".join(words) or symbols
+    count = f"{len(value)} character{'' if len(value) == 1 else 's'}"
+    return f"{count}: {kinds}" if kinds else count
+
+
+def shape_sql(raw: str) -> str:
+    """SQL for :func:`shape` of the text ``raw`` (the same words for ASCII text)."""
+    symbols = r"!-/:-@\[-`{-~"
+    space = r"[\s\p{Z}]"
+    words = (
+        f"nullif(concat_ws(', ', "
+        f"CASE WHEN regexp_matches({raw}, '[0-9]') THEN 'digits' END, "
+        f"CASE WHEN regexp_matches({raw}, '\\pL') THEN 'letters' END, "
+        f"CASE WHEN regexp_matches({raw}, '{space}') THEN 'spaces' END, "
+        f"CASE WHEN regexp_matches({raw}, '[^0-9\\pL\\s\\p{{Z}}{symbols}]') THEN 'other characters' END"
+        f"), '')"
+    )
+    signs = (
+        f"nullif(array_to_string(list_sort(list_distinct(string_split("
+        f"regexp_replace({raw}, '[^{symbols}]', '', 'g'), ''))), ' '), '')"
+    )
+    return (
+        f"length({raw}) || CASE WHEN length({raw}) = 1 THEN ' character' ELSE ' characters' END || "
+        f"coalesce(': ' || coalesce({words} || ' and ' || {signs}, {words}, {signs}), '')"
+    )
 
 
 @lru_cache(maxsize=262_144)
@@ -170,6 +242,8 @@ def clean_text(raw: str | None) -> str | None:
 __all__ = [
     "DEFAULT_REGION",
     "NO_VALUE",
+    "WHITESPACE",
+    "blank_sql",
     "clean_text",
     "fingerprint_name",
     "iban_is_valid",
@@ -179,4 +253,7 @@ __all__ = [
     "phone_region",
     "says_none",
     "says_none_sql",
+    "shape",
+    "shape_sql",
+    "trim_sql",
 ]

@@ -12,13 +12,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
 from palermo.errors import ImportDataError
 from palermo.ingest.base import CSV_OPTIONS, REGION_OPTION, BadRow, Batch, Dropped, read_through_stage
-from palermo.ingest.normalise import DEFAULT_REGION, clean_text, normalise_email, normalise_phone, says_none
+from palermo.ingest.normalise import (
+    DEFAULT_REGION,
+    clean_text,
+    normalise_email,
+    normalise_phone,
+    says_none,
+    trim_sql,
+)
 from palermo.ingest.schema import TABLE_COLUMNS
 from palermo.ingest.spec import Field, TableSpec, literal
 from palermo.ingest.staging import Staged, check_unique_header, stage_csv
@@ -35,12 +42,15 @@ def cols(table: str) -> tuple[str, ...]:
 
 
 def parse_ts(value: Any) -> datetime | None:
-    """An ISO 8601 time as a naive wall-clock datetime (the zone, if any, is dropped, as in the CSVs)."""
+    """An ISO 8601 time as a naive datetime: in UTC when it is written with a zone (``Z``,
+    ``+02:00``), else as written (the device's clock), as ``spec.timestamp_sql`` reads CSV times.
+    None when it cannot be read, or its zone moves it out of the years 1-9999."""
     if value is None or value == "":
         return None
     try:
-        return datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")).replace(tzinfo=None)
-    except ValueError:
+        stamp = datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))
+        return stamp if stamp.tzinfo is None else stamp.astimezone(UTC).replace(tzinfo=None)
+    except (ValueError, OverflowError):
         return None
 
 
@@ -87,7 +97,30 @@ class _Rows:
 def _present(raw: Any) -> bool:
     """Whether a JSON value holds anything (blank text, null and a placeholder such as
     ``withheld`` are no value to lose: see ``normalise.NO_VALUE``)."""
-    return raw is not None and str(raw).strip() != "" and not says_none(raw)
+    return not _blank(raw) and not says_none(raw)
+
+
+def _blank(raw: Any) -> bool:
+    """Whether a JSON value is left out: absent, null or blank text. Only such a side of a call or
+    message is the device owner's; a placeholder (``withheld``) says the party is somebody unknown."""
+    return raw is None or str(raw).strip() == ""
+
+
+def _sides(
+    item: Mapping[str, Any], out: _Rows, owner: str | None, owner_from: bool, owner_to: bool
+) -> tuple[str | None, str | None]:
+    """The ``from`` and ``to`` numbers of a call or message, with the owner's number on a side the
+    export left blank where ``owner_from``/``owner_to`` say it is hers.
+
+    A placeholder is stored as NULL, never as the owner (a call from ``withheld`` is not the owner
+    calling herself), and the owner is never put on both sides.
+    """
+    sender, recipient = out.phone(item.get("from")), out.phone(item.get("to"))
+    if owner_from and _blank(item.get("from")) and recipient != owner:
+        sender = owner
+    if owner_to and _blank(item.get("to")) and sender != owner:
+        recipient = owner
+    return sender, recipient
 
 
 def device_owner(options: Mapping[str, Any], region: str) -> str | None:
@@ -136,8 +169,8 @@ class PhoneJsonAdapter:
         out = _Rows(evidence_id, str(options.get("region") or DEFAULT_REGION))
         owner_raw = doc["device"].get("owner_phone")
         if _present(owner_raw) and out.phone(owner_raw) is None:
-            yield BadRow(path.name, None, "device.owner_phone", IDENTIFYING["phone"], "json:$.device")
-            owner_raw = None
+            # not one bad row: every message and contact would lose the owner's side with it
+            raise ImportDataError(IDENTIFYING["phone"], location=f"{path.name}:json:$.device.owner_phone")
         if not _present(owner_raw):
             owner_raw = options.get("device_owner")
             device_owner(options, out.region or DEFAULT_REGION)
@@ -158,10 +191,18 @@ class PhoneJsonAdapter:
                 yield BadRow(path.name, None, "contacts", "not an object", loc)
                 continue
             name = clean_text(c.get("name"))
-            phones = [p for p in (c.get("phones") or []) if _present(p)]
-            emails = [e for e in (c.get("emails") or []) if _present(e)]
-            lost = [(f"phones[{j}]", "phone") for j, p in enumerate(phones) if out.phone(p) is None]
-            lost += [(f"emails[{j}]", "email") for j, e in enumerate(emails) if not normalise_email(str(e))]
+            given_phones = list(enumerate(c.get("phones") or []))  # indexed as in the file
+            given_emails = list(enumerate(c.get("emails") or []))
+            lost = [
+                (f"phones[{j}]", "phone") for j, p in given_phones if _present(p) and out.phone(p) is None
+            ]
+            lost += [
+                (f"emails[{j}]", "email")
+                for j, e in given_emails
+                if _present(e) and not normalise_email(str(e))
+            ]
+            phones = [p for _, p in given_phones if _present(p)]
+            emails = [e for _, e in given_emails if _present(e)]
             for key, kind in lost:
                 yield BadRow(path.name, None, key, IDENTIFYING[kind], loc)
             if lost:
@@ -188,8 +229,7 @@ class PhoneJsonAdapter:
             if wrong:
                 continue
             out_going = str(m.get("direction") or "").strip().lower() in OUTGOING
-            sender = out.phone(m.get("from")) or (owner if out_going else None)
-            recipient = out.phone(m.get("to")) or (None if out_going else owner)
+            sender, recipient = _sides(m, out, owner, out_going, not out_going)
             out.add(
                 "messages", loc, "", (ts, sender, recipient, m.get("body"), clean_text(m.get("app")), owner)
             )
@@ -204,7 +244,7 @@ class PhoneJsonAdapter:
                 yield BadRow(path.name, None, key, IDENTIFYING["phone"], loc)
             if wrong:
                 continue
-            caller, callee = out.phone(k.get("from")) or owner, out.phone(k.get("to")) or owner
+            caller, callee = _sides(k, out, owner, True, True)
             try:
                 duration = None if k.get("duration_s") is None else int(k["duration_s"])
             except (TypeError, ValueError):
@@ -227,13 +267,14 @@ def _owner_filled(con: Any, staged: Staged, owner_raw: str) -> Staged:
     the owner and drops out of the network, as it would not in the JSON export (see
     :class:`PhoneJsonAdapter`). The owner's raw number is normalised with the others.
     """
-    out = f"lower(trim(direction)) IN ({', '.join(literal(d) for d in OUTGOING)})"
+    out = f"lower({trim_sql('direction')}) IN ({', '.join(literal(d) for d in OUTGOING)})"
     owner = literal(owner_raw)
     view = f"{staged.table}_owned"
+    blank_from, blank_to = (f"nullif({trim_sql(q)}, '') IS NULL" for q in ('"from"', '"to"'))
     con.execute(
         f"""CREATE TEMP VIEW {view} AS SELECT * REPLACE (
-              CASE WHEN nullif(trim("from"), '') IS NULL AND {out} THEN {owner} ELSE "from" END AS "from",
-              CASE WHEN nullif(trim("to"), '') IS NULL AND NOT coalesce({out}, FALSE) THEN {owner}
+              CASE WHEN {blank_from} AND {out} THEN {owner} ELSE "from" END AS "from",
+              CASE WHEN {blank_to} AND NOT coalesce({out}, FALSE) THEN {owner}
                    ELSE "to" END AS "to")
             FROM {staged.table}"""
     )

@@ -23,7 +23,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from palermo.ingest.normalise import says_none_sql
 from palermo.ingest.spec import TableSpec
 from palermo.ingest.staging import Staged, count_newlines, csv_source, file_header, quote_ident, unreadable
 from palermo.ingest.tabular import parse, phone_key_column, phone_table
@@ -81,10 +80,7 @@ def scan_csv(
     if phones:
         union = " UNION ".join(f"SELECT {phone_key_column(f)} AS raw FROM {parsed}" for f in phones)
         table = phone_table(con, f"{parsed}_phones", union, spec.region)
-        unreadable_phone = con.execute(
-            f"SELECT count(*) FROM {table} WHERE norm IS NULL AND nullif(trim(raw), '') IS NOT NULL "
-            f"AND NOT {says_none_sql('raw')}"
-        ).fetchone()[0]
+        unreadable_phone = con.execute(f"SELECT count(*) FROM {table} WHERE unreadable").fetchone()[0]
         if unreadable_phone:  # a bad row (see tabular.IDENTIFYING): the careful path names its line
             _drop(con, views, (parsed, table))
             return None

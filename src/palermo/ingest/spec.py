@@ -107,6 +107,28 @@ def raw_sql(f: Field) -> str:
     return f"nullif(trim({column}), '')"
 
 
+#: The end of a time written with a zone: ``…05:06Z``, ``…05:06:07+02:00``, ``…05:06:07.5-0130``.
+_ZONED = r"[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?([Zz]|[+-][0-9]{2}(:?[0-9]{2})?)$"
+
+
+def timestamp_sql(raw: str) -> str:
+    """SQL reading the text ``raw`` as a timestamp: a time with an explicit zone (``Z``, ``+02:00``)
+    in UTC, a time without one as written (the exhibit's local clock; nothing says which zone).
+
+    ``TRY_CAST(… AS TIMESTAMP)`` alone drops the offset, so ``05:06+02:00`` and ``05:06Z`` were
+    stored as the same instant and a CDR disagreed with an FtM stream (which holds UTC) about the
+    same call. Only rows whose text ends in a zone take the zone-aware cast, so naive times cost
+    one regular expression more; ``timezone('UTC', …)`` does not depend on the session's zone. A
+    zone that moves the time out of the years 1-9999 makes it unreadable.
+    """
+    zoned = f"timezone('UTC', TRY_CAST({raw} AS TIMESTAMPTZ))"
+    return (
+        f"CASE WHEN regexp_matches({raw}, '{_ZONED}') THEN "
+        f"CASE WHEN {zoned} BETWEEN TIMESTAMP '0001-01-01' AND TIMESTAMP '9999-12-31 23:59:59.999999' "
+        f"THEN {zoned} END ELSE TRY_CAST({raw} AS TIMESTAMP) END"
+    )
+
+
 def value_sql(f: Field, phone_alias: str | None) -> str:
     """The SQL expression reading field ``f`` from staging row ``s`` (NULL when unreadable)."""
     if f.source is None:
@@ -119,7 +141,7 @@ def value_sql(f: Field, phone_alias: str | None) -> str:
         if f.formats:
             tries = ", ".join(f"try_strptime({raw}, {literal(fmt)})" for fmt in f.formats)
             return f"coalesce({tries})" if len(f.formats) > 1 else tries
-        return f"TRY_CAST({raw} AS TIMESTAMP)"
+        return timestamp_sql(raw)
     if kind == "day_offset":
         return (
             f"(CAST({literal(f.origin or '1970-01-01')} AS TIMESTAMP) + to_days(TRY_CAST({raw} AS INTEGER)))"

@@ -21,25 +21,38 @@ import phonenumbers
 import pyarrow as pa
 
 from palermo.ingest.base import BadRow, Batch
-from palermo.ingest.normalise import normalise_phone, says_none_sql
+from palermo.ingest.normalise import blank_sql, normalise_phone, says_none_sql, shape_sql
 from palermo.ingest.schema import DERIVED_COLUMNS, TABLE_COLUMNS
 from palermo.ingest.spec import PARSED, Field, IdentifierRule, TableSpec, literal, raw_sql, rules, value_sql
 from palermo.ingest.staging import Staged, quote_ident
 
 #: Kinds whose present but unreadable value is a bad row, and what the bad row says. The value itself
 #: is never quoted: it may be a victim's number or address (or her name typed in the wrong column).
+#: Other bad values are described by their shape only (``normalise.shape``), for the same reason.
 IDENTIFYING = {
     "phone": "cannot read the value as a phone number (it has no digits); the value is not shown",
     "email": "cannot read the value as an e-mail address; the value is not shown",
 }
 
 
-def _problems(spec: TableSpec, value_of: Callable[[Field], str | None]) -> list[tuple[str, str, str]]:
+def unreadable_sql(raw: str, value: str) -> str:
+    """SQL that is TRUE when the text ``raw`` holds something (not blank, not a placeholder) that
+    gave no ``value``: an unreadable phone or e-mail (:data:`IDENTIFYING`)."""
+    return f"NOT {blank_sql(raw)} AND NOT {says_none_sql(raw)} AND {value} IS NULL"
+
+
+def _problems(
+    spec: TableSpec,
+    value_of: Callable[[Field], str | None],
+    unreadable_of: Callable[[Field], str | None] = lambda f: None,
+) -> list[tuple[str, str, str]]:
     """``(field, condition, problem SQL)`` for every way a value can be bad.
 
     Conditions read the raw text from staging row ``s``; ``value_of`` gives the parsed value (an
     expression while parsing, a column of the parsed table when explaining bad lines; None for a
-    phone whose normalisation is deferred).
+    phone whose normalisation is deferred). ``unreadable_of`` may give, for a phone field, the
+    flag :func:`phone_table` worked out once per distinct raw value (while parsing a million rows,
+    the placeholder test per row cost more than the parse); None: test the row itself.
 
     A phone or e-mail field whose value is present but cannot be normalised makes the line bad
     (:data:`IDENTIFYING`), whichever field it is: stored as NULL it would read as "no number
@@ -54,34 +67,30 @@ def _problems(spec: TableSpec, value_of: Callable[[Field], str | None]) -> list[
             continue
         raw = raw_sql(f)
         if f.required:  # blank text is no value either (a required phone of spaces was stored NULL)
-            out.append((f.source, f"nullif(trim({raw}), '') IS NULL", "'missing value'"))
+            out.append((f.source, blank_sql(raw), "'missing value'"))
         if f.kind in PARSED:
             what = f.kind if not f.formats else f"{f.kind} ({' or '.join(f.formats)})"
             out.append(
                 (
                     f.source,
                     f"{raw} IS NOT NULL AND {value_of(f)} IS NULL",
-                    f"'cannot read ' || left({raw}, 40) || {literal(' as ' + what)}",
+                    f"'cannot read the value (' || {shape_sql(raw)} || {literal(') as ' + what)}",
                 )
             )
         if f.kind in IDENTIFYING:
-            value = value_of(f)
-            if value is not None:  # None: a deferred phone, checked once normalised (see scan)
-                out.append(
-                    (
-                        f.source,
-                        f"nullif(trim({raw}), '') IS NOT NULL AND NOT {says_none_sql(raw)} "
-                        f"AND {value} IS NULL",
-                        literal(IDENTIFYING[f.kind]),
-                    )
-                )
+            value, flag = value_of(f), unreadable_of(f)
+            if flag is not None:
+                out.append((f.source, flag, literal(IDENTIFYING[f.kind])))
+            elif value is not None:  # None: a deferred phone, checked once normalised (see scan)
+                out.append((f.source, unreadable_sql(raw, value), literal(IDENTIFYING[f.kind])))
         if f.choices:
             allowed = ", ".join(literal(c) for c in f.choices)
             out.append(
                 (
                     f.source,
                     f"{raw} IS NOT NULL AND lower({raw}) NOT IN ({allowed})",
-                    f"'value ' || left({raw}, 40) || {literal(' is not one of ' + '/'.join(f.choices))}",
+                    f"'the value (' || {shape_sql(raw)} || "
+                    f"{literal(') is not one of ' + '/'.join(f.choices))}",
                 )
             )
     out.extend(spec.checks)
@@ -91,7 +100,7 @@ def _problems(spec: TableSpec, value_of: Callable[[Field], str | None]) -> list[
             (
                 spec.repeat,
                 f"{rep} IS NOT NULL AND {_count(rep)} IS NULL",
-                f"'cannot read ' || left({rep}, 40) || ' as a count'",
+                f"'cannot read the value (' || {shape_sql(rep)} || ') as a count'",
             )
         )
     return out
@@ -182,12 +191,14 @@ def nanp_sql(key: str, region: str | None) -> str:
 
 
 def phone_table(con: Any, name: str, raws_sql: str, region: str | None) -> str:
-    """Create TEMP table ``name`` mapping every ``raw`` value of ``raws_sql`` to its normalised phone.
+    """Create TEMP table ``name`` mapping every ``raw`` value of ``raws_sql`` to its normalised phone
+    (``norm``) and whether the value is unreadable (``unreadable``: see :func:`unreadable_sql`).
 
     ``phonenumbers`` costs about 10 µs a value, so only the distinct *keys* (see
     :func:`phone_key_sql`) are normalised, and of those only the ones :func:`nanp_sql` cannot
     answer in SQL go through Python: a million call records hold some 150 000 spellings of 60 000
-    numbers.
+    numbers. The ``unreadable`` flag is likewise worked out once per distinct value, and is the
+    one test both the careful parse and the one-pass reader (:mod:`palermo.ingest.scan`) use.
     """
     con.execute(
         f"CREATE TEMP TABLE {name}_keys AS SELECT raw, key, {nanp_sql('key', region)} AS fast "
@@ -203,8 +214,9 @@ def phone_table(con: Any, name: str, raws_sql: str, region: str | None) -> str:
     )
     con.register(f"{name}_arrow", mapping)
     con.execute(
-        f"CREATE TEMP TABLE {name} AS SELECT k.raw, coalesce(k.fast, m.norm) AS norm "
-        f"FROM {name}_keys k LEFT JOIN {name}_arrow m ON k.fast IS NULL AND m.key = k.key"
+        f"CREATE TEMP TABLE {name} AS SELECT raw, norm, {unreadable_sql('raw', 'norm')} AS unreadable "
+        f"FROM (SELECT k.raw, coalesce(k.fast, m.norm) AS norm "
+        f"FROM {name}_keys k LEFT JOIN {name}_arrow m ON k.fast IS NULL AND m.key = k.key)"
     )
     con.unregister(f"{name}_arrow")
     con.execute(f"DROP TABLE {name}_keys")
@@ -254,7 +266,9 @@ def parse(con: Any, spec: TableSpec, staged: Staged, *, defer_phones: bool = Fal
     conds = [
         cond
         for _, cond, _ in _problems(
-            spec, lambda f: None if f in deferred else value_sql(f, aliases.get(f.target))
+            spec,
+            lambda f: None if f in deferred else value_sql(f, aliases.get(f.target)),
+            lambda f: f"coalesce({aliases[f.target]}.unreadable, FALSE)" if f.target in aliases else None,
         )
     ]
     extra.append(f"({' OR '.join(f'({c})' for c in conds)}) AS _bad" if conds else "FALSE AS _bad")
@@ -346,4 +360,5 @@ __all__ = [
     "phone_table",
     "statements",
     "stored_rules",
+    "unreadable_sql",
 ]
