@@ -820,3 +820,33 @@ def test_support_errs_towards_more_imports_for_rows_without_one_and_hits_without
     con.execute("UPDATE payments SET import_id = NULL WHERE evidence_id = ?", [exhibit])  # … until unknown
     assert _support(con, "C-1", [named, bare]) == {"hit:NAMED": [first, second], "hit:BARE": [first, second]}
     analytics.close()
+
+
+def test_the_import_audit_counts_dropped_ftm_values_by_property_never_the_values(
+    ws: Any, tmp_path: Path
+) -> None:
+    """FtM's cleaning drops values it cannot read; the count used to live only in the terminal. The
+    audit keeps it per property (names outside the schema grouped), with no value in it."""
+    stream = tmp_path / "people.ftm.json"
+    stream.write_text(
+        json.dumps(
+            {
+                "id": "p1",
+                "schema": "Person",
+                "properties": {"name": ["Test Person"], "phone": ["call Mira"], "Mira 3055550199": ["x"]},
+            }
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    exhibit = _add(ws, "C-1", stream)
+    ws.close()
+    done = _cli(ws, "C-1", str(exhibit), "-a", "ftm", "--json")
+    assert done.exit_code == 0, done.output
+    again = Workspace.open(ws.path)
+    try:
+        [event] = [e for e in again.audit.events("C-1") if e.action == "ingest.import"]
+    finally:
+        again.close()
+    assert event.detail["dropped"] == {"properties.(not in schema)": 1, "properties.phone": 1}
+    assert "Mira" not in json.dumps(event.detail) and "555" not in json.dumps(event.detail)

@@ -104,8 +104,10 @@ class Analytics:
     def _audit_import(self, report: ImportReport, options: Mapping[str, Any] | None) -> None:
         """Record a done import in the case's audit trail (``ingest.import``): which exhibit, as which
         digest, by which adapter, with which option *names* (a value such as ``device_owner`` is a
-        phone number, maybe a victim's), how many rows. Written once the import has committed: an
-        import is idempotent, so one whose record failed is done again, and recorded, by a re-run."""
+        phone number, maybe a victim's), how many rows, and how many values per property FtM's cleaning
+        dropped (so the loss outlives the terminal it was printed on). Written once the import has
+        committed: an import is idempotent, so one whose record failed is done again, and recorded, by a
+        re-run."""
         ctx = getattr(self.workspace, "ctx", None)
         if ctx is None or report.status == "already_imported":
             return
@@ -126,6 +128,8 @@ class Analytics:
                     "options": sorted(str(k) for k in (options or {})),
                     "rows_ok": report.rows_ok,
                     "rows_bad": report.rows_bad,
+                    # counts per property name only (FtM groups names not in its schema), never values
+                    "dropped": dict(sorted(report.dropped.items())),
                 },
             )
 
