@@ -51,6 +51,20 @@ DEFAULT_EXPORT_HANDLING = (
 )
 #: The longest classification or handling text accepted (one line each, written into every export).
 MAX_MARKING_CHARS = 500
+#: What a classification or recipient may not contain: the banner joins its parts with ``·`` and ends
+#: with ``Palermo export <id>``, so either inside one value could forge a banner that reads as another
+#: classification, another recipient or another export (``UNCLASSIFIED · for public release``).
+BANNER_PARTS = ("·", "palermo export")
+
+
+def banner_problem(text: str) -> str | None:
+    """Why ``text`` may not be a classification or recipient in an export's banner, or None."""
+    low = text.casefold()
+    for part in BANNER_PARTS:
+        if part in low:
+            shown = "Palermo export" if part == "palermo export" else part
+            return f"must not contain {shown!r}: it would read as another part of the export's banner"
+    return None
 
 
 def default_master_key_file() -> Path:
@@ -82,6 +96,10 @@ class Settings:
     require_export_recipient: bool = True
     """Refuse an export that names no recipient (``--recipient``): the marking of a file that leaks must
     say whom it was given to. ``false`` only for a demo or training workspace of synthetic data."""
+    export_classifications: tuple[str, ...] = ()
+    """The classifications an export may be marked with (the office's scheme); empty: any. When set,
+    ``--classification`` must be one of them (a typo would otherwise mark a file with no scheme's
+    label), and so must ``export_classification``."""
 
     @property
     def evidence_dir(self) -> Path:
@@ -107,6 +125,7 @@ SETTING_KEYS = frozenset(
         "export_classification",
         "export_handling",
         "require_export_recipient",
+        "export_classifications",
     }
 )
 
@@ -181,6 +200,16 @@ def resolve(path: Path, *, database_url: str | None = None, master_key_file: Pat
         raise ConfigurationError(
             f"require_export_recipient must be true or false, found {recipient_required!r}", location=origin
         )
+    classification = marking_text(
+        stored.get("export_classification", DEFAULT_EXPORT_CLASSIFICATION), "export_classification", origin
+    )
+    allowed = _classifications(stored.get("export_classifications", []), origin)
+    if allowed and classification not in allowed:
+        raise ConfigurationError(
+            f"export_classification {classification!r} is not one of export_classifications "
+            f"({', '.join(allowed)})",
+            location=origin,
+        )
     return Settings(
         path=path,
         database_url=url,
@@ -188,16 +217,22 @@ def resolve(path: Path, *, database_url: str | None = None, master_key_file: Pat
         upload_limit_bytes=limit if isinstance(limit, int) else DEFAULT_UPLOAD_LIMIT,
         require_second_factor=second_factor,
         inactive_account_days=inactive_days,
-        export_classification=marking_text(
-            stored.get("export_classification", DEFAULT_EXPORT_CLASSIFICATION),
-            "export_classification",
-            origin,
-        ),
+        export_classification=classification,
         export_handling=marking_text(
             stored.get("export_handling", DEFAULT_EXPORT_HANDLING), "export_handling", origin
         ),
         require_export_recipient=recipient_required,
+        export_classifications=allowed,
     )
+
+
+def _classifications(value: object, origin: str) -> tuple[str, ...]:
+    """``export_classifications``: a list of classification texts (each checked as one is)."""
+    if not isinstance(value, list):
+        raise ConfigurationError(
+            f"export_classifications must be a list of texts, found {value!r}", location=origin
+        )
+    return tuple(marking_text(v, "export_classifications", origin) for v in value)
 
 
 def marking_text(value: object, name: str, origin: str) -> str:
@@ -214,6 +249,9 @@ def marking_text(value: object, name: str, origin: str) -> str:
         raise ConfigurationError(
             f"{name} is {len(text)} characters long; at most {MAX_MARKING_CHARS}", location=origin
         )
+    problem = banner_problem(text) if name != "export_handling" else None
+    if problem:
+        raise ConfigurationError(f"{name} {problem}", location=origin)
     return text
 
 
@@ -234,6 +272,9 @@ def write_settings(settings: Settings, *, record_database_url: bool) -> None:
     )
     lines.append(f"export_classification = {_toml_string(settings.export_classification)}")
     lines.append(f"export_handling = {_toml_string(settings.export_handling)}")
+    lines.append("# the only classifications --classification may give (empty: any)")
+    choices = ", ".join(_toml_string(c) for c in settings.export_classifications)
+    lines.append(f"export_classifications = [{choices}]")
     lines.append("# false: exports may leave without --recipient (a demo or training workspace only)")
     lines.append(f"require_export_recipient = {'true' if settings.require_export_recipient else 'false'}")
     fd = os.open(settings.path / SETTINGS_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_FILE_MODE)

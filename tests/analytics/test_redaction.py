@@ -181,7 +181,7 @@ def test_explanations_of_every_entity_name_no_victim(demo: dict[str, Any]) -> No
 
 
 def test_cli_explain_of_a_masked_entity_shows_its_pseudonym(cli: Any, demo: dict[str, Any]) -> None:
-    masked = next(x for x in demo["explained"] if x["summary"].startswith(("person ", "possible victim ")))
+    masked = next(x for x in demo["explained"] if x["summary"].startswith(("[person ", "[possible victim ")))
     out = json.loads(cli("analyze", demo["case"], "--explain", masked["item_id"], "--json"))
     assert out["summary"] == masked["summary"] and _leaks(json.dumps(out), demo["secrets"]) == []
 
@@ -249,13 +249,13 @@ def test_a_number_nobody_resolved_is_withheld_in_free_text() -> None:
 def test_a_named_suspects_number_stays_in_any_spelling_and_a_victims_becomes_her_pseudonym() -> None:
     rules = Redaction([_BOSS, _VICTIM])
     text = rules.scrub("call (305) 555-2591, she is on 786.555.0134 or 7 8 6 5 5 5 0 1 3 4")
-    assert text == "call (305) 555-2591, she is on possible victim bb2222 or possible victim bb2222"
+    assert text == "call (305) 555-2591, she is on [possible victim bb2222] or [possible victim bb2222]"
 
 
 def test_an_address_nobody_resolved_is_withheld_and_a_named_suspects_stays() -> None:
     rules = Redaction([_BOSS, _VICTIM])
     text = rules.scrub("write to Boss@Example.org, vi@example.org or her.sister@mail.example")
-    assert text == f"write to Boss@Example.org, possible victim bb2222 or {WITHHELD_EMAIL}"
+    assert text == f"write to Boss@Example.org, [possible victim bb2222] or {WITHHELD_EMAIL}"
 
 
 def test_scrub_contacts_leaves_names_and_handles_numbers_and_addresses() -> None:
@@ -264,7 +264,7 @@ def test_scrub_contacts_leaves_names_and_handles_numbers_and_addresses() -> None
         "Vi Victim: 786-555-0134, vi@example.org, 305 555 2591, 415 555 0199, x@y.example"
     )
     assert text == (
-        "Vi Victim: possible victim bb2222, possible victim bb2222, 305 555 2591, "
+        "Vi Victim: [possible victim bb2222], [possible victim bb2222], 305 555 2591, "
         f"{WITHHELD_NUMBER}, {WITHHELD_EMAIL}"
     )
 
@@ -381,10 +381,10 @@ def test_names_are_replaced_as_whole_words_in_any_order_and_normalised() -> None
             Subject("ent:cccccc3333", "RENT GALIBERG & MORSKI APTS", None, False, (), ("US00BANK0001",)),
         ]
     )
-    assert rules.scrub("Loromi Ordaada met Loro") == "Loromi Ordaada met possible victim aa1111"
-    assert rules.scrub("part:person 5d249e:a torenton") == "part:person 5d249e:person bb2222"
-    assert rules.scrub("name:rent galiberg morski apts") == "name:person cc3333"
-    assert rules.scrub("paid to US00BANK0001.") == "paid to person cc3333."
+    assert rules.scrub("Loromi Ordaada met Loro") == "Loromi Ordaada met [possible victim aa1111]"
+    assert rules.scrub("part:person 5d249e:a torenton") == "part:person 5d249e:[person bb2222]"
+    assert rules.scrub("name:rent galiberg morski apts") == "name:[person cc3333]"
+    assert rules.scrub("paid to US00BANK0001.") == "paid to [person cc3333]."
 
 
 def test_a_masked_imported_person_keeps_no_detail_and_loses_her_address_and_papers(
@@ -432,14 +432,14 @@ _OTHER_MARCO = Subject("ent:ffffff6666", "Marco", None, False, (), ())
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Anna's phone", "possible victim dd4444's phone"),
-        ("#Anna", "#possible victim dd4444"),
-        ("Anna-Maria", "possible victim dd4444-Maria"),
-        ("ANNA\u2014see you", "possible victim dd4444\u2014see you"),
-        ("@anna_k", "@possible victim dd4444_k"),
-        ("Ada-2125550199", "Ada-possible victim dd4444"),
-        ("2125550199-Bea", "possible victim dd4444-Bea"),
-        ("line:2125550199", "line:possible victim dd4444"),
+        ("Anna's phone", "[possible victim dd4444]'s phone"),
+        ("#Anna", "#[possible victim dd4444]"),
+        ("Anna-Maria", "[possible victim dd4444]-Maria"),
+        ("ANNA\u2014see you", "[possible victim dd4444]\u2014see you"),
+        ("@anna_k", "@[possible victim dd4444]_k"),
+        ("Ada-2125550199", "Ada-[possible victim dd4444]"),
+        ("2125550199-Bea", "[possible victim dd4444]-Bea"),
+        ("line:2125550199", "line:[possible victim dd4444]"),
         ("call Ada-2125550177 now", f"call Ada-{WITHHELD_NUMBER} now"),
     ],
 )
@@ -450,13 +450,13 @@ def test_a_victims_name_or_number_is_found_next_to_any_punctuation(text: str, ex
 def test_a_named_suspects_name_and_address_survive_a_masked_namesake() -> None:
     rules = Redaction([_MARCO, _OTHER_MARCO])
     assert rules.scrub("Marco Rossi met Marco; write marco.rossi@example.com") == (
-        "Marco Rossi met person ff6666; write marco.rossi@example.com"
+        "Marco Rossi met [person ff6666]; write marco.rossi@example.com"
     )
     shown = rules.tree({"entity_id": "ent:eeeeee5555", "label": "Marco Rossi", "reasons": ["calls Marco"]})
     assert shown == {
         "entity_id": "ent:eeeeee5555",
         "label": "Marco Rossi",
-        "reasons": ["calls person ff6666"],
+        "reasons": ["calls [person ff6666]"],
     }
 
 
@@ -567,7 +567,11 @@ def test_a_recorded_victims_name_and_account_under_a_suspect_are_not_shown() -> 
     assert rules.masked("ent:bbbbbb2222") and rules.role("ent:bbbbbb2222") == "possible_victim"
     shown = rules.tree({"entity_id": "ent:aaaaaa1111", "label": "T boss", "names": list(boss.names)})
     assert shown == {"entity_id": "ent:aaaaaa1111", "label": "T boss", "names": ["T boss"]}
-    assert rules.scrub("paid by Corliel Marilberg, 725-555-9527") == f"paid by {PROTECTED}, {PROTECTED}"
+    # her number is her entity's (the recorded number made it a possible victim's): its pseudonym
+    assert (
+        rules.scrub("paid by Corliel Marilberg, 725-555-9527")
+        == f"paid by [{PROTECTED}], [possible victim bb2222]"
+    )
 
 
 def test_a_recorded_contact_and_address_are_protected_part_by_part() -> None:
@@ -578,22 +582,22 @@ def test_a_recorded_contact_and_address_are_protected_part_by_part() -> None:
     rules = Redaction([boss], protected=recorded)
     assert rules.shown([*ids, "US11BANK0001"]) == ["US11BANK0001"]
     home = rules.scrub("she lives at 12 Elm Street, Springfield IL 6270412")
-    assert home.startswith(f"she lives at {PROTECTED}") and not any(w in home for w in ("Elm", "6270412"))
-    assert rules.scrub("room at 12 Elm Street") == f"room at {PROTECTED}"
+    assert home.startswith(f"she lives at [{PROTECTED}]") and not any(w in home for w in ("Elm", "6270412"))
+    assert rules.scrub("room at 12 Elm Street") == f"room at [{PROTECTED}]"
     # her street is hers at any house number; a street of one word alone is too common a word to guard
-    assert rules.scrub("moved to 22 Elm Street, top floor") == f"moved to 22 {PROTECTED}, top floor"
+    assert rules.scrub("moved to 22 Elm Street, top floor") == f"moved to 22 [{PROTECTED}], top floor"
     assert rules.scrub("the street was quiet") == "the street was quiet"
 
 
 @pytest.mark.parametrize(
     ("recorded", "text", "shown"),
     [
-        ("Apt 4B, 12 Elm Street, Springfield", "22 Elm Street", f"22 {PROTECTED}"),
-        ("12 Elm Street Apt 3, Springfield", "22 Elm Street", f"22 {PROTECTED}"),
-        ("12 Elm Street Springfield IL 62704", "at 22 Elm Street", f"at 22 {PROTECTED}"),
-        ("5 rue de la Paix، Paris", "au 12 rue de la Paix", f"au 12 {PROTECTED}"),
-        ("Hauptstraße 5, 10115 Berlin", "Hauptstraße 7", f"{PROTECTED} 7"),
-        ("350 5th Avenue, New York", "on 5th Avenue", f"on {PROTECTED}"),
+        ("Apt 4B, 12 Elm Street, Springfield", "22 Elm Street", f"22 [{PROTECTED}]"),
+        ("12 Elm Street Apt 3, Springfield", "22 Elm Street", f"22 [{PROTECTED}]"),
+        ("12 Elm Street Springfield IL 62704", "at 22 Elm Street", f"at 22 [{PROTECTED}]"),
+        ("5 rue de la Paix، Paris", "au 12 rue de la Paix", f"au 12 [{PROTECTED}]"),
+        ("Hauptstraße 5, 10115 Berlin", "Hauptstraße 7", f"[{PROTECTED}] 7"),
+        ("350 5th Avenue, New York", "on 5th Avenue", f"on [{PROTECTED}]"),
         # generic words alone name no street: other people's addresses stay as they are
         ("PO Box 12, Springfield", "PO Box 99", "PO Box 99"),
         ("1 A Street, Springfield", "she walked down a street", "she walked down a street"),
@@ -651,7 +655,8 @@ def _stream_with_messages_and_ads(
     )
     analyze(con, CASE)
     out = tmp_path / "case.ftm.json"
-    export_entities(con, CASE, out, mask=ftm_mask(con, CASE, reveal=reveal, protected=[VICTIM_PHONE]))
+    mask = ftm_mask(con, CASE, reveal=reveal, protected=[VICTIM_PHONE])
+    export_entities(con, CASE, out, mask=mask, withhold_details=not reveal)  # as `palermo export ftm`
     text = out.read_text(encoding="utf-8")
     assert "0199" not in text and "new.girl" not in text  # her number and address, nowhere
     return [json.loads(line) for line in text.splitlines()]
@@ -668,7 +673,10 @@ def test_messages_are_exported_with_their_people_and_a_victims_number_nowhere(
     for message in messages:
         props = message["properties"]
         assert props["generator"] == ["WhatsApp"] and props["recordId"][0].startswith("evidence:2:line:")
-        assert props["bodyText"][0].startswith("drive her to Reno, her number is ")
+        if reveal:  # released, scrubbed
+            assert props["bodyText"][0].startswith("drive her to Reno, her number is [")
+        else:  # nobody in it is suspected: withheld, as the web timeline withholds it
+            assert re.fullmatch(r"message involving .+ → .+ \(details withheld\)", props["bodyText"][0])
         sender = by_id[props["sender"][0]]
         assert sender["schema"] == "LegalEntity" and by_id[props["recipients"][0]]["schema"] == "LegalEntity"
         assert ("+13055550111" in sender["properties"].get("phone", [])) is reveal  # unsuspected
@@ -692,10 +700,15 @@ def test_ads_are_exported_as_articles_without_a_victims_contact(
     assert props["publishedAt"] == ["2025-01-02T09:00:00"] and props["summary"] == [
         "price 150 USD; claimed age 19"
     ]
-    assert re.fullmatch(f"new in town, call {HER}", props["title"][0]) and "phoneMentioned" not in props
+    if reveal:
+        assert re.fullmatch(f"new in town, call \\[{HER}\\]", props["title"][0])
+        assert "+13055550111" in props["bodyText"][0]  # an unsuspected man named when revealed
+    else:  # her ad: title and text withheld
+        assert re.fullmatch(f"ad involving {HER} \\(details withheld\\)", props["title"][0])
+        assert "bodyText" not in props
+    assert "phoneMentioned" not in props
     assert {n.split(": ")[0] for n in props["notes"] if re.fullmatch(f"(phone|email): {HER}", n)} == {
         "phone",
         "email",
     }
     assert "emailMentioned" not in props and any("evidence:3:line:" in n for n in props["notes"])
-    assert ("+13055550111" in props["bodyText"][0]) is reveal

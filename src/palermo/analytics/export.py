@@ -13,8 +13,8 @@ an analyst's laptop must not locate a victim. ``redact_victims=False`` (an audit
 entities sharing a possible victim's name, stay pseudonymous even then.
 
 Every file carries its marking (classification, caveat, recipient, export id;
-:mod:`palermo.ingest.marking`) where its format keeps such things: GEXF ``<meta>``, GraphML graph
-attributes, the first line of an FtM stream.
+:mod:`palermo.ingest.marking`) where its format keeps such things: GEXF ``<meta>``, GraphML a
+``<desc>`` at the top and graph attributes, the first line of an FtM stream.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ from __future__ import annotations
 import bz2
 import gzip
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
-from xml.etree.ElementTree import SubElement
+from xml.etree.ElementTree import Element, SubElement
 
 import networkx as nx
 from followthemoney import model
 from networkx.readwrite.gexf import GEXFWriter
+from networkx.readwrite.graphml import GraphMLWriter
 
 from palermo.analytics.redaction import Redaction
 from palermo.analytics.tables import create_analysis_tables
@@ -139,9 +140,7 @@ def export_graph(
     if fmt == "gexf":
         _write_gexf(graph, path, marking)
     else:
-        if marking is not None:
-            graph.graph.update(marking.graph_attributes())
-        nx.write_graphml(graph, path)
+        _write_graphml(graph, path, marking)
     return int(graph.number_of_nodes() + graph.number_of_edges())
 
 
@@ -157,14 +156,39 @@ def _write_gexf(graph: nx.MultiDiGraph, path: Path, marking: ExportMarking | Non
         SubElement(meta, "keywords").text = marking.classification
         SubElement(meta, "description").text = marking.to_json()
     writer.add_graph(graph)
-    _write_xml(writer, path)
+    _write_xml(writer.write, path)
 
 
-def _write_xml(writer: GEXFWriter, path: Path) -> None:
-    """``writer`` to ``path``, compressed when the name ends ``.gz`` or ``.bz2`` (as ``nx.write_gexf``)."""
+def _write_graphml(graph: nx.MultiDiGraph, path: Path, marking: ExportMarking | None) -> None:
+    """GraphML through networkx's writer, with the marking at the top and as graph attributes.
+
+    networkx writes a graph's ``<data>`` after its nodes and edges, so the marking of a large network
+    was at the end of the file, where a reader who opens it never looks. It comes first now: a
+    ``<desc>`` opening ``<graphml>`` (the banner and the fields as JSON: GraphML's place for a
+    human-readable description) and the graph's ``<data>`` before its first node (the schema lets
+    data come anywhere among them); the keys stay, so tools still read the fields as attributes."""
+    if marking is not None:
+        graph.graph.update(marking.graph_attributes())
+    writer = GraphMLWriter(encoding="utf-8", prettyprint=True)
+    writer.add_graph_element(graph)
+    if marking is not None:
+        desc = Element("desc")
+        desc.text = f"{marking.banner}. {marking.handling} {marking.to_json()}"
+        writer.xml.insert(0, desc)
+        for element in writer.xml.iter("graph"):
+            fields = [child for child in element if child.tag == "data"]
+            for child in fields:
+                element.remove(child)
+            for index, child in enumerate(fields):
+                element.insert(index, child)
+    _write_xml(writer.dump, path)
+
+
+def _write_xml(write: Callable[[Any], None], path: Path) -> None:
+    """A writer's output to ``path``, compressed when the name ends ``.gz`` or ``.bz2`` (as networkx does)."""
     opener: Any = gzip.open if path.name.endswith(".gz") else bz2.open if path.name.endswith(".bz2") else open
     with opener(path, "wb") as fh:
-        writer.write(fh)
+        write(fh)
 
 
 def _write_ftm(

@@ -48,12 +48,16 @@ _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 #: their exact shape (``ent:`` + 10 hex, ``e:``/``hit:``/``jdg:`` + 12), exhibit references in FtM notes
 #: (``evidence:3:line:1004430``), JSON-path locators, UUIDs, digests of 32+ hex characters, amounts
 #: with cents. Exact shapes only: a looser rule (any ``line:`` or any word of the letters a-f) let
-#: numbers written next to such words through (``Ada-2125550199``).
+#: numbers written next to such words through (``Ada-2125550199``), and so did a JSON path or an
+#: exhibit reference with any text after it (``json:$.3055550199``, ``evidence:1:3055550199``). Dates
+#: and times (``2025-01-02T09:00:00``) are here too, so a value that is one costs no matcher run.
 _OWN_TEXT = re.compile(
     r"\bent:[0-9a-f]{10}\b|\b(?:e|hit|jdg):[0-9a-f]{12}\b"
     r"|\b(?:\d+:)?(?:jsonl:)?(?:line|row):\d{1,9}\b|\bsheet:[^!\s]*!row:\d{1,9}\b"
-    r"|\bevidence:\d+:\S+"
-    r"|\bjson:\$[\w.\[\]]*"
+    r"|\bevidence:\d+:(?:(?:jsonl:)?(?:line|row):\d{1,9}\b|sheet:[^!\s]*!row:\d{1,9}\b|json:\$(?:[^\W\d]|[.]|\[\d{1,9}\])*)"
+    r"|\bjson:\$(?:[^\W\d]|[.]|\[\d{1,9}\])*"
+    r"|\b(?:19|20)\d{2}-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+    r"(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
     r"|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
     r"|\b(?=[0-9a-f]*[a-f])[0-9a-f]{32,}\b"
     r"|(?<![\d.,])(?:\d{1,3}(?:[.,]\d{3})+|\d+)[.,]\d{2}(?![\d.,])"
@@ -67,6 +71,19 @@ _OWN_VALUE = re.compile(
     r"|\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?(?:Z|[+-]\d{2}:?\d{2})?"
     r"|ent:[0-9a-f]{10}|(?:e|hit|jdg):[0-9a-f]{12}"
 )
+
+
+def _is_own(text: str) -> bool:
+    """Whether ``text`` is one of Palermo's own values and nothing else: of its shape, and without
+    seven digits outside the ids it is made of. The shape alone let a message body that only looks
+    like a locator out unread (``line:1:3055550199`` is a locator with a victim's number after it)."""
+    if not _OWN_VALUE.fullmatch(text):
+        return False
+    digits = sum(ch.isdigit() for ch in text)
+    if digits < 7:
+        return True
+    own = sum(ch.isdigit() for m in _OWN_TEXT.finditer(text) for ch in m.group(0))
+    return digits - own < 7
 
 
 def is_suspected(role: str | None, ring: bool | None) -> bool:
@@ -102,6 +119,12 @@ PROTECTED = "victim (protected)"
 _MEMO = 200_000
 
 
+def _marked(alias: str) -> str:
+    """A stand-in as written into free text: in brackets, so a reader can tell every word Palermo put
+    there from the evidence's own words (``[possible victim 4ec63c]``, like ``[number withheld]``)."""
+    return f"[{alias}]"
+
+
 def _name_key(name: str) -> frozenset[str]:
     """Order-free words of a name, so ``Marilberg, Corliel`` matches ``Corliel Marilberg`` and an
     explanation's normalised key ``a torenton`` matches ``A. Torenton``."""
@@ -129,7 +152,7 @@ def _find_numbers(text: str, region: str) -> tuple[tuple[int, int, str], ...]:
     """``(start, end, key)`` of every phone number ``phonenumbers`` can find in ``text``, outside
     Palermo's own ids and digests."""
     digits = sum(ch.isdigit() for ch in text)
-    if digits < 7 or _OWN_VALUE.fullmatch(text):
+    if digits < 7:
         return ()
     own = [(m.start(), m.end()) for m in _OWN_TEXT.finditer(text)]
     if digits - sum(ch.isdigit() for start, end in own for ch in text[start:end]) < 7:
@@ -154,6 +177,17 @@ _STREET_TYPES = frozenset((
 _GENERIC = _STREET_TYPES | frozenset((
     "the", "a", "an", "of", "de", "la", "le", "les", "del", "di", "da", "do", "po", "box", "apt", "apartment",
     "suite", "unit", "flat", "floor", "no",
+))
+#: What people save a contact as when it is not a name (``home``, ``mom``, ``boss``): one such word is
+#: no name, and looking for it in free text rewrote evidence ("i want to go home" became "i want to go
+#: possible victim 4ec63c") and put a victim into messages that never mentioned her. A value that is
+#: only one of these words is still masked where it stands alone (a contact's name, a label), and a
+#: recorded victim's name always. Endearments (``honey``, ``baby``) are not here: they are working names.
+_CONTACT_LABELS = frozenset((
+    "home", "house", "work", "job", "office", "boss", "mom", "mum", "mama", "mommy", "mother", "dad", "papa",
+    "daddy", "father", "parents", "wife", "husband", "sister", "brother", "son", "daughter", "aunt", "uncle",
+    "grandma", "granny", "grandpa", "cousin", "family", "friend", "me", "my", "myself", "unknown", "private",
+    "taxi", "cab", "doctor", "hospital", "school", "hotel", "bank", "police", "emergency", "landlord",
 ))
 # fmt: on
 #: One-word street names of languages that write the type into the name (Hauptstraße, Kerkstraat).
@@ -296,7 +330,9 @@ class Redaction:
         for key in guarded_names:
             words[key] = PROTECTED
         for number in guarded_numbers:
-            phones[number] = PROTECTED
+            # her entity's pseudonym where she has one (it is a possible victim's: the recorded number
+            # made it one), so her number reads the same in a text and in a field beside it
+            phones.setdefault(number, PROTECTED)
         for email in guarded_emails:
             replace[email] = PROTECTED
         self._shown_numbers -= guarded_numbers
@@ -309,6 +345,12 @@ class Redaction:
             if key:
                 words[key] = _KEEP
         self._words = words
+        # in free text a contact label alone (``home``) is a common word, not a name: see _CONTACT_LABELS
+        self._text_words = {
+            key: alias
+            for key, alias in words.items()
+            if not (len(key) == 1 and key <= _CONTACT_LABELS and alias != PROTECTED)
+        }
         self._scrubbed: dict[str, str] = {}
 
     @classmethod
@@ -412,7 +454,7 @@ class Redaction:
         done = self._scrubbed.get(text)
         if done is not None:
             return done
-        done = text if _OWN_VALUE.fullmatch(text) else self.scrub_contacts(self._scrub_names(text))
+        done = text if _is_own(text) else self.scrub_contacts(self._scrub_names(text))
         if len(self._scrubbed) >= _MEMO:
             self._scrubbed.clear()
         self._scrubbed[text] = done
@@ -424,7 +466,7 @@ class Redaction:
         longer name behind (``Loromi``), which a substring search would. A dictionary lookup per run
         of up to :data:`MAX_WORDS` words keeps this linear in the text whatever the number of names
         (a regular expression of every name was slow on a large case)."""
-        if not self._words:
+        if not self._text_words:
             return text
         emails = [(m.start(), m.end()) for m in _EMAIL.finditer(text)] if "@" in text else []
         found = [  # an address is the contacts pass's business, not this one's
@@ -434,10 +476,10 @@ class Redaction:
         i = 0
         while i < len(found):
             for n in range(min(MAX_WORDS, len(found) - i), 0, -1):
-                alias = self._words.get(frozenset(m.group(0).lower() for m in found[i : i + n]))
+                alias = self._text_words.get(frozenset(m.group(0).lower() for m in found[i : i + n]))
                 if alias is not None:
                     if alias != _KEEP:
-                        spans.append((found[i].start(), found[i + n - 1].end(), alias))
+                        spans.append((found[i].start(), found[i + n - 1].end(), _marked(alias)))
                     i += n
                     break
             else:
@@ -458,7 +500,8 @@ class Redaction:
         address = match.group(0)
         if address.lower() in self._shown_emails:
             return address
-        return self._replace.get(address.lower(), WITHHELD_EMAIL)
+        alias = self._replace.get(address.lower())
+        return WITHHELD_EMAIL if alias is None else _marked(alias)
 
     def _scrub_numbers(self, text: str) -> str:
         """Masked entities' numbers become their pseudonyms; other numbers stay only if a named
@@ -469,14 +512,14 @@ class Redaction:
             for m in _PHONE_LIKE.finditer(text):
                 alias = self._phones.get(_number_key(m.group(0)))
                 if alias is not None:
-                    spans.append((m.start(), m.end(), alias))
+                    spans.append((m.start(), m.end(), _marked(alias)))
         for start, end, key in _numbers_in(text, self.region):
             if any(start < e and s < end for s, e, _ in spans):
                 continue
             alias = self._phones.get(key)
             if alias is None and key in self._shown_numbers:
                 continue
-            spans.append((start, end, alias or WITHHELD_NUMBER))
+            spans.append((start, end, WITHHELD_NUMBER if alias is None else _marked(alias)))
         for start, end, alias in sorted(spans, reverse=True):
             text = text[:start] + alias + text[end:]
         return text

@@ -4,14 +4,17 @@ Imported FtM entities come out unchanged; payments, calls, contacts, messages an
 Payment, BankAccount, LegalEntity, Call, Person, Message (sender and recipient as LegalEntity) and
 Article entities, each carrying ``evidence:<id>:<locator>`` (in ``recordId`` where the schema has one, in
 ``notes`` for Person and Article, which have none) so a partner agency can ask for exactly the exhibit
-row behind it.
+row behind it. FtM marks Message's ``sender`` and ``bodyText`` as required; a message with no sender
+number, or with no body, is written without them (Aleph imports such entities; a strict validator
+would refuse them).
 Ids are derived from the case and statement ids, so exporting twice gives the same entities.
 
 The caller decides who may be named (this layer knows nothing of the analysis): ``mask(kind, value)``
 returns None for a value that may be written, or a pseudonymous stand-in. Masked names become the
 stand-in; masked phones, e-mails and accounts are left out (an account's entity id is derived from the
 stand-in, never from the number, so the id cannot be reversed by trying numbers); ``kind`` ``"text"``
-gets free text (purposes, notes, message bodies, ads) with the stand-ins already substituted. Payments,
+gets free text (purposes, notes, message bodies, apps, ads, their sites and cities) with the stand-ins
+already substituted. Payments,
 calls and messages keep their structure either way.
 """
 
@@ -43,6 +46,12 @@ _PROPERTY_KINDS = {"name": "name", "phone": "phone", "email": "email", "iban": "
 #: stream reads like the exhibits and the first of several fragments of one entity is the first one
 #: the exhibit gave; ``stmt_id`` last breaks the ties the key leaves (``line:09`` and ``line:9``).
 _IN_ORDER = f"evidence_id, {stmt_order_sql('stmt_id')}, stmt_id"
+
+
+#: How a withheld message or ad says so (the web timeline's words).
+DETAILS_WITHHELD = "(details withheld)"
+#: A message's side with no number, or an ad with no contact: nobody known, so nothing quoted.
+UNKNOWN_PARTY = "an unknown party"
 
 
 def _keep(_kind: str, _value: str) -> str | None:
@@ -145,9 +154,11 @@ def _describes(proxy: EntityProxy, masked: set[str], referenced: set[str]) -> bo
     return proxy.id in referenced or any(v in masked for v in proxy.get_type_values(registry.entity))
 
 
-def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator[EntityProxy]:
+def _statement_entities(
+    con: Any, case_ref: str, mask: Mask = _keep, *, withhold: bool = False
+) -> Iterator[EntityProxy]:
     """Payment, BankAccount, LegalEntity, Call, Person, Message and Article (ads) entities built from
-    the case's statements."""
+    the case's statements. ``withhold``: see :func:`export_entities`."""
     for row in con.execute(
         "SELECT stmt_id, evidence_id, locator, ts, from_account, from_name, to_account, to_name, amount, "
         "currency, "
@@ -209,14 +220,24 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
     ).fetchall():
         message = model.make_entity("Message")
         message.id = _id(case_ref, stmt)
+        involved: list[str] = []  # who the message is between, as the export names them
+        private = False  # a masked or unknown party: the body may describe her
         for prop, number in (("sender", sender), ("recipients", recipient)):
             party = _phone_party(case_ref, number, mask, (stmt, prop))
-            if party is not None:
-                message.add(prop, party.id)
-                yield party
-        message.add("bodyText", _masked(mask, "text", body)[0])
+            if party is None:
+                involved.append(UNKNOWN_PARTY)
+                private = True
+                continue
+            involved.append(str(party.first("name")))
+            private = private or mask("phone", number or "") is not None
+            message.add(prop, party.id)
+            yield party
+        if withhold and private and body:
+            message.add("bodyText", f"message involving {' → '.join(involved)} {DETAILS_WITHHELD}")
+        else:
+            message.add("bodyText", _masked(mask, "text", body)[0])
         message.add("date", ts.isoformat() if ts else None)
-        message.add("generator", app)  # the messaging app that carried it
+        message.add("generator", _masked(mask, "text", app)[0])  # the messaging app that carried it
         message.add("recordId", f"evidence:{eid}:{loc}")
         yield message
     for row in con.execute(
@@ -224,7 +245,7 @@ def _statement_entities(con: Any, case_ref: str, mask: Mask = _keep) -> Iterator
         f"age_claimed FROM ads WHERE case_ref = ? ORDER BY {_IN_ORDER}",
         [case_ref],
     ).fetchall():
-        yield _ad(case_ref, row, mask)
+        yield _ad(case_ref, row, mask, withhold)
 
 
 def _phone_party(case_ref: str, number: str | None, mask: Mask, place: tuple[str, str]) -> EntityProxy | None:
@@ -246,24 +267,34 @@ def _phone_party(case_ref: str, number: str | None, mask: Mask, place: tuple[str
     return party
 
 
-def _ad(case_ref: str, row: tuple[Any, ...], mask: Mask) -> EntityProxy:
+def _ad(case_ref: str, row: tuple[Any, ...], mask: Mask, withhold: bool = False) -> EntityProxy:
     """An online ad as an FtM ``Article`` (FtM has no schema for ads; an Article is a published text
     with a title, a publisher and a date, which an ad is). Its contact number and address are kept
     only when they may be shown; a withheld one is named by its stand-in in ``notes`` (a possible
-    victim's pseudonym links her ads together without her number)."""
+    victim's pseudonym links her ads together without her number). With ``withhold``, the title and
+    text of an ad whose contact is withheld, or that gives none, are left out: an ad describes the
+    woman it sells (her body, her age, where she is)."""
     stmt, eid, loc, ts, site, city, title, body, phone, email, price, currency, age = row
     ad = model.make_entity("Article")
     ad.id = _id(case_ref, stmt)
-    ad.add("title", _masked(mask, "text", title)[0])
-    ad.add("bodyText", _masked(mask, "text", body)[0])
-    ad.add("publisher", site)
-    ad.add("publishedAt", ts.isoformat() if ts else None)
-    ad.add("address", city)
+    stand_ins: list[str] = []
     for prop, kind, value in (("phoneMentioned", "phone", phone), ("emailMentioned", "email", email)):
         shown, withheld = _masked(mask, kind, value)
         ad.add(prop, shown, cleaned=True)
         if withheld and value:
-            ad.add("notes", f"{kind}: {mask(kind, value)}")
+            stand_in = str(mask(kind, value))
+            if stand_in not in stand_ins:
+                stand_ins.append(stand_in)
+            ad.add("notes", f"{kind}: {stand_in}")
+    if withhold and (stand_ins or not (phone or email)):
+        if title or body:
+            ad.add("title", f"ad involving {' and '.join(stand_ins) or UNKNOWN_PARTY} {DETAILS_WITHHELD}")
+    else:
+        ad.add("title", _masked(mask, "text", title)[0])
+        ad.add("bodyText", _masked(mask, "text", body)[0])
+    ad.add("publisher", _masked(mask, "text", site)[0])  # a site's address can hold her number
+    ad.add("publishedAt", ts.isoformat() if ts else None)
+    ad.add("address", _masked(mask, "text", city)[0])
     facts = [f"price {price:g} {currency or ''}".strip() if price is not None else None]
     facts.append(f"claimed age {age}" if age is not None else None)
     ad.add("summary", "; ".join(f for f in facts if f) or None)
@@ -288,6 +319,7 @@ def export_entities(
     statements: bool = True,
     mask: Mask | None = None,
     marking: ExportMarking | None = None,
+    withhold_details: bool = True,
 ) -> int:
     """Write the case's entities to ``out`` as FtM JSON lines; return how many were written.
 
@@ -297,6 +329,13 @@ def export_entities(
     withholds who must not be named; without it everything is written as imported. ``marking``
     opens the stream as a ``Note`` (:mod:`palermo.ingest.marking`; not counted); the marking of an
     earlier export that came in with an imported stream is left out, as it names another recipient.
+
+    ``withhold_details`` (with a ``mask``; the command line's default, off with an audited
+    ``--reveal-identities``): the body of a message with a masked or unknown party, and the title and
+    text of an ad whose contact is masked or missing, are replaced by ``message involving
+    possible victim 3fa2c1 → person 9b1e20 (details withheld)``, as the web timeline shows them. What
+    is written to or about a possible victim describes her (where she is, what is done to her),
+    whoever's names are scrubbed out of it.
     """
     masker: Mask = mask or _keep
     merged: dict[str, EntityProxy] = {}
@@ -321,7 +360,8 @@ def export_entities(
     for entity_id in [e for e, proxy in merged.items() if _describes(proxy, masked, referenced)]:
         del merged[entity_id]
     if statements:
-        for proxy in _statement_entities(con, case_ref, masker):
+        withhold = mask is not None and withhold_details
+        for proxy in _statement_entities(con, case_ref, masker, withhold=withhold):
             assert proxy.id is not None
             merged[proxy.id] = merged[proxy.id].merge(proxy) if proxy.id in merged else proxy
     with Path(out).open("w", encoding="utf-8") as fh:
