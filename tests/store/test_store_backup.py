@@ -999,7 +999,12 @@ def test_a_shred_in_a_restore_drill_is_not_applied_to_the_live_workspace_backups
     assert json.loads(stdout)["shredded_keys"] == [] and "crypto-shredded" not in err
     assert "other copies of this workspace" in err  # said, not silently dropped
     ws.path.rename(tmp_path / "lost")  # only the shred list is left to go by
-    report = _restore(cli, tmp_path / "b3b.pbak", tmp_path / "r3")
+    code, stdout, err = cli(
+        "backup", "restore", str(tmp_path / "b3b.pbak"), "--into", str(tmp_path / "r3"), "--json"
+    )
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert "is a new copy (instance" in err
     assert report["shredded_keys_reapplied"] == [] and report["shreds_known"]
     assert _identity_readable(tmp_path / "r3")
     assert report["instance"] != drill_report["instance"]
@@ -1084,3 +1089,30 @@ def test_a_restore_that_fails_after_its_check_leaves_no_decrypted_copy(
     code, _stdout, err = cli("backup", "restore", str(tmp_path / "ws.pbak"), "--into", str(tmp_path / "r"))
     assert code != 0 and "of the shred list is unreadable" in err
     assert not list(tmp_path.glob(".r.restoring-*")) and not (tmp_path / "r").exists()
+
+
+def test_the_original_workspace_overrules_the_list_for_its_own_shreds(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """Review 2 HIGH 1: a listed shred whose transaction then failed (the line is written before the commit)
+    is no shred where the workspace's own audit log can say so; without the workspace, the list errs toward
+    the victim."""
+    import sqlite3
+
+    from palermo.security.crypto import shred_list_file
+
+    _create(cli, ws, tmp_path / "ws.pbak")
+    con = sqlite3.connect(ws.path / "palermo.db")
+    genesis, head = con.execute(
+        "SELECT (SELECT hash FROM audit_events WHERE seq = 1), max(seq) FROM audit_events"
+    ).fetchone()
+    con.close()
+    line = {"kind": "shred", "workspace_genesis": genesis, "instance": genesis, "case_id": 2, "case": "HT-2"}
+    line.update(versions=[1], audit_seq=head + 1, at="2026-11-29T12:00:00+00:00", by="officer.test")
+    with shred_list_file(key_file).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")  # then the commit failed: HT-2 still has its key in the workspace
+    here = _restore(cli, tmp_path / "ws.pbak", tmp_path / "r1")
+    assert here["shredded_keys_reapplied"] == [] and here["shreds_known"]
+    ws.path.rename(tmp_path / "lost")
+    gone = _restore(cli, tmp_path / "ws.pbak", tmp_path / "r2")
+    assert [k["case"] for k in gone["shredded_keys_reapplied"]] == ["HT-2"]
