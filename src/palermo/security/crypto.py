@@ -15,7 +15,10 @@ Why this shape (security requirements SC-02, SC-05, SC-06, MP-02):
   be decrypted again, in the database or in any backup that lacks the key rows. A backup made before
   the shred still holds them, so each shred is also written to a **shred list** beside the master key
   file (:func:`record_shred`), outside the workspace like the key itself: a restore reads it and shreds
-  those keys again, even when the workspace it was made of is gone (MP-02).
+  those keys again, even when the workspace it was made of is gone (MP-02). Each entry names the workspace
+  *instance* it was made in (a restored copy is a new one, :func:`workspace_lineage`), so a restore applies
+  only shreds of the backup's own line of descent; start lines say from when the list is complete for which
+  instance, so a list begun after a backup was made is never taken as knowing what came before.
 
 This module knows the ``case_keys`` and ``party_identities`` tables by name only (lightweight
 table clauses) so that ``security`` stays independent of ``store``.
