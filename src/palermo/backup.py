@@ -988,8 +988,10 @@ def known_shreds(manifest: dict[str, Any], workspace: Path | None, key_files: li
     sources = ([f"workspace {place.expanduser().resolve()}"] if compared else []) + lists
     line = _backup_line(manifest)
     uncovered = [i for i in line if i != compared and i not in complete]
-    known = bool(line) and not uncovered
-    if known:
+    known = (bool(line) and not uncovered) or not manifest["keys"]  # no key held: none can come back
+    if not manifest["keys"]:
+        summary = "the backup holds no case keys: nothing shredded can come back"
+    elif known:
         summary = "shredded keys checked against " + ", ".join(sources)
         if notes:
             summary += " (" + "; ".join(notes) + ")"

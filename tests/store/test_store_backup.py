@@ -1116,3 +1116,19 @@ def test_the_original_workspace_overrules_the_list_for_its_own_shreds(
     ws.path.rename(tmp_path / "lost")
     gone = _restore(cli, tmp_path / "ws.pbak", tmp_path / "r2")
     assert [k["case"] for k in gone["shredded_keys_reapplied"]] == ["HT-2"]
+
+
+def test_a_backup_holding_no_case_key_has_nothing_to_tell(
+    cli: Cli, tmp_path: Path, key_file: Path, test_law: object
+) -> None:
+    """No key held, none can come back: no CANNOT TELL for a backup of a workspace without cases, even with
+    neither the workspace nor a shred list at hand (a false alarm teaches people to ignore the real one)."""
+    from palermo.security.crypto import shred_list_file
+
+    empty = Workspace.init(tmp_path / "empty", master_key_file=key_file, law=test_law, actor="t")  # type: ignore[arg-type]
+    empty.close()
+    _create(cli, empty, tmp_path / "empty.pbak")
+    shred_list_file(key_file).unlink()
+    (tmp_path / "empty").rename(tmp_path / "lost")
+    report = _restore(cli, tmp_path / "empty.pbak", tmp_path / "r")
+    assert report["shreds_known"] is True and "holds no case keys" in report["shreds_note"]
