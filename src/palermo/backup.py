@@ -1165,7 +1165,12 @@ def restore(
         _empty(stage, remove=True)
         _remove_parents(made)
         raise
-    problems, facts = _check_restored(stage, manifest)
+    try:
+        problems, facts = _check_restored(stage, manifest)
+    except BaseException:  # the check itself broke (interrupted, say): not a result kept for investigation
+        _empty(stage, remove=True)
+        _remove_parents(made)
+        raise
     if problems:
         raise IntegrityError(
             f"restored into {stage} (not moved to {target}), but the result does not verify "

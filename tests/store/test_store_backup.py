@@ -1132,3 +1132,20 @@ def test_a_backup_holding_no_case_key_has_nothing_to_tell(
     (tmp_path / "empty").rename(tmp_path / "lost")
     report = _restore(cli, tmp_path / "empty.pbak", tmp_path / "r")
     assert report["shreds_known"] is True and "holds no case keys" in report["shreds_note"]
+
+
+def test_a_restore_whose_check_breaks_leaves_no_decrypted_copy(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 2 MED 3: the check itself failing (interrupted, say) is not a result kept for investigation."""
+    import palermo.backup as backup_module
+
+    _create(cli, ws, tmp_path / "ws.pbak")
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup_module, "_check_restored", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        backup_module.restore(tmp_path / "ws.pbak", PASSPHRASE, tmp_path / "r", actor="t")
+    assert not list(tmp_path.glob(".r.restoring-*")) and not (tmp_path / "r").exists()
