@@ -72,7 +72,14 @@ from palermo import __version__
 from palermo.errors import ConfigurationError, InputError, IntegrityError, PalermoError
 from palermo.security.audit import AUDIT, AuditLog
 from palermo.security.container import OpeningReader, SealingWriter, check_passphrase
-from palermo.security.crypto import CASE_KEYS, MasterKey, read_shreds, shred_list_file
+from palermo.security.crypto import (
+    CASE_KEYS,
+    MasterKey,
+    lineage_thresholds,
+    read_shred_list,
+    shred_list_file,
+    workspace_lineage,
+)
 from palermo.settings import (
     ANALYTICS_FILE,
     DATABASE_FILE,
@@ -191,6 +198,7 @@ def _case_store_facts(con: sqlite3.Connection) -> dict[str, Any]:
         log = AuditLog()
         head = log.head(session)
         problems = [str(p) for p in log.verify(session)]
+        lineage = workspace_lineage(session)
     return {
         "integrity_check": check,
         "tables": tables,
@@ -204,6 +212,8 @@ def _case_store_facts(con: sqlite3.Connection) -> dict[str, Any]:
             "head_seq": head.seq if head else None,
             "head_hash": head.hash if head else None,
             "problems": problems,
+            "instance": lineage[-1]["instance"] if lineage else None,
+            "lineage": lineage,
         },
     }
 
@@ -635,8 +645,20 @@ def _check_manifest(manifest: dict[str, Any], name: str) -> None:
     need(isinstance(audit, dict), "audit")
     need(_is_int(audit.get("events")), "audit.events")
     need(audit.get("head_seq") is None or _is_int(audit.get("head_seq")), "audit.head_seq")
-    for field in ("genesis", "head_hash"):
+    for field in ("genesis", "head_hash", "instance"):
         need(isinstance(audit.get(field), str | None), f"audit.{field}")
+    lineage: Any = audit.get("lineage", [])  # absent from backups made before instances were recorded
+    need(
+        isinstance(lineage, list)
+        and all(
+            isinstance(s, dict)
+            and isinstance(s.get("instance"), str)
+            and isinstance(s.get("from_instance"), str | None)
+            and (s.get("from_head") is None or _is_int(s.get("from_head")))
+            for s in lineage
+        ),
+        "audit.lineage",
+    )
     tables: Any = manifest.get("tables")
     need(isinstance(tables, dict), "tables")
     for group in ("case_store", "analytics"):
@@ -774,6 +796,10 @@ def _check_case_store(facts: dict[str, Any], manifest: dict[str, Any]) -> list[s
     ]
     problems += [f"audit log: {p}" for p in facts["audit"]["problems"]]
     held = manifest["audit"]
+    if ("lineage" in held and held["lineage"] != facts["audit"]["lineage"]) or (
+        "instance" in held and held["instance"] != facts["audit"]["instance"]
+    ):
+        problems.append("the workspace's line of descent in its audit log is not the one the manifest says")
     if (facts["audit"]["head_seq"], facts["audit"]["head_hash"]) != (held["head_seq"], held["head_hash"]):
         problems.append(
             f"audit log ends at {facts['audit']['head_seq']}, "
@@ -793,24 +819,48 @@ def shredded_keys(manifest: dict[str, Any], workspace: Path) -> tuple[list[dict[
     return flagged, note
 
 
+def _backup_line(manifest: dict[str, Any]) -> dict[str, int]:
+    """Each instance of the backup's line of descent and the audit seq after which its shreds are not in
+    the backup (:func:`palermo.security.crypto.lineage_thresholds`)."""
+    audit = manifest["audit"]
+    lineage = audit.get("lineage")
+    if not lineage and audit.get("genesis"):
+        lineage = [{"instance": audit["genesis"], "from_instance": None, "from_head": None}]
+    return lineage_thresholds(lineage or [], audit.get("head_seq") or 0)
+
+
 def _shredded_in_workspace(
     manifest: dict[str, Any], workspace: Path
-) -> tuple[list[dict[str, Any]], str, bool]:
-    """:func:`shredded_keys`, and whether the comparison could be made at all."""
+) -> tuple[list[dict[str, Any]], str, str | None]:
+    """:func:`shredded_keys`, and the instance whose shreds the comparison covers (None when none).
+
+    The workspace counts only when it is on the backup's line of descent: the copy the backup was made
+    of, or one it descends from (whose shreds after the backup's line left it apply). A copy restored
+    from the backup's workspace (a drill) or a sibling has a future of its own: its shreds are not this
+    backup's, and its audit seqs do not compare with the backup's."""
     path = Path(workspace).expanduser().resolve()
     if not (path / SETTINGS_FILE).exists():
-        return [], f"no workspace at {path} to compare keys with", False
+        return [], f"no workspace at {path} to compare keys with", None
+    line = _backup_line(manifest)
     try:
         db = Database(resolve(path).database_url)
         try:
             with db.read() as session:
-                genesis = session.execute(select(AUDIT.c.hash).where(AUDIT.c.seq == 1)).scalar()
-                if genesis is None or genesis != manifest["audit"].get("genesis"):
+                lineage = workspace_lineage(session)
+                if not lineage or lineage[0]["instance"] != manifest["audit"].get("genesis"):
                     return (
                         [],
                         f"{path} is not the workspace this backup was made of "
                         "(its audit log begins elsewhere)",
-                        False,
+                        None,
+                    )
+                instance = str(lineage[-1]["instance"])
+                if instance not in line:
+                    return (
+                        [],
+                        f"{path} is a copy restored from this backup's workspace line, not on it "
+                        "(its shreds are its own)",
+                        None,
                     )
                 live = {
                     (int(c), int(v))
@@ -818,16 +868,13 @@ def _shredded_in_workspace(
                 }
                 shreds = session.execute(
                     select(AUDIT.c.case_id, AUDIT.c.seq, AUDIT.c.at, AUDIT.c.actor)
-                    .where(
-                        AUDIT.c.action == "case.key.shred",
-                        AUDIT.c.seq > (manifest["audit"].get("head_seq") or 0),
-                    )
+                    .where(AUDIT.c.action == "case.key.shred", AUDIT.c.seq > line[instance])
                     .order_by(AUDIT.c.seq)
                 ).all()
         finally:
             db.dispose()
     except (PalermoError, SQLAlchemyError, OSError) as exc:
-        return [], f"the workspace at {path} could not be read to compare keys ({exc})", False
+        return [], f"the workspace at {path} could not be read to compare keys ({exc})", None
     shredded = {int(case_id): (seq, at, actor) for case_id, seq, at, actor in shreds if case_id is not None}
     flagged = []
     for key in manifest["keys"]:
@@ -845,34 +892,61 @@ def _shredded_in_workspace(
                     "source": f"workspace {path}",
                 }
             )
-    return flagged, f"keys compared with {path}", True
+    return flagged, f"keys compared with {path}", instance
 
 
 def _shredded_in_lists(
-    manifest: dict[str, Any], key_files: list[Path]
-) -> tuple[list[dict[str, Any]], list[str], list[str]]:
-    """The keys the backup holds whose case a shred list (beside a master key file) says was shredded
-    after the backup's audit head; the lists read, and notes on those missing."""
+    manifest: dict[str, Any], key_files: list[Path], overruled: str | None
+) -> tuple[list[dict[str, Any]], list[str], list[str], set[str]]:
+    """The keys the backup holds whose case a shred list (beside a master key file) says was shredded, on
+    the backup's line of descent, after the backup's copy of it; the lists read, notes (lists missing,
+    torn, shreds of other copies left out) and the instances the lists are complete for.
+
+    Entries of ``overruled`` (the instance whose own audit log was compared) are left to that log: a line
+    for a shred whose transaction then failed is not a shred. An entry written before instances were
+    recorded names only the workspace's genesis; it is matched as before, by genesis and seq."""
     genesis = manifest["audit"].get("genesis")
     head = manifest["audit"].get("head_seq") or 0
+    line = _backup_line(manifest)
     flagged: list[dict[str, Any]] = []
     read: list[str] = []
     notes: list[str] = []
+    complete: set[str] = set()
     seen: set[Path] = set()
+    elsewhere = 0
     for key_file in key_files:
         key_file = Path(key_file).expanduser().resolve()
         if key_file in seen:
             continue
         seen.add(key_file)
-        entries = read_shreds(key_file)
-        if entries is None:
-            notes.append(f"no shred list at {shred_list_file(key_file)}")
+        found = read_shred_list(key_file)
+        name = shred_list_file(key_file)
+        if found is None:
+            notes.append(f"no shred list at {name}")
             continue
-        read.append(f"shred list {shred_list_file(key_file)}")
-        for entry in entries:
+        read.append(f"shred list {name}")
+        if found.torn:
+            notes.append(
+                f"the last line of {name} is torn (a crash while a shred was being listed, so that shred "
+                "never committed): ignored"
+            )
+        for instance, after in line.items():
+            since = found.complete_after(instance)
+            if since is not None and since <= after:
+                complete.add(instance)
+        for entry in found.shreds:
             seq: Any = entry.get("audit_seq")
-            if entry["workspace_genesis"] != genesis or (_is_int(seq) and seq <= head):
-                continue  # another workspace's, or a shred the backup already reflects
+            listed: Any = entry.get("instance")
+            if entry["workspace_genesis"] != genesis:
+                continue  # another workspace's
+            if listed is None:  # listed before instances were recorded
+                if _is_int(seq) and seq <= head:
+                    continue
+            elif listed not in line:
+                elsewhere += 1  # a drill's or a sibling copy's shred: not this backup's line
+                continue
+            elif listed == overruled or (_is_int(seq) and seq <= line[listed]):
+                continue
             flagged += [
                 {
                     "case": key.get("case"),
@@ -881,37 +955,57 @@ def _shredded_in_lists(
                     "shredded_at": str(entry.get("at")),
                     "audit_seq": seq,
                     "by": entry.get("by"),
-                    "source": f"shred list {shred_list_file(key_file)}",
+                    "source": f"shred list {name}",
                 }
                 for key in manifest["keys"]
                 if int(key["case_id"]) == entry["case_id"]
             ]
-    return flagged, read, notes
+    if elsewhere:
+        notes.append(
+            f"{elsewhere} listed shred(s) made in other copies of this workspace (restored elsewhere) "
+            "left out: they are not of this backup's line"
+        )
+    return flagged, read, notes, complete
 
 
 def known_shreds(manifest: dict[str, Any], workspace: Path | None, key_files: list[Path]) -> dict[str, Any]:
     """Every key the backup holds that was crypto-shredded after it was made, as far as can be known.
 
     Two sources, because the workspace the backup was made of is often exactly what was lost: that
-    workspace (``workspace``, by default the path in the manifest, if it is there with the same audit
-    genesis), and the shred lists kept beside the master key files (outside every workspace). When
-    neither is there, ``known`` is False: a key shredded since the backup cannot be told from one that
-    never was, and the caller must say so.
+    workspace (``workspace``, by default the path in the manifest, if it is there on the backup's line of
+    descent), and the shred lists kept beside the master key files (outside every workspace). Each
+    instance of the backup's line must be covered by one of them from where the backup left it: the
+    workspace covers its own instance, a list the instances it says it is complete for. Otherwise
+    ``known`` is False: a key shredded since the backup cannot be told from one that never was, and the
+    caller must say so (what was found is still reported and re-applied).
     """
     place = Path(workspace) if workspace is not None else Path(manifest["workspace"]["path"])
     flagged, note, compared = _shredded_in_workspace(manifest, place)
-    from_lists, lists, missing = _shredded_in_lists(manifest, key_files)
+    from_lists, lists, notes, complete = _shredded_in_lists(manifest, key_files, compared)
     merged: dict[tuple[int, int], dict[str, Any]] = {}
     for key in [*flagged, *from_lists]:
         merged.setdefault((key["case_id"], key["version"]), key)
     sources = ([f"workspace {place.expanduser().resolve()}"] if compared else []) + lists
-    known = bool(sources)
-    if known:
+    line = _backup_line(manifest)
+    uncovered = [i for i in line if i != compared and i not in complete]
+    known = (bool(line) and not uncovered) or not manifest["keys"]  # no key held: none can come back
+    if not manifest["keys"]:
+        summary = "the backup holds no case keys: nothing shredded can come back"
+    elif known:
         summary = "shredded keys checked against " + ", ".join(sources)
+        if notes:
+            summary += " (" + "; ".join(notes) + ")"
     else:
+        why = [note] if not compared else []
+        if sources:
+            why.append(
+                "checked " + ", ".join(sources) + f", but nothing covers {len(uncovered)} of the "
+                f"{len(line)} copies on this backup's line since it (a shred list started after the backup "
+                "was made, or made before lists were kept)"
+            )
         summary = (
             "CANNOT TELL which case keys were crypto-shredded since this backup was made: "
-            + "; ".join([note, *missing])
+            + "; ".join([*why, *notes])
             + ". Any such key is back, and its victims' identities can be decrypted again (MP-02)"
         )
     return {
@@ -953,6 +1047,7 @@ def verify(file: Path, passphrase: str, *, workspace: Path | None = None) -> dic
     problems = _check_case_store(facts, manifest)
     if problems:
         raise IntegrityError("backup does not verify: " + "; ".join(problems), location=str(file))
+    manifest["audit"].setdefault("lineage", facts["audit"]["lineage"])  # a backup from before instances
     report = _summary(manifest)
     report["ok"] = True
     place = Path(workspace) if workspace is not None else Path(manifest["workspace"]["path"])
@@ -984,6 +1079,7 @@ def _summary(manifest: dict[str, Any]) -> dict[str, Any]:
         "bytes": sum(int(f["size"]) for f in files),
         "tables": manifest["tables"],
         "audit_events": manifest["audit"]["events"],
+        "workspace_instance": manifest["audit"].get("instance"),
         "keys": [
             {"case": k.get("case"), "case_id": k["case_id"], "version": k["version"]}
             for k in manifest["keys"]
@@ -1069,18 +1165,32 @@ def restore(
         _empty(stage, remove=True)
         _remove_parents(made)
         raise
-    problems = _check_restored(stage, manifest)
+    try:
+        problems, facts = _check_restored(stage, manifest)
+    except BaseException:  # the check itself broke (interrupted, say): not a result kept for investigation
+        _empty(stage, remove=True)
+        _remove_parents(made)
+        raise
     if problems:
         raise IntegrityError(
             f"restored into {stage} (not moved to {target}), but the result does not verify "
             "(kept for investigation): " + "; ".join(problems),
             location=str(file),
         )
-    key_status, key_ok = _master_key_status(stage, manifest)
-    restored_key_file = resolve(stage).master_key_file
-    source = Path(manifest["workspace"]["path"])
-    shreds = known_shreds(manifest, source, [restored_key_file, _key_file_of(source)])
-    _record_restore(f"sqlite:///{stage / DATABASE_FILE}", actor, manifest, shreds)
+    try:
+        manifest["audit"].setdefault("lineage", facts["audit"]["lineage"])  # a backup from before instances
+        key_status, key_ok = _master_key_status(stage, manifest)
+        restored_key_file = resolve(stage).master_key_file
+        source = Path(manifest["workspace"]["path"])
+        shreds = known_shreds(manifest, source, [restored_key_file, _key_file_of(source)])
+        instance = _record_restore(f"sqlite:///{stage / DATABASE_FILE}", actor, manifest, shreds)
+    except BaseException:
+        # a decrypted copy of every case must not be left behind by a failure that is not the restored
+        # data's fault (an unreadable shred list, a full disk while recording): only a result that does not
+        # verify is kept, above, for investigation
+        _empty(stage, remove=True)
+        _remove_parents(made)
+        raise
     try:
         _move_into_place(stage, target)
     except OSError as exc:
@@ -1100,6 +1210,7 @@ def restore(
         shreds_known=shreds["known"],
         shreds_note=shreds["note"],
         settings_dropped=dropped,
+        instance=instance,
     )
     return report
 
@@ -1170,9 +1281,17 @@ def _move_into_place(stage: Path, target: Path) -> None:
     os.chmod(target, PRIVATE_DIR_MODE)
 
 
-def _record_restore(url: str, actor: str, manifest: dict[str, Any], shreds: dict[str, Any]) -> None:
+def _record_restore(url: str, actor: str, manifest: dict[str, Any], shreds: dict[str, Any]) -> str:
     """Record ``backup.restore`` and re-apply each known shred, in one transaction: a restore is never
-    recorded as done while a key shredded since the backup is still there."""
+    recorded as done while a key shredded since the backup is still there. Returns the restored copy's
+    new instance id.
+
+    The restored workspace is a new *instance* (:func:`palermo.security.crypto.workspace_lineage`): the
+    event names it, and the instance it came from (its audit head is ``audit_head``), so that a shred
+    made in it (a restore drill, say) is never taken for a shred of the workspace it was restored from,
+    nor the other way round."""
+    instance = uuid.uuid4().hex
+    line = manifest["audit"].get("lineage") or []
     by_case: dict[int, list[dict[str, Any]]] = {}
     for key in shreds["keys"]:
         by_case.setdefault(int(key["case_id"]), []).append(key)
@@ -1193,6 +1312,8 @@ def _record_restore(url: str, actor: str, manifest: dict[str, Any], shreds: dict
                     "shredded_keys_reapplied": [[k["case_id"], k["version"]] for k in shreds["keys"]],
                     "shreds_checked_against": shreds["sources"],
                     "shreds_known": shreds["known"],
+                    "instance": instance,
+                    "restored_from_instance": line[-1]["instance"] if line else manifest["audit"]["genesis"],
                 },
             )
             for case_id, keys in sorted(by_case.items()):
@@ -1221,6 +1342,7 @@ def _record_restore(url: str, actor: str, manifest: dict[str, Any], shreds: dict
                 )
     finally:
         db.dispose()
+    return instance
 
 
 def _known_revision(revision: str) -> bool:
@@ -1251,7 +1373,7 @@ def _empty(target: Path, *, remove: bool) -> None:
             target.rmdir()
 
 
-def _check_restored(target: Path, manifest: dict[str, Any]) -> list[str]:
+def _check_restored(target: Path, manifest: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     con = sqlite3.connect(f"file:{target / DATABASE_FILE}?mode=ro", uri=True)
     try:
         facts = _case_store_facts(con)
@@ -1267,12 +1389,12 @@ def _check_restored(target: Path, manifest: dict[str, Any]) -> list[str]:
                 *problems,
                 f"analytics.duckdb does not open with DuckDB {duckdb.__version__} "
                 f"(made with {made_with}): {exc}",
-            ]
+            ], facts
         try:
             problems += _compare("analytics", manifest["tables"]["analytics"], _duckdb_counts(duck))
         finally:
             duck.close()
-    return problems
+    return problems, facts
 
 
 def _master_key_status(target: Path, manifest: dict[str, Any]) -> tuple[str, bool]:

@@ -29,7 +29,15 @@ from palermo.errors import ConfigurationError, InputError
 from palermo.law.library import LawLibrary, default_library
 from palermo.law.model import Provision
 from palermo.security.audit import AuditHead, AuditLog, AuditRecord
-from palermo.security.crypto import Keyring, MasterKey, read_shreds, record_shred, start_shred_list
+from palermo.security.crypto import (
+    Keyring,
+    MasterKey,
+    add_to_shred_list,
+    read_shred_list,
+    record_shred,
+    start_shred_list,
+    workspace_lineage,
+)
 from palermo.settings import (
     PRIVATE_FILE_MODE,
     Settings,
@@ -222,10 +230,6 @@ class KeyService:
         again from that list, even once this workspace is gone (MP-02). A list that cannot be written
         undoes the shred, rather than leaving one that a restore would not know of.
         """
-        from sqlalchemy import select as sa_select
-
-        from palermo.security.audit import AUDIT
-
         with self.ctx.db.transaction() as session:
             case_id = self._case_id(session, case_ref)
             versions = self.keyring.versions(session, case_id)
@@ -240,11 +244,12 @@ class KeyService:
                 detail={"keys": done},
             )
             if self.master_key_file is not None and versions:
-                genesis = session.execute(sa_select(AUDIT.c.hash).where(AUDIT.c.seq == 1)).scalar()
+                lineage = workspace_lineage(session)  # never empty: the shred itself was just recorded
                 record_shred(
                     self.master_key_file,
                     {
-                        "workspace_genesis": genesis,
+                        "workspace_genesis": lineage[0]["instance"],
+                        "instance": lineage[-1]["instance"],
                         "case_id": case_id,
                         "case": case_ref,
                         "versions": versions,
@@ -276,11 +281,8 @@ class KeyService:
         re-sealed (their key is derived from the master key), in one transaction."""
         new = MasterKey(read_master_key(new_master_key_file))
         if self.master_key_file is not None:  # the shreds follow the keys to their new master key
-            there = read_shreds(new_master_key_file) or []
-            carried = [entry for entry in read_shreds(self.master_key_file) or [] if entry not in there]
-            start_shred_list(new_master_key_file)
-            for entry in carried:
-                record_shred(new_master_key_file, entry)
+            # first, so a list that cannot be written stops the rewrap
+            self._carry_shreds(new_master_key_file, self.master_key_file)
         with self.ctx.db.transaction() as session:
             state = _lock_master_state(session)  # enrolments wait for the rotation, and see its result
             resealed, broken = _reseal_user_secrets(session, self.keyring.master, new)
@@ -289,7 +291,7 @@ class KeyService:
                 _record_master_state(session, new.key_id)
             else:
                 state.key_id = new.key_id
-            self.ctx.audit.record(
+            rewrap_seq = self.ctx.audit.record(
                 session,
                 actor=self.ctx.actor,
                 action="master_key.rewrap",
@@ -298,7 +300,59 @@ class KeyService:
                 detail={"keys": done, "user_secrets": resealed, "user_secrets_unreadable": len(broken)},
             )
         self.keyring.master = new  # only once the transaction has committed
+        old_key_file, self.master_key_file = self.master_key_file, new_master_key_file  # later shreds: here
+        if old_key_file is not None:
+            try:
+                self._carry_shreds(new_master_key_file, old_key_file)  # any listed meanwhile
+                self._carry_starts(new_master_key_file, old_key_file, rewrap_seq)
+            except ConfigurationError as exc:
+                raise ConfigurationError(
+                    f"the keys were re-wrapped, but the shred list beside the new master key could not be "
+                    f"completed ({exc.message}): until it is, restores of older backups with it cannot "
+                    "tell what was shredded before",
+                    location=exc.location,
+                ) from None
         return done
+
+    def _carry_shreds(self, new_master_key_file: Path, old_key_file: Path) -> None:
+        """Copy the shreds listed beside the old key to the list beside the new one (those not there)."""
+        old = read_shred_list(old_key_file)
+        there = read_shred_list(new_master_key_file)
+        add_to_shred_list(
+            new_master_key_file,
+            [
+                {"kind": "shred", **entry}
+                for entry in (old.shreds if old else [])
+                if there is None or entry not in there.shreds
+            ],
+        )
+
+    def _carry_starts(self, new_master_key_file: Path, old_key_file: Path, rewrap_seq: int) -> None:
+        """Say, in the new key's list, from when it is complete for this workspace's line of descent:
+        from where the old list was (its shreds were carried), or, where the old list could not say, from
+        the rewrap on (shreds are listed beside the new key from then), and nothing of before. Written
+        once the rewrap committed, so a failed rewrap claims nothing; only for this workspace (another
+        still under the old key goes on listing its shreds there)."""
+        old = read_shred_list(old_key_file)
+        with self.ctx.db.read() as session:
+            lineage = workspace_lineage(session)
+        lines: list[dict[str, Any]] = []
+        for segment in lineage:
+            instance = str(segment["instance"])
+            after = old.complete_after(instance) if old is not None else None
+            if after is None and segment is not lineage[-1]:
+                continue  # an ancestor the old list knew nothing of: the new one claims nothing either
+            lines.append(
+                {
+                    "kind": "start",
+                    "instance": instance,
+                    "workspace_genesis": lineage[0]["instance"],
+                    "audit_seq": after if after is not None else rewrap_seq,
+                    "at": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "reason": "carried by rewrap" if after is not None else "rewrap: complete from here on",
+                }
+            )
+        add_to_shred_list(new_master_key_file, lines)
 
 
 def _lock_master_state(session: Any) -> Any:

@@ -970,3 +970,182 @@ def test_a_restore_that_cannot_create_its_folder_says_so_without_a_traceback(
     blocker.write_text("not a folder")
     code, _stdout, err = cli("backup", "restore", str(out), "--into", str(blocker / "restored"))
     assert code == 2 and "cannot create the restored workspace" in err and "Traceback" not in err
+
+
+# --- review round 2: workspace instances, start lines, cleanup ---------------------------------------
+
+
+def _restore(cli: Cli, file: Path, target: Path, *extra: str) -> dict[str, Any]:
+    code, stdout, err = cli("backup", "restore", str(file), "--into", str(target), "--json", *extra)
+    assert code == 0, err
+    report: dict[str, Any] = json.loads(stdout)
+    return report
+
+
+def test_a_shred_in_a_restore_drill_is_not_applied_to_the_live_workspace_backups(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    """Review 2 HIGH 1: a copy restored for a drill shares the live workspace's genesis, but its shreds are
+    its own. Shredding HT-1 in the drill must not flag, nor shred on restore, HT-1 in live backups."""
+    _create(cli, ws, tmp_path / "b3a.pbak")
+    drill = tmp_path / "drill3"
+    drill_report = _restore(cli, tmp_path / "b3a.pbak", drill)
+    with Workspace.open(drill, actor="officer.drill") as copy:
+        copy.keys.shred("HT-1")
+    assert not _identity_readable(drill)
+    _create(cli, ws, tmp_path / "b3b.pbak")
+    code, stdout, err = cli("backup", "verify", str(tmp_path / "b3b.pbak"), "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["shredded_keys"] == [] and "crypto-shredded" not in err
+    assert "other copies of this workspace" in err  # said, not silently dropped
+    ws.path.rename(tmp_path / "lost")  # only the shred list is left to go by
+    code, stdout, err = cli(
+        "backup", "restore", str(tmp_path / "b3b.pbak"), "--into", str(tmp_path / "r3"), "--json"
+    )
+    assert code == 0, err
+    report = json.loads(stdout)
+    assert "is a new copy (instance" in err
+    assert report["shredded_keys_reapplied"] == [] and report["shreds_known"]
+    assert _identity_readable(tmp_path / "r3")
+    assert report["instance"] != drill_report["instance"]
+    event = next(e for e in _restored_events(drill) if e.action == "backup.restore")
+    assert event.detail["instance"] == drill_report["instance"]
+
+
+def test_a_live_shred_after_a_drill_was_restored_is_applied_to_the_drill_backups(
+    cli: Cli, ws: Workspace, tmp_path: Path
+) -> None:
+    """Review 2 HIGH 1, the other direction: the drill's audit seqs run past the live shred's, yet the drill's
+    backups hold the key the live workspace shredded after the drill was restored from it."""
+    _create(cli, ws, tmp_path / "b1.pbak")
+    drill = tmp_path / "drill"
+    _restore(cli, tmp_path / "b1.pbak", drill)
+    with Workspace.open(drill, actor="officer.drill") as copy:
+        copy.cases.create("HT-3", "Drill case", "zz")
+        copy.cases.create("HT-4", "Drill case", "zz")
+        copy.cases.create("HT-5", "Drill case", "zz")
+    ws.keys.shred("HT-1")
+    code, _stdout, err = cli(
+        "backup", "create", "--out", str(tmp_path / "bd.pbak"), "-w", str(drill), "--json"
+    )
+    assert code == 0, err
+    report = _restore(cli, tmp_path / "bd.pbak", tmp_path / "r")
+    assert [(k["case"], k["version"]) for k in report["shredded_keys_reapplied"]] == [("HT-1", 1)]
+    assert report["shreds_known"]
+    assert not _identity_readable(tmp_path / "r")
+
+
+def test_a_backup_from_before_the_shred_list_was_started_cannot_tell(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """Review 2 HIGH 2: an upgraded install's key had no list; the first shred starts one, which knows
+    nothing of the shreds before it: a backup older than that start must say CANNOT TELL, not "checked"."""
+    from palermo.security.crypto import shred_list_file
+
+    shred_list_file(key_file).unlink()  # a master key from before shred lists were kept
+    _create(cli, ws, tmp_path / "old.pbak")
+    ws.keys.shred("HT-1")  # the first shred since the upgrade: the list starts here
+    _create(cli, ws, tmp_path / "new.pbak")
+    ws.path.rename(tmp_path / "lost")
+    old = _restore(cli, tmp_path / "old.pbak", tmp_path / "r-old")
+    assert old["shreds_known"] is False and "CANNOT TELL" in old["shreds_note"]
+    assert [k["case"] for k in old["shredded_keys_reapplied"]] == ["HT-1"]  # what is known is still applied
+    new = _restore(cli, tmp_path / "new.pbak", tmp_path / "r-new")
+    assert new["shreds_known"] is True and new["shredded_keys_reapplied"] == []
+
+
+def test_rewrap_starts_the_new_list_from_now_and_later_shreds_go_beside_the_new_key(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """Review 2 HIGH 2 and LOW 8: rewrap from a key without a list must not start an empty list that claims
+    to know everything; after the rewrap, shreds are listed beside the new key, not the old one."""
+    from palermo.security.crypto import read_shreds, shred_list_file
+    from palermo.settings import ensure_master_key
+
+    shred_list_file(key_file).unlink()
+    _create(cli, ws, tmp_path / "old.pbak")
+    new_key = tmp_path / "keys2" / "master.key"
+    ensure_master_key(new_key, workspace=ws.path)
+    ws.keys.rewrap(new_key)
+    ws.keys.shred("HT-2")
+    assert [e["case"] for e in read_shreds(new_key) or []] == ["HT-2"]
+    assert not shred_list_file(key_file).exists()
+    ws.path.rename(tmp_path / "lost")
+    report = _restore(cli, tmp_path / "old.pbak", tmp_path / "r", "--master-key-file", str(new_key))
+    assert report["shreds_known"] is False and "CANNOT TELL" in report["shreds_note"]
+    assert [k["case"] for k in report["shredded_keys_reapplied"]] == ["HT-2"]
+
+
+def test_a_restore_that_fails_after_its_check_leaves_no_decrypted_copy(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """Review 2 MED 3: an unreadable shred list stops the restore after the files were written and checked;
+    the decrypted copy in ``.restored.restoring-*`` must go too (only a copy that does not verify is kept)."""
+    from palermo.security.crypto import shred_list_file
+
+    _create(cli, ws, tmp_path / "ws.pbak")
+    with shred_list_file(key_file).open("a", encoding="utf-8") as fh:
+        fh.write("not json\n{}\n")  # a damaged line in the middle: not a torn last line
+    code, _stdout, err = cli("backup", "restore", str(tmp_path / "ws.pbak"), "--into", str(tmp_path / "r"))
+    assert code != 0 and "of the shred list is unreadable" in err
+    assert not list(tmp_path.glob(".r.restoring-*")) and not (tmp_path / "r").exists()
+
+
+def test_the_original_workspace_overrules_the_list_for_its_own_shreds(
+    cli: Cli, ws: Workspace, tmp_path: Path, key_file: Path
+) -> None:
+    """Review 2 HIGH 1: a listed shred whose transaction then failed (the line is written before the commit)
+    is no shred where the workspace's own audit log can say so; without the workspace, the list errs toward
+    the victim."""
+    import sqlite3
+
+    from palermo.security.crypto import shred_list_file
+
+    _create(cli, ws, tmp_path / "ws.pbak")
+    con = sqlite3.connect(ws.path / "palermo.db")
+    genesis, head = con.execute(
+        "SELECT (SELECT hash FROM audit_events WHERE seq = 1), max(seq) FROM audit_events"
+    ).fetchone()
+    con.close()
+    line = {"kind": "shred", "workspace_genesis": genesis, "instance": genesis, "case_id": 2, "case": "HT-2"}
+    line.update(versions=[1], audit_seq=head + 1, at="2026-11-29T12:00:00+00:00", by="officer.test")
+    with shred_list_file(key_file).open("a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")  # then the commit failed: HT-2 still has its key in the workspace
+    here = _restore(cli, tmp_path / "ws.pbak", tmp_path / "r1")
+    assert here["shredded_keys_reapplied"] == [] and here["shreds_known"]
+    ws.path.rename(tmp_path / "lost")
+    gone = _restore(cli, tmp_path / "ws.pbak", tmp_path / "r2")
+    assert [k["case"] for k in gone["shredded_keys_reapplied"]] == ["HT-2"]
+
+
+def test_a_backup_holding_no_case_key_has_nothing_to_tell(
+    cli: Cli, tmp_path: Path, key_file: Path, test_law: object
+) -> None:
+    """No key held, none can come back: no CANNOT TELL for a backup of a workspace without cases, even with
+    neither the workspace nor a shred list at hand (a false alarm teaches people to ignore the real one)."""
+    from palermo.security.crypto import shred_list_file
+
+    empty = Workspace.init(tmp_path / "empty", master_key_file=key_file, law=test_law, actor="t")  # type: ignore[arg-type]
+    empty.close()
+    _create(cli, empty, tmp_path / "empty.pbak")
+    shred_list_file(key_file).unlink()
+    (tmp_path / "empty").rename(tmp_path / "lost")
+    report = _restore(cli, tmp_path / "empty.pbak", tmp_path / "r")
+    assert report["shreds_known"] is True and "holds no case keys" in report["shreds_note"]
+
+
+def test_a_restore_whose_check_breaks_leaves_no_decrypted_copy(
+    cli: Cli, ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 2 MED 3: the check itself failing (interrupted, say) is not a result kept for investigation."""
+    import palermo.backup as backup_module
+
+    _create(cli, ws, tmp_path / "ws.pbak")
+
+    def interrupted(*_args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(backup_module, "_check_restored", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        backup_module.restore(tmp_path / "ws.pbak", PASSPHRASE, tmp_path / "r", actor="t")
+    assert not list(tmp_path.glob(".r.restoring-*")) and not (tmp_path / "r").exists()

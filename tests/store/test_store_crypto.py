@@ -312,3 +312,105 @@ def test_rewrap_carries_the_shred_list_to_the_new_master_key(
     workspace.keys.rewrap(new_key)
     assert read_shreds(new_key) == read_shreds(workspace.settings.master_key_file)
     assert [e["case"] for e in read_shreds(new_key) or []][-1:] == [case_ref]
+    from palermo.security.crypto import read_shred_list
+
+    instance = (read_shreds(new_key) or [])[-1]["instance"]
+    carried = read_shred_list(new_key)
+    assert carried is not None and carried.complete_after(instance) == 0  # the old list knew it all
+
+
+def test_a_first_shred_under_a_key_without_a_list_starts_it_from_that_shred(
+    workspace: Workspace, case_ref: str
+) -> None:
+    """Review 2 HIGH 2: a key from before lists gets one on its first shred, saying from which audit seq
+    it is complete, never that it always was."""
+    from palermo.security.crypto import read_shred_list, shred_list_file
+
+    key_file = workspace.settings.master_key_file
+    shred_list_file(key_file).unlink()
+    workspace.keys.shred(case_ref)
+    listed = read_shred_list(key_file)
+    assert listed is not None
+    shred = listed.shreds[-1]
+    assert [(s["instance"], s["audit_seq"]) for s in listed.starts] == [
+        (shred["instance"], shred["audit_seq"] - 1)
+    ]
+    assert listed.complete_after(shred["instance"]) == shred["audit_seq"] - 1
+    assert listed.complete_after("another-copy") is None
+    assert shred["instance"] == shred["workspace_genesis"]  # never restored: the original instance
+
+
+def test_a_torn_last_line_is_ignored_and_the_next_shred_starts_on_a_new_line(
+    workspace: Workspace, case_ref: str
+) -> None:
+    """Review 2 MED 3: a crash mid-append leaves a last line without its newline; it must neither block
+    every restore nor swallow the next shred's line."""
+    from palermo.security.crypto import read_shreds, shred_list_file
+
+    key_file = workspace.settings.master_key_file
+    with shred_list_file(key_file).open("a", encoding="utf-8") as fh:
+        fh.write('{"kind": "shred", "case_id": 9, "vers')
+    assert read_shreds(key_file) == []  # the torn shred never committed: ignored, not an error
+    workspace.keys.shred(case_ref)
+    entries = read_shreds(key_file)
+    assert entries is not None and [e["case"] for e in entries] == [case_ref]
+    from palermo.security.crypto import read_shred_list
+
+    after = read_shred_list(key_file)
+    assert after is not None and after.torn  # still said, as ignored: not taken for damage
+
+
+def test_a_shred_list_that_cannot_be_written_is_a_clear_error_naming_it(
+    workspace: Workspace, case_ref: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 2 MED-LOW 4: a master key on a read-only mount: a ConfigurationError naming the list, not a
+    bare OSError traceback; and the shred is undone."""
+    import errno
+
+    import palermo.security.crypto as crypto
+    from palermo.security.crypto import shred_list_file
+
+    real_open = os.open
+
+    def read_only(path: object, flags: int, *args: object) -> int:
+        if str(path).endswith(".shredded") and flags & (os.O_WRONLY | os.O_RDWR):
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_open(path, flags, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(crypto.os, "open", read_only)
+    with pytest.raises(ConfigurationError, match="must be writable") as caught:
+        workspace.keys.shred(case_ref)
+    assert caught.value.location == str(shred_list_file(workspace.settings.master_key_file))
+    assert "case.key.shred" not in [e.action for e in workspace.audit.events()]
+
+
+def test_a_shred_list_readable_by_others_is_made_owner_only(workspace: Workspace, case_ref: str) -> None:
+    """Review 2 LOW 8: the list says which cases were shredded; one found 0644 is tightened to 0600."""
+    from palermo.security.crypto import shred_list_file
+
+    path = shred_list_file(workspace.settings.master_key_file)
+    path.chmod(0o644)
+    workspace.keys.shred(case_ref)
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_new_shred_list_is_made_durable_in_its_folder(
+    workspace: Workspace, case_ref: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Review 2 LOW 8: a list created by a shred is fsync'd *and* so is the folder holding its name."""
+    import stat
+
+    import palermo.security.crypto as crypto
+    from palermo.security.crypto import shred_list_file
+
+    shred_list_file(workspace.settings.master_key_file).unlink()
+    synced: list[bool] = []
+    real_fsync = os.fsync
+
+    def spy(fd: int) -> None:
+        synced.append(stat.S_ISDIR(os.fstat(fd).st_mode))
+        real_fsync(fd)
+
+    monkeypatch.setattr(crypto.os, "fsync", spy)
+    workspace.keys.shred(case_ref)
+    assert True in synced

@@ -131,6 +131,10 @@ def _restore_lines(report: dict[str, Any]) -> None:
             "and shred its key again, or keep the original workspace or its master key's "
             ".shredded list at hand when restoring."
         )
+    _warn(
+        f"note: the restored workspace is a new copy (instance {report['instance']}): shreds made in it are "
+        "its own, never applied to restores of the workspace it came from"
+    )
     if not report["master_key_matches"]:
         _warn(f"warning: master key: {report['master_key']}; the victims' identities will not decrypt")
     if report["settings_dropped"]:

@@ -15,7 +15,10 @@ Why this shape (security requirements SC-02, SC-05, SC-06, MP-02):
   be decrypted again, in the database or in any backup that lacks the key rows. A backup made before
   the shred still holds them, so each shred is also written to a **shred list** beside the master key
   file (:func:`record_shred`), outside the workspace like the key itself: a restore reads it and shreds
-  those keys again, even when the workspace it was made of is gone (MP-02).
+  those keys again, even when the workspace it was made of is gone (MP-02). Each entry names the workspace
+  *instance* it was made in (a restored copy is a new one, :func:`workspace_lineage`), so a restore applies
+  only shreds of the backup's own line of descent; start lines say from when the list is complete for which
+  instance, so a list begun after a backup was made is never taken as knowing what came before.
 
 This module knows the ``case_keys`` and ``party_identities`` tables by name only (lightweight
 table clauses) so that ``security`` stays independent of ``store``.
@@ -63,6 +66,12 @@ PARTIES = table("parties", column("id", Integer), column("case_id", Integer))
 
 
 SHRED_LIST_SUFFIX = ".shredded"
+#: A start line's ``instance`` meaning "every workspace whose keys this master key wraps, from its first
+#: event": written only when the list is made together with a brand-new key, which nothing used before.
+EVERY_INSTANCE = "*"
+RESTORE_ACTION = "backup.restore"
+#: The line an append writes after a torn last line (a crash mid-append), so a reader ignores that one.
+TORN_ABOVE = "torn-line-above"
 
 
 def shred_list_file(master_key_file: Path) -> Path:
@@ -75,59 +84,229 @@ def shred_list_file(master_key_file: Path) -> Path:
     return path.with_name(path.name + SHRED_LIST_SUFFIX)
 
 
+def workspace_lineage(session: Session) -> list[dict[str, Any]]:
+    """The line of descent of the workspace whose audit log ``session`` reads, oldest first.
+
+    A workspace *instance* is one copy with its own future: the original (named by the hash of its first
+    audit event, its genesis) and every copy made by restoring a backup (named by the ``instance`` its
+    ``backup.restore`` event records, or that event's hash for a restore made before instances were
+    recorded). Each restored copy continues the audit log of the one it came from, so its history up to
+    ``from_head`` (the backup's audit head) is its parent's, and its own starts after. A shred made in one
+    copy is a fact of that copy's line only: a restore drill's shred is not a shred of the live workspace.
+    Returns ``[{"instance", "from_instance", "from_head"}, ...]``; the last is the workspace's own.
+    """
+    from palermo.security.audit import AUDIT
+
+    genesis = session.execute(select(AUDIT.c.hash).where(AUDIT.c.seq == 1)).scalar()
+    if genesis is None:
+        return []
+    lineage: list[dict[str, Any]] = [{"instance": str(genesis), "from_instance": None, "from_head": None}]
+    restores = session.execute(
+        select(AUDIT.c.seq, AUDIT.c.hash, AUDIT.c.detail)
+        .where(AUDIT.c.action == RESTORE_ACTION)
+        .order_by(AUDIT.c.seq)
+    ).all()
+    for seq, digest, detail in restores:
+        named = (detail or {}).get("instance") if isinstance(detail, dict) else None
+        lineage.append(
+            {
+                "instance": named if isinstance(named, str) and named else str(digest),
+                "from_instance": lineage[-1]["instance"],
+                "from_head": int(seq) - 1,  # the restore is recorded right after the backup's head
+            }
+        )
+    return lineage
+
+
+def lineage_thresholds(lineage: list[dict[str, Any]], head: int) -> dict[str, int]:
+    """For a copy of the workspace at audit ``head``: each instance of its line and the audit seq after
+    which that instance's shreds are *not* in the copy (its own: ``head``; an ancestor's: where the line
+    left it). A shred of any other instance (a drill restored from it, a sibling copy) never applies."""
+    thresholds: dict[str, int] = {}
+    at = head
+    for segment in reversed(lineage):
+        thresholds.setdefault(str(segment["instance"]), at)
+        if segment["from_head"] is not None:
+            at = min(at, int(segment["from_head"]))
+    return thresholds
+
+
+class ShredList:
+    """A read shred list: the shreds, the start lines (from when the list is complete for which workspace
+    instance), and a torn last line, if any, that was ignored."""
+
+    def __init__(self, path: Path, shreds: list[dict[str, Any]], starts: list[dict[str, Any]], torn: bool):
+        self.path, self.shreds, self.starts, self.torn = path, shreds, starts, torn
+
+    def complete_after(self, instance: str) -> int | None:
+        """The audit seq after which every shred of ``instance`` under this key is listed, or None when
+        the list cannot say (it was started after the key had been used, for another workspace).
+
+        A start line naming the instance wins over the key-wide one (a rewrap that brought the workspace
+        to this key writes one); of several, the latest seq is taken, the one that claims the least."""
+        named = [int(s["audit_seq"]) for s in self.starts if s.get("instance") == instance]
+        if named:
+            return max(named)
+        if any(s.get("instance") == EVERY_INSTANCE for s in self.starts):
+            return 0
+        return None
+
+
+def _private_append(path: Path, lines: list[dict[str, Any]]) -> None:
+    """Append JSON lines to the list at ``path``, creating it (0600, folder fsync'd) only when asked by
+    the caller; a list that ends in a torn line (a crash mid-write) gets a newline first, so the next
+    line never joins onto it. Any OSError is a ConfigurationError naming the path: a master key on a
+    read-only disk cannot take shreds, and whoever installed it must say where the list can live."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(fd, "r+b") as fh:
+            info = os.fstat(fh.fileno())
+            if info.st_mode & 0o077:
+                os.fchmod(fh.fileno(), 0o600)  # it says which victims' cases were shredded
+            torn = False
+            if info.st_size:
+                fh.seek(info.st_size - 1)
+                torn = fh.read(1) != b"\n"
+            if torn:  # end the torn line, and say it was torn, so that it never reads as damage later
+                lines = [{"kind": TORN_ABOVE, "at": _now()}, *lines]
+            text = "".join(json.dumps(line, sort_keys=True, default=str) + "\n" for line in lines)
+            fh.write((("\n" if torn else "") + text).encode("utf-8"))
+            fh.flush()
+            os.fsync(fh.fileno())
+        if not info.st_size:
+            _fsync_folder(path.parent)  # a new list's name is on disk too
+    except OSError as exc:
+        raise ConfigurationError(
+            f"the shred list beside the master key cannot be written ({exc.strerror or exc}): the master "
+            "key's folder must be writable by Palermo (a crypto-shred is listed there, MP-02); nothing was "
+            "shredded",
+            location=str(path),
+        ) from None
+
+
+def _fsync_folder(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def start_shred_list(master_key_file: Path) -> None:
-    """Create an empty shred list (0600) beside a new master key: from then on, a missing list means
-    the shreds cannot be known, not that there were none."""
+    """Start the shred list of a *brand-new* master key, complete for every workspace from the start
+    (nothing was wrapped by the key before). Never for a key that existed already: its earlier shreds are
+    unknown, and a list claiming otherwise would let a restore say it checked."""
     path = shred_list_file(master_key_file)
     if not path.exists():
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        _private_append(
+            path,
+            [{"kind": "start", "instance": EVERY_INSTANCE, "audit_seq": 0, "at": _now(), "reason": "new"}],
+        )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def record_shred(master_key_file: Path, entry: dict[str, Any]) -> None:
     """Append one shred to the list beside the master key file (one JSON object a line), on disk before
     returning. ``entry`` names the workspace (``workspace_genesis``: the hash of its first audit event,
-    as a path can change and a master key may serve several workspaces), the case and the key versions
-    deleted. The caller writes it before its transaction commits, so a failure here undoes the shred; a
-    commit that fails afterwards leaves a line naming a shred that did not happen, which errs toward
-    the victim (a restore would shred that key too)."""
+    and ``instance``: which copy of it, see :func:`workspace_lineage`), the case, the key versions deleted
+    and the shred's ``audit_seq``. When the list does not yet say it is complete for that instance (a key
+    from before lists, a list started for another workspace), a start line goes first: complete from this
+    shred on, and nothing said of before. The caller writes it before its transaction commits, so a
+    failure here undoes the shred; a commit that fails afterwards leaves a line naming a shred that did
+    not happen, which errs toward the victim (a restore would shred that key too)."""
     path = shred_list_file(master_key_file)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-    with os.fdopen(fd, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(entry, sort_keys=True, default=str) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    try:
+        current = read_shred_list(master_key_file)
+    except ConfigurationError:
+        current = None  # a damaged line must not block a shred; restores name it until it is mended
+    lines: list[dict[str, Any]] = []
+    instance = str(entry["instance"])
+    if current is None or current.complete_after(instance) is None:
+        lines.append(
+            {
+                "kind": "start",
+                "instance": instance,
+                "workspace_genesis": entry.get("workspace_genesis"),
+                "audit_seq": int(entry["audit_seq"]) - 1,
+                "at": _now(),
+                "reason": "first shred listed for this workspace under this key",
+            }
+        )
+    lines.append({"kind": "shred", **entry})
+    _private_append(path, lines)
 
 
-def read_shreds(master_key_file: Path) -> list[dict[str, Any]] | None:
-    """Every shred listed beside ``master_key_file``, or None when there is no list (shreds unknown).
+def add_to_shred_list(master_key_file: Path, lines: list[dict[str, Any]]) -> None:
+    """Append lines read from another list (a rewrap carrying them), as they are."""
+    if lines:
+        _private_append(shred_list_file(master_key_file), lines)
+
+
+def read_shred_list(master_key_file: Path) -> ShredList | None:
+    """The list beside ``master_key_file``, or None when there is none (shreds unknown).
 
     A line that cannot be read is a :class:`ConfigurationError` naming it: a list that is silently
-    partly read would let a shredded key come back.
+    partly read would let a shredded key come back. The one exception is a torn line: the last line,
+    without its newline, that does not parse (a crash mid-write, whose shred therefore never committed),
+    or such a line that a later append ended and marked (``torn-line-above``); it is ignored, and
+    ``torn`` says so for the caller to report.
     """
     path = shred_list_file(master_key_file)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ConfigurationError(f"the shred list cannot be read ({exc})", location=str(path)) from None
-    entries = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    lines = text.split("\n")
+    last_unterminated = lines[-1] if lines[-1] else None
+    body = lines[:-1]
+    shreds: list[dict[str, Any]] = []
+    starts: list[dict[str, Any]] = []
+    torn = False
+    numbered = list(enumerate(body, start=1))
+    if last_unterminated is not None:
+        numbered.append((len(body) + 1, last_unterminated))
+    marked = {
+        number - 1 for number, line in numbered if line.startswith("{") and f'"kind": "{TORN_ABOVE}"' in line
+    }
+    for number, line in numbered:
         if not line.strip():
             continue
         try:
             entry = json.loads(line)
             if not isinstance(entry, dict):
                 raise ValueError("not an object")
+            if entry.get("kind") == TORN_ABOVE:
+                continue
+            if entry.get("kind") == "start":
+                entry["audit_seq"] = int(entry["audit_seq"])
+                if not isinstance(entry.get("instance"), str):
+                    raise ValueError("a start line names no instance")
+                starts.append(entry)
+                continue
             entry["case_id"], entry["versions"] = int(entry["case_id"]), [int(v) for v in entry["versions"]]
             if not isinstance(entry.get("workspace_genesis"), str):
                 raise ValueError("no workspace_genesis")
         except (ValueError, KeyError, TypeError) as exc:
+            if line is last_unterminated or number in marked:
+                torn = True  # a crash mid-append: that shred never committed
+                continue
             raise ConfigurationError(
                 f"line {number} of the shred list is unreadable ({exc})", location=str(path)
             ) from None
-        entries.append(entry)
-    return entries
+        shreds.append(entry)
+    return ShredList(path, shreds, starts, torn)
+
+
+def read_shreds(master_key_file: Path) -> list[dict[str, Any]] | None:
+    """Every shred listed beside ``master_key_file`` (start lines left out), or None when there is no
+    list."""
+    found = read_shred_list(master_key_file)
+    return None if found is None else found.shreds
 
 
 def field_aad(table_name: str, column_name: str, row_id: int | str) -> bytes:
