@@ -438,6 +438,11 @@ def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_on
     assert "1 element(s) on links flagged for review" in " ".join(matrix.split())
     gaps = json.loads(_lead_cli(ws, "proof", "gaps", "C-1", "--json").stdout)
     assert any(f"lead {accepted}" in g["missing"] for g in gaps)
+    # ``case show`` says why the charge is not ready, in text and JSON
+    [charge] = json.loads(_lead_cli(ws, "case", "show", "C-1", "--json").stdout)["readiness"]
+    assert (charge["ready"], charge["to_review"]) == (False, 1)
+    shown_case = " ".join(_lead_cli(ws, "case", "show", "C-1").stdout.split())
+    assert "1 on links flagged for review (not ready until confirmed)" in shown_case
     refused = _lead_cli(ws, "lead", "accept", str(alone), "--author", "prosecutor", "--element", str(element))
     assert isinstance(refused.exception, InputError) and "already withdrawn" in str(refused.exception)
 
