@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from palermo.workspace import Workspace
 from .conftest import PASSWORD, Seeded, csrf, imported_lead, login
 
 
-def _flagged(web_ws: Workspace, seeded: Seeded, tmp_path) -> int:  # type: ignore[no-untyped-def]
+def _flagged(web_ws: Workspace, seeded: Seeded, tmp_path: Path) -> int:
     """An accepted lead of WEB-1 flagged because the import it was found in was forgotten."""
     lead, done = imported_lead(web_ws, seeded, tmp_path / "more")
     web_ws.leads.accept(lead, author="pat")
@@ -30,7 +31,7 @@ def _flagged(web_ws: Workspace, seeded: Seeded, tmp_path) -> int:  # type: ignor
 
 @pytest.mark.parametrize("role", ["viewer", "analyst"])
 def test_only_members_who_may_review_leads_confirm_a_flagged_one(
-    app_client: TestClient, seeded: Seeded, web_ws: Workspace, tmp_path, role: str
+    app_client: TestClient, seeded: Seeded, web_ws: Workspace, tmp_path: Path, role: str
 ) -> None:
     """A viewer member is refused (403, the flag stays) through the form and the API; an analyst
     member confirms through either."""
@@ -58,7 +59,7 @@ def test_only_members_who_may_review_leads_confirm_a_flagged_one(
 
 
 def test_an_analyst_member_confirms_through_the_api(
-    app_client: TestClient, seeded: Seeded, web_ws: Workspace, tmp_path
+    app_client: TestClient, seeded: Seeded, web_ws: Workspace, tmp_path: Path
 ) -> None:
     lead = _flagged(web_ws, seeded, tmp_path)
     web_ws.users.add("ana", PASSWORD, "analyst")
@@ -74,7 +75,7 @@ def test_an_analyst_member_confirms_through_the_api(
 
 
 def test_confirming_without_the_csrf_token_is_refused(
-    pat: TestClient, seeded: Seeded, web_ws: Workspace, tmp_path
+    pat: TestClient, seeded: Seeded, web_ws: Workspace, tmp_path: Path
 ) -> None:
     """Form without its ``csrf_token`` field, API without the header, or with another token: 403,
     and the flag stays."""
@@ -102,7 +103,7 @@ def _routes(routes: Iterable[Any], prefix: str = "") -> Iterator[tuple[str, set[
         if inner is not None:
             yield from _routes(inner.routes, prefix + (getattr(inner, "prefix", "") or ""))
         elif isinstance(route, APIRoute):
-            yield prefix + route.path, set(route.methods)
+            yield prefix + route.path, set(route.methods or ())
 
 
 def test_every_signed_in_post_route_refuses_a_request_without_the_csrf_token(
