@@ -438,6 +438,11 @@ def test_cli_forget_withdraws_the_leads_it_alone_supported_and_flags_accepted_on
     assert "1 element(s) on links flagged for review" in " ".join(matrix.split())
     gaps = json.loads(_lead_cli(ws, "proof", "gaps", "C-1", "--json").stdout)
     assert any(f"lead {accepted}" in g["missing"] for g in gaps)
+    # ``case show`` says why the charge is not ready, in text and JSON
+    [charge] = json.loads(_lead_cli(ws, "case", "show", "C-1", "--json").stdout)["readiness"]
+    assert (charge["ready"], charge["to_review"]) == (False, 1)
+    shown_case = " ".join(_lead_cli(ws, "case", "show", "C-1").stdout.split())
+    assert "1 on links flagged for review (not ready until confirmed)" in shown_case
     refused = _lead_cli(ws, "lead", "accept", str(alone), "--author", "prosecutor", "--element", str(element))
     assert isinstance(refused.exception, InputError) and "already withdrawn" in str(refused.exception)
 
@@ -519,7 +524,8 @@ def test_leads_a_forget_left_behind_are_put_right_by_the_next_analysis(ws: Any, 
     assert ws.leads.get(lead).status == "proposed"
     assert reconcile_leads(con, "C-1", ws).withdrawn == [lead]
     assert ws.leads.get(lead).status == "withdrawn"
-    assert f"import {done} forgotten" in (ws.leads.get(lead).reason or "")
+    # the analysis cannot tell a forget from a rebuilt analytics database: it says what it knows
+    assert f"import {done} no longer in the analytics database" in (ws.leads.get(lead).reason or "")
     analytics.close()
 
 
@@ -733,7 +739,135 @@ def test_an_accepted_lead_is_not_flagged_for_imports_forgotten_before_it_was_acc
     ws.leads.accept(lead, element_id=element, author="prosecutor")
     assert reconcile_leads(con, "C-1", ws).flagged == []
     assert (ws.leads.get(lead).flag, ws.leads.get(lead).import_ids) == (None, [second])
+    [support] = [e.detail for e in ws.audit.events("C-1") if e.action == "lead.support"]
+    assert (support["lost"], support["reason"]) == (
+        [f"import {first}"],
+        "forgotten before the lead was accepted",
+    )
     assert analytics.forget("C-1", second).leads_flagged == [lead]
+    analytics.close()
+
+
+def _old_forget_record(ws: Any, import_id: int, evidence_id: int | None) -> None:
+    """The ``ingest.forget`` audit record a forget of an import of the same id left in an
+    ``analytics.duckdb`` since deleted (a rebuilt one numbers its imports from 1 again)."""
+    from palermo.store import repository
+
+    detail: dict[str, Any] = {"import_id": import_id, "also_forgotten": []}
+    if evidence_id is not None:
+        detail["evidence_id"] = evidence_id
+    with ws.ctx.db.transaction() as session:
+        case = repository.case_by_ref(session, "C-1")
+        ws.ctx.audit.record(
+            session,
+            actor="fixture",
+            action="ingest.forget",
+            object_type="case",
+            object_id=case.id,
+            case_id=case.id,
+            detail=detail,
+        )
+
+
+@pytest.mark.parametrize("old_exhibit", ["same", "none"])
+def test_an_old_forget_of_the_same_import_id_does_not_stop_an_accepted_lead_being_flagged(
+    ws: Any, statement: Path, old_exhibit: str
+) -> None:
+    """A forget record of import N (of the same exhibit, or naming none) from before the lead was
+    accepted, left by an analytics database since rebuilt: forgetting today's import N after the
+    acceptance still flags the lead, since that forget is the one removing it now."""
+    exhibit = _add(ws, "C-1", statement)
+    element = _element(ws)
+    analytics = ws.analytics
+    analytics.connect()
+    done = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    _old_forget_record(ws, done, exhibit if old_exhibit == "same" else None)
+    lead = int(
+        ws.leads.propose(
+            "C-1",
+            summary="found in import N",
+            origin="indicator:F_TEST",
+            evidence_id=exhibit,
+            locator="line:2",
+            detail={"hit_id": "hit:N", "evidence_ids": [exhibit]},
+            import_ids=[done],
+            import_evidence={done: exhibit},
+        ).id
+    )
+    ws.leads.accept(lead, element_id=element, author="prosecutor")
+    assert analytics.forget("C-1", done).leads_flagged == [lead]
+    assert ws.leads.get(lead).flag == (
+        f"its evidence was removed: import {done} (evidence {exhibit}) forgotten (palermo ingest forget)"
+    )
+    analytics.close()
+
+
+def test_an_old_forget_of_another_exhibits_import_with_the_same_id_does_not_stop_a_flag(
+    ws: Any, statement: Path, tmp_path: Path
+) -> None:
+    """The analysis putting right a forget whose case-store commit failed: the only forget record of
+    import N is of another exhibit, from before the acceptance (an analytics database since
+    rebuilt), so it is no reason to think this lead's import N was gone when it was accepted. The
+    flag says the import is no longer in the analytics database, not that it was forgotten: no
+    record of that forget exists."""
+    from palermo.analytics.indicators.runner import reconcile_leads
+
+    exhibit = _add(ws, "C-1", statement)
+    other = _interview(ws, tmp_path)
+    element = _element(ws)
+    analytics = ws.analytics
+    con = analytics.connect()
+    done = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    _old_forget_record(ws, done, other)
+    lead = int(
+        ws.leads.propose(
+            "C-1",
+            summary="found in import N",
+            origin="indicator:F_TEST",
+            evidence_id=exhibit,
+            locator="line:2",
+            detail={"hit_id": "hit:N", "evidence_ids": [exhibit]},
+            import_ids=[done],
+            import_evidence={done: exhibit},
+        ).id
+    )
+    ws.leads.accept(lead, element_id=element, author="prosecutor")
+    forget(con, "C-1", done)  # DuckDB's side only: what a failed case-store COMMIT would leave
+    assert reconcile_leads(con, "C-1", ws).flagged == [lead]
+    assert ws.leads.get(lead).flag == (
+        f"its evidence was removed: import {done} no longer in the analytics database"
+    )
+    analytics.close()
+
+
+def test_hits_sharing_a_lead_made_before_hit_ids_were_keyed_widen_it_with_all_their_imports(
+    ws: Any, statement: Path, tmp_path: Path
+) -> None:
+    """Two hits of one indicator and subject, keyed apart now, whose lead was recorded under the
+    unkeyed id: the lead is supported by the imports of both, not of whichever came last."""
+    import dataclasses
+
+    from palermo.analytics.indicators.runner import _unkeyed_hit_id, propose_leads
+    from palermo.analytics.tables import create_analysis_tables
+
+    exhibit = _add(ws, "C-1", statement)
+    path = tmp_path / "other.csv"
+    path.write_text("\n".join([HEADER, ROWS[0]]) + "\n", encoding="utf-8")
+    second_exhibit = _add(ws, "C-1", path)
+    analytics = ws.analytics
+    con = analytics.connect()
+    first = int(analytics.ingest("C-1", exhibit, "bank_csv", RIGHT).import_id or 0)
+    second = int(analytics.ingest("C-1", second_exhibit, "bank_csv", RIGHT).import_id or 0)
+    lead = _indicator_lead(ws, exhibit, [], "led before keys")
+    one = _hit(exhibit, (f"{exhibit}:line:2",))
+    two = dataclasses.replace(_hit(second_exhibit, (f"{second_exhibit}:line:2",)), hit_id="hit:F_TEST:other")
+    create_analysis_tables(con)
+    con.execute(
+        "INSERT INTO indicator_leads VALUES (?, ?, ?)",
+        ["C-1", _unkeyed_hit_id("C-1", "F_TEST", one.subject), str(lead)],
+    )
+    assert propose_leads(con, "C-1", [one, two], ws) == 0
+    assert ws.leads.get(lead).import_ids == [first, second]
     analytics.close()
 
 

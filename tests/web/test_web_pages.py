@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 
 from fastapi.testclient import TestClient
 
@@ -214,6 +215,11 @@ def test_an_accepted_lead_whose_evidence_was_forgotten_is_flagged_in_the_dashboa
     assert "Accepted leads to review again" in dashboard and f'id="flagged-{lead}"' in dashboard
     assert f'id="flagged-{seeded.lead_id}"' not in dashboard
     assert f"import {done} (evidence " in dashboard and "forgotten" in dashboard
+    # the charge says why it is not ready, and the element proven on the flagged link is listed
+    # among the gaps as "to review", not with a "proven" badge
+    assert re.search(r'id="charge-review-\d+"[^>]*>1 to review<', dashboard)
+    assert '<span class="badge flagged">to review</span>' in dashboard
+    assert '<span class="badge status-proven">proven</span>' not in dashboard
     matrix = pat.get("/cases/WEB-1/proof").text
     assert "review: evidence removed" in matrix
     assert "on links flagged for review" in matrix  # the charge is not called ready on it

@@ -52,7 +52,11 @@ def show(
     workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
     as_json: AsJson = False,
 ) -> None:
-    """Show a case: parties (victims by pseudonym), charges with readiness, exhibits and leads."""
+    """Show a case: parties (victims by pseudonym), charges with readiness, exhibits and leads.
+
+    A charge is ready only when every required element is proven and none rests on a link flagged
+    for review (its lead's evidence was removed): the flagged ones are counted, so a charge shown
+    with every element proven but not ready says why."""
     with opened(workspace) as ws:
         case = ws.cases.get(reference)
         parties = ws.parties.list(reference)
@@ -70,6 +74,9 @@ def show(
                 "defendant": c.charge.defendant,
                 "readiness": round(c.readiness, 4),
                 "ready": c.ready,
+                # required elements resting on a link flagged for review: why a charge with every
+                # element proven is still not ready
+                "to_review": c.to_review,
             }
             for c in matrix.charges
         ],
@@ -93,7 +100,13 @@ def show(
                     c.charge.citation,
                     c.charge.defendant,
                     ", ".join(c.charge.victims),
-                    f"{c.proven}/{c.required} proven" + (" (ready)" if c.ready else ""),
+                    f"{c.proven}/{c.required} proven"
+                    + (" (ready)" if c.ready else "")
+                    + (
+                        f", {c.to_review} on links flagged for review (not ready until confirmed)"
+                        if c.to_review
+                        else ""
+                    ),
                 ]
                 for c in matrix.charges
             ],

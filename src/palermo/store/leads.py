@@ -115,17 +115,28 @@ def _set_imports(lead: Lead, ids: list[int], evidence: Mapping[int, int]) -> Non
     }
 
 
-def _forgotten_at(session: Session, case: Case) -> dict[int, datetime]:
-    """import id → when the case-store recorded its forget (``ingest.forget`` audit records)."""
-    out: dict[int, datetime] = {}
+def _forgotten_at(session: Session, case: Case) -> dict[tuple[int, int], datetime]:
+    """(import id, evidence id) → when the case store last recorded its forget (``ingest.forget``
+    audit records, read in log order so the latest wins).
+
+    Keyed by the pair, not the import id alone: ids are unique only within one
+    ``analytics.duckdb``, and one rebuilt from scratch numbers its imports from 1 again, so an old
+    record of import N may be of another exhibit, or of an import long gone before this import N
+    existed. A record naming no exhibit cannot be matched to a lead's import and is ignored."""
+    out: dict[tuple[int, int], datetime] = {}
     events = session.scalars(
-        select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action == "ingest.forget")
+        select(AuditEvent)
+        .where(AuditEvent.case_id == case.id, AuditEvent.action == "ingest.forget")
+        .order_by(AuditEvent.seq)
     )
     for event in events:
         detail = event.detail or {}
+        if detail.get("evidence_id") is None:
+            continue
+        evidence = int(detail["evidence_id"])
         for import_id in [detail.get("import_id"), *(detail.get("also_forgotten") or ())]:
             if import_id is not None:
-                out.setdefault(int(import_id), event.at)
+                out[(int(import_id), evidence)] = event.at
     return out
 
 
@@ -170,7 +181,7 @@ def reconcile(
         .order_by(Lead.id)
         .with_for_update()
     ).all()
-    forgotten_at: dict[int, datetime] | None = None
+    forgotten_at: dict[tuple[int, int], datetime] | None = None
     for lead in leads:
         if forgotten is None and lead.import_ids is None:
             _fill_legacy(ctx, session, case, lead, surviving, actor=actor)
@@ -179,24 +190,48 @@ def reconcile(
         if support is None or not support[0]:
             continue
         lost, names, kept = support
+        recorded = _import_evidence(lead) if lead.import_ids is not None else {}
+        # the imports this forget removes (of the exhibit the lead recorded for them): the rest of
+        # what a lead lost went earlier, or with a rebuilt analytics.duckdb
+        now_gone = {
+            i
+            for i in lost
+            if lead.import_ids is not None and i in named and recorded.get(i, named[i]) == named[i]
+        }
         if lead.status == "accepted" and lead.decided_at is not None and lead.import_ids is not None:
             if forgotten_at is None:
                 forgotten_at = _forgotten_at(session, case)
             accepted = _aware(lead.decided_at)
-            before = {i for i in lost if i in forgotten_at and _aware(forgotten_at[i]) <= accepted}
+            before = {
+                i
+                for i in lost
+                if i not in now_gone and _gone_before(i, recorded, lead, forgotten_at, accepted)
+            }
             if before:  # gone before anyone accepted it: not news to the reviewer, just not support
                 _record_support(
-                    ctx, session, case, lead, [*kept, *(i for i in lost if i not in before)], actor, surviving
+                    ctx,
+                    session,
+                    case,
+                    lead,
+                    [*kept, *(i for i in lost if i not in before)],
+                    actor,
+                    surviving,
+                    lost=[f"import {i}" for i in sorted(before)],
+                    reason="forgotten before the lead was accepted",
                 )
                 lost = [i for i in lost if i not in before]
                 names = [f"import {i}" for i in lost]
                 if not lost:
                     continue
         names = [
-            f"{name} (evidence {named[i]})" if lead.import_ids is not None and i in named else name
+            f"{name} (evidence {named[i]})" if i in now_gone else name
             for i, name in zip(lost, names, strict=True)
         ]
-        why = f"its evidence was removed: {', '.join(names)} forgotten (palermo ingest forget)"
+        named_now = {i for i in lost if lead.import_ids is None or i in now_gone}
+        why = _why(
+            [n for i, n in zip(lost, names, strict=True) if i in named_now],
+            [n for i, n in zip(lost, names, strict=True) if i not in named_now],
+        )
         detail: dict[str, Any] = {"lost": names}
         if lead.status == "proposed":
             if kept:  # still supported by rows that are there: it may still be reviewed
@@ -224,6 +259,35 @@ def reconcile(
     return done
 
 
+def _gone_before(
+    import_id: int,
+    recorded: Mapping[int, int],
+    lead: Lead,
+    forgotten_at: Mapping[tuple[int, int], datetime],
+    accepted: datetime,
+) -> bool:
+    """Whether the case store recorded the forget of this import of the lead before the lead was
+    accepted: a record of the same import id *and* exhibit (the one the lead recorded for it, or
+    for a lead that recorded none, one of its exhibits), the latest such record dated no later than
+    the acceptance."""
+    exhibits = [recorded[import_id]] if import_id in recorded else _exhibits(lead)
+    times = [_aware(forgotten_at[(import_id, e)]) for e in exhibits if (import_id, e) in forgotten_at]
+    return bool(times) and max(times) <= accepted
+
+
+def _why(forgotten_now: list[str], missing: list[str]) -> str:
+    """The reason a lead gives for what it lost: the imports this forget removed are named as
+    forgotten; any other import is only known to be missing from the analytics database (a forget
+    whose case-store commit failed, or an ``analytics.duckdb`` rebuilt from scratch), and saying it
+    was forgotten would send the reviewer looking for a forget that may never have happened."""
+    parts = []
+    if forgotten_now:
+        parts.append(f"{', '.join(forgotten_now)} forgotten (palermo ingest forget)")
+    if missing:
+        parts.append(f"{', '.join(missing)} no longer in the analytics database")
+    return f"its evidence was removed: {'; '.join(parts)}"
+
+
 def _record_support(
     ctx: StoreContext,
     session: Session,
@@ -234,9 +298,10 @@ def _record_support(
     evidence: Mapping[int, int],
     *,
     lost: list[str] | None = None,
+    reason: str | None = None,
 ) -> None:
     """Record the imports behind a lead (``evidence``: import id → its exhibit, where known),
-    audited ``lead.support``."""
+    audited ``lead.support`` (with what it ``lost`` and why, when it lost any)."""
     ids = sorted({int(i) for i in kept})
     if ids == lead.import_ids:
         return
@@ -245,6 +310,8 @@ def _record_support(
     detail: dict[str, Any] = {"import_ids": ids, "was": before}
     if lost:
         detail["lost"] = lost
+    if reason:
+        detail["reason"] = reason
     ctx.audit.record(
         session,
         actor=actor,

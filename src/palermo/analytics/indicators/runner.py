@@ -230,11 +230,12 @@ def propose_leads(con: Any, case_ref: str, hits: Sequence[IndicatorHit], workspa
                     [case_ref, replaced],
                 )
             con.executemany("INSERT INTO indicator_leads VALUES (?, ?, ?)", created)
-    found_again = {
-        int(lead_of[h.hit_id]): support[h.hit_id]
-        for h in hits
-        if h.hit_id in lead_of and lead_of[h.hit_id].isdigit() and support.get(h.hit_id)
-    }
+    # merged per lead: hits keyed apart may share one lead made before hit ids were keyed (the
+    # legacy alias above), and each one's imports support it
+    found_again: dict[int, set[int]] = {}
+    for h in hits:
+        if h.hit_id in lead_of and lead_of[h.hit_id].isdigit() and support.get(h.hit_id):
+            found_again.setdefault(int(lead_of[h.hit_id]), set()).update(support[h.hit_id])
     if found_again:
         workspace.leads.add_support(case_ref, found_again, evidence=imports)
     return len(created)
