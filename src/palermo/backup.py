@@ -89,6 +89,7 @@ from palermo.settings import (
     SETTING_KEYS,
     SETTINGS_FILE,
     default_master_key_file,
+    fsync_folder,
     private_file,
     read_master_key,
     resolve,
@@ -455,7 +456,7 @@ def create(
         finally:
             raw.close()
             tmp.unlink(missing_ok=True)
-        _fsync_dir(out.parent)
+        fsync_folder(out.parent)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         staging_lock.close()
@@ -538,13 +539,6 @@ def _remove_stale(folder: Path, pattern: str) -> list[Path]:
             continue  # not ours to fight over: the next backup tries again
     return removed
 
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _files(root: Path, staging: Path) -> list[dict[str, Any]]:
@@ -1199,7 +1193,7 @@ def restore(
             f"({exc.strerror or exc}): move it there by hand",
             location=str(target),
         ) from None
-    _fsync_dir(target.parent)
+    fsync_folder(target.parent)
     report = _summary(manifest)
     report.update(
         ok=True,

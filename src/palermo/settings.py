@@ -293,6 +293,17 @@ def private_folder(path: Path) -> None:
     os.chmod(path, PRIVATE_DIR_MODE)
 
 
+def fsync_folder(path: Path) -> None:
+    """Make a new or renamed name in folder ``path`` durable: a file's own fsync keeps its bytes, not
+    the folder entry that names it, so a crash could otherwise lose a backup, a blob or a shred list
+    that was already reported as written."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def private_file(path: Path) -> None:
     """Create an empty file only its owner can read and write (0600), before a database fills it.
 

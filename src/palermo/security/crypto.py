@@ -41,6 +41,7 @@ from sqlalchemy import Boolean, DateTime, Integer, LargeBinary, String, column, 
 from sqlalchemy.orm import Session
 
 from palermo.errors import ConfigurationError, IntegrityError
+from palermo.settings import fsync_folder
 
 FORMAT = b"\x01"  # ciphertext layout: FORMAT | nonce(12) | ciphertext+tag
 NONCE_BYTES = 12
@@ -174,7 +175,7 @@ def _private_append(path: Path, lines: list[dict[str, Any]]) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         if not info.st_size:
-            _fsync_folder(path.parent)  # a new list's name is on disk too
+            fsync_folder(path.parent)  # a new list's name is on disk too
     except OSError as exc:
         raise ConfigurationError(
             f"the shred list beside the master key cannot be written ({exc.strerror or exc}): the master "
@@ -182,14 +183,6 @@ def _private_append(path: Path, lines: list[dict[str, Any]]) -> None:
             "shredded",
             location=str(path),
         ) from None
-
-
-def _fsync_folder(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def start_shred_list(master_key_file: Path) -> None:

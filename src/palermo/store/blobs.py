@@ -18,6 +18,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from palermo.settings import fsync_folder
+
 CHUNK = 1024 * 1024
 
 
@@ -40,14 +42,6 @@ def hash_file(path: Path) -> tuple[str, int]:
             digest.update(chunk)
             size += len(chunk)
     return digest.hexdigest(), size
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def store(root: Path, source: Path) -> tuple[str, int]:
@@ -80,7 +74,7 @@ def store(root: Path, source: Path) -> tuple[str, int]:
         if final.exists():
             os.chmod(final, 0o644)
         os.replace(tmp, final)
-        _fsync_dir(final.parent)
+        fsync_folder(final.parent)
         return sha, size
     except BaseException:
         tmp.unlink(missing_ok=True)
