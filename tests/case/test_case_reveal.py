@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from palermo.cli.main import app
+from palermo.cli.main import app, run
 from palermo.store.tables import AuditEvent
 from palermo.workspace import Workspace
 
@@ -59,3 +62,46 @@ def test_advocate_of_the_case_sees_the_identity_and_is_audited(workspace: Worksp
     code, output = _reveal(workspace, "advocate.a")
     assert (code, "Canarytest" in output) == (0, True)
     assert _last_read(workspace) == ("advocate.a", "success")
+
+
+def _case_cli(ws: Workspace, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """``palermo case …`` as the console script runs it (errors mapped to their exit codes)."""
+    sys.argv = ["palermo", "case", *args, "-w", str(ws.path)]
+    try:
+        run()
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out + err
+
+
+def test_shred_asks_for_the_reference_twice_then_no_identity_can_be_read(
+    workspace: Workspace, case_ref: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before, crypto-shredding (MP-02) had no command: only the Python API could erase a case's
+    identities. A mistyped confirmation shreds nothing; a shred is audited and nobody reads past it."""
+    monkeypatch.setattr(sys, "argv", [])  # restored after the test; run() reads it
+    workspace.users.add("advocate.a", PASSWORD, "victim_advocate")
+    workspace.users.add_member(case_ref, "advocate.a")
+    code, output = _case_cli(workspace, capsys, "shred", case_ref, "--confirm", case_ref + "x")
+    assert code == 2 and "--confirm must repeat the case reference" in output
+    assert _reveal(workspace, "advocate.a")[0] == 0  # nothing was shredded
+    code, output = _case_cli(workspace, capsys, "shred", case_ref, "--confirm", case_ref, "--json")
+    assert code == 0 and '"keys_deleted": 1' in output
+    code, output = _reveal(workspace, "advocate.a")
+    assert code != 0 and "Canarytest" not in output
+    assert any(e.action == "case.key.shred" for e in workspace.audit.events(case_ref))
+
+
+def test_rotate_key_keeps_identities_readable_under_a_new_key(
+    workspace: Workspace, case_ref: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys, "argv", [])  # restored after the test; run() reads it
+    workspace.users.add("advocate.a", PASSWORD, "victim_advocate")
+    workspace.users.add_member(case_ref, "advocate.a")
+    code, output = _case_cli(workspace, capsys, "rotate-key", case_ref, "--json")
+    assert code == 0 and '"rotated": 1' in output
+    assert any(e.action.startswith("case.key.rotate") for e in workspace.audit.events(case_ref))
+    code, output = _reveal(workspace, "advocate.a")
+    assert code == 0 and "Canarytest" in output

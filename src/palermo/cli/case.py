@@ -1,4 +1,4 @@
-"""``palermo case create|list|show``: the cases in a workspace."""
+"""``palermo case create|list|show|rotate-key|shred``: the cases in a workspace and their data keys."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import typer
 
 from palermo.cli.output import console, emit, table
 from palermo.cli.workspace_options import DEFAULT_WORKSPACE, AsJson, WorkspaceOpt, opened
+from palermo.errors import InputError
 
 app = typer.Typer(name="case", help="Create and inspect cases.", no_args_is_help=True)
 
@@ -114,3 +115,56 @@ def show(
         console.print(f"{len(evidence)} exhibit(s); {len(leads)} lead(s) waiting for review")
 
     emit(data, as_json, render)
+
+
+@app.command("rotate-key")
+def rotate_key(
+    reference: Annotated[str, typer.Argument(help="Case reference.")],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Give the case a new data key: identities are re-encrypted under it, still readable (audited)."""
+    with opened(workspace) as ws:
+        count = ws.keys.rotate(reference)
+    emit(
+        {"case": reference, "rotated": count},
+        as_json,
+        lambda: console.print(
+            f"Case {reference}: new data key; {count} identity record(s) re-encrypted under it"
+        ),
+    )
+
+
+@app.command("shred")
+def shred(
+    reference: Annotated[str, typer.Argument(help="Case reference.")],
+    confirm: Annotated[
+        str,
+        typer.Option(
+            "--confirm",
+            help="The case reference typed again: a shred cannot be undone.",
+        ),
+    ],
+    workspace: WorkspaceOpt = DEFAULT_WORKSPACE,
+    as_json: AsJson = False,
+) -> None:
+    """Crypto-shred the case: delete its data keys, so its victims' and witnesses' identities can never be
+    read again, here or from any backup restored later (MP-02; audited, listed beside the master key).
+
+    Erasure must be deliberate, so the reference is asked for twice; everything else about the case
+    (pseudonyms, charges, evidence, the proof matrix) stays."""
+    if confirm != reference:
+        raise InputError(
+            f"--confirm must repeat the case reference {reference!r} exactly: a shred cannot be undone",
+            location="confirm",
+        )
+    with opened(workspace) as ws:
+        keys = ws.keys.shred(reference)
+    emit(
+        {"case": reference, "keys_deleted": keys},
+        as_json,
+        lambda: console.print(
+            f"Case {reference}: {keys} data key(s) deleted; its identities can no longer be read, "
+            "and restores of earlier backups shred them again"
+        ),
+    )
