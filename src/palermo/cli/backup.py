@@ -128,7 +128,8 @@ def _restore_lines(report: dict[str, Any]) -> None:
     if not report["shreds_known"]:
         _warn(
             f"WARNING: {report['shreds_note']}. Find out whether any case of this backup was shredded since "
-            "and shred its key again, or keep the original workspace or its master key's "
+            "and shred it again (palermo case shred CASE --confirm CASE -w RESTORED), or keep the original "
+            "workspace or its master key's "
             ".shredded list at hand when restoring."
         )
     _warn(
